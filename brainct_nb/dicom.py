@@ -17,8 +17,8 @@ from pydicom.pixels import apply_modality_lut
 # %% auto #0
 __all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'DUP_RE', 'DicomError', 'load_dicom', 'check_ct_image', 'padding_mask',
            'hu_from_dataset', 'read_hu', 'project_salt', 'salted_hash', 'meta_from_dataset', 'read_meta', 'hu_stats',
-           'read_study', 'DatasetError', 'DatasetReport', 'read_labels', 'parse_label', 'validate_dataset',
-           'map_studies', 'extract_features', 'quality_checks']
+           'read_bytes', 'read_study', 'DatasetError', 'DatasetReport', 'read_labels', 'parse_label',
+           'validate_dataset', 'extract_row', 'map_studies', 'extract_features', 'quality_checks']
 
 # %% ../nbs/00_dicom.ipynb #c005
 HU_MIN, HU_MAX = -1024.0, 3071.0
@@ -147,10 +147,14 @@ def hu_stats(hu:np.ndarray) -> dict:
                 frac_bone=float((hu >= 300).sum()/n))
 
 # %% ../nbs/00_dicom.ipynb #c025
-def read_study(path, salt:bytes|None=None) -> tuple[np.ndarray, dict]:
-    "Read a file once: (HU array, metadata row with content hash, notes and HU statistics)."
-    try: data = Path(path).read_bytes()
+def read_bytes(path) -> bytes:
+    "The file's bytes, or a `DicomError` naming it."
+    try: return Path(path).read_bytes()
     except OSError as e: raise DicomError(path, f"cannot read file ({e.strerror})") from None
+
+def read_study(path, salt:bytes|None=None, data:bytes|None=None) -> tuple[np.ndarray, dict]:
+    "Read a file once (or use its `data`): (HU array, metadata row with content hash, notes and HU statistics)."
+    data = read_bytes(path) if data is None else data
     ds = load_dicom(path, data)
     hu, notes = hu_from_dataset(ds, path)
     row = dict(content_sha1=hashlib.sha1(data).hexdigest(), **meta_from_dataset(ds, salt), notes='; '.join(notes))
@@ -245,34 +249,37 @@ def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|Non
     return rep
 
 # %% ../nbs/00_dicom.ipynb #c031
-def _extract_one(args):
-    "Worker: one study -> one row (and whatever `prep` adds)."
-    i, path, salt, prep = args
-    row = dict(idx=i, file=Path(path).name, ok=False, error=None)
+def extract_row(path, salt:bytes|None=None, prep=None, data:bytes|None=None) -> dict:
+    "One study -> one row: metadata, HU stats, `ok`, `error`, plus what `prep(hu, meta)` returns. Never raises."
+    row = dict(ok=False, error=None)
     try:
-        hu, meta = read_study(path, salt)
+        hu, meta = read_study(path, salt, data)
         row.update(meta); row['ok'] = True
         if prep is not None: row.update(prep(hu, meta))
-    except DicomError as e: row['error'] = e.reason
-    except Exception as e: row['error'] = f"{type(e).__name__}: {e}"
+    except DicomError as e: row.update(ok=False, error=e.reason)
+    except Exception as e: row.update(ok=False, error=f"{type(e).__name__}: {e}")
     return row
 
-def map_studies(fn, items, num_workers=0, chunksize=8):
-    "Map `fn` over `items`, in `num_workers` forked processes when > 1 (order kept)."
+def _call(args):
+    fn, path, kw = args
+    return fn(path, **kw)
+
+def map_studies(fn, paths, num_workers=0, **kw) -> list:
+    "`fn(path, **kw)` for every path, in `num_workers` forked processes when > 1 (order kept)."
+    items = [(fn, p, kw) for p in paths]
     if num_workers and num_workers > 1 and len(items) > 1:
         with ProcessPoolExecutor(num_workers, mp_context=mp.get_context('fork')) as ex:
-            return list(ex.map(fn, items, chunksize=max(1, min(chunksize, len(items)//(4*num_workers) or 1))))
-    return [fn(o) for o in items]
+            return list(ex.map(_call, items, chunksize=max(1, min(16, len(items)//(4*num_workers)))))
+    return [_call(o) for o in items]
 
-def extract_features(studies:pd.DataFrame, num_workers=0, salt:bytes|None=None, prep=None) -> pd.DataFrame:
-    "Read every study in `studies` (ID, Label, path) once; one row per file with `ok`/`error`, metadata and HU stats."
+def extract_features(studies:pd.DataFrame, num_workers=0, salt:bytes|None=None, worker=extract_row, **kw) -> pd.DataFrame:
+    "Read every study in `studies` (ID, Label, path) once with `worker`; one row per file: ID, Label, file, ok, error, ..."
     salt = salt if salt is not None else project_salt()
-    rows = map_studies(_extract_one, [(i, p, salt, prep) for i, p in enumerate(studies.path)], num_workers)
-    feats = pd.DataFrame(rows).sort_values('idx').drop(columns='idx').reset_index(drop=True)
-    out = pd.concat([studies[['ID', 'Label']].reset_index(drop=True), feats], axis=1)
-    return out
+    rows = pd.DataFrame(map_studies(worker, list(studies.path), num_workers, salt=salt, **kw))
+    head = pd.DataFrame(dict(ID=studies.ID.values, Label=studies.Label.values, file=[Path(p).name for p in studies.path]))
+    return pd.concat([head, rows], axis=1)
 
-# %% ../nbs/00_dicom.ipynb #c033
+# %% ../nbs/00_dicom.ipynb #c034
 def quality_checks(features:pd.DataFrame, report:DatasetReport|None=None) -> dict:
     "Missing values, duplicate IDs, identical content under different IDs, error rows, label balance."
     ok = features[features.ok]
