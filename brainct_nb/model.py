@@ -12,7 +12,7 @@ from fastai.vision.all import imagenet_stats
 
 # %% auto #0
 __all__ = ['RESNETS', 'WeightsError', 'torchvision_weights_path', 'verify_weights', 'resnet_weights', 'ct_resnet', 'ct_splitter',
-           'set_trainable']
+           'set_trainable', 'weights_available', 'ct_model']
 
 # %% ../nbs/03_model.ipynb #c005
 RESNETS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
@@ -74,3 +74,15 @@ def set_trainable(m:nn.Module, attrs='all') -> list[str]:
             p.requires_grad_(n in attrs)
             if n not in attrs: p.grad = None
     return attrs
+
+# %% ../nbs/03_model.ipynb #c014
+def weights_available(arch='resnet18', weights=None) -> bool:
+    "Whether pretrained weights for `arch` can be loaded offline (explicit file or local cache)."
+    if weights is not None: return Path(weights).is_file()
+    if arch in RESNETS: return torchvision_weights_path(arch).is_file()
+    return False
+
+def ct_model(arch='resnet18', pretrained=False, weights=None, dropout_p=0.4) -> nn.Module:
+    "The classifier for `arch` (one logit), with `norm_stats`, `arch` and `pretrained` attributes."
+    if arch in RESNETS: return ct_resnet(arch, pretrained, weights, dropout_p)
+    raise ValueError(f"unknown arch {arch!r}; choose one of {list(RESNETS)}")

@@ -21,8 +21,8 @@ from fastai.callback.training import BnFreeze
 from .model import ct_resnet, ct_splitter, set_trainable
 
 # %% auto #0
-__all__ = ['SCRATCH_OVERRIDES', 'TrainConfig', 'load_config', 'SmoothBCE', 'auprc_metric', 'roc_auc_metric', 'BestEpoch',
-           'History', 'opt_func', 'seed_everything', 'ct_learner', 'train_two_stage']
+__all__ = ['SCRATCH_OVERRIDES', 'TrainConfig', 'read_overrides', 'load_config', 'SmoothBCE', 'auprc_metric', 'roc_auc_metric',
+           'BestEpoch', 'History', 'opt_func', 'seed_everything', 'ct_learner', 'train_two_stage']
 
 # %% ../nbs/04_train.ipynb #c005
 @dataclass
@@ -44,15 +44,21 @@ class TrainConfig:
 
     def to_dict(self): return asdict(self)
 
+def read_overrides(src) -> dict:
+    "Overrides from a dict, a JSON file path, or None (empty)."
+    if src is None or src == '': return {}
+    if isinstance(src, dict): return dict(src)
+    p = Path(src)
+    try: d = json.loads(p.read_text())
+    except FileNotFoundError: raise FileNotFoundError(f"config_json {p} not found") from None
+    except json.JSONDecodeError as e: raise ValueError(f"config_json {p} is not valid JSON: {e}") from None
+    if not isinstance(d, dict): raise ValueError(f"config_json {p} must hold a JSON object of config keys")
+    return d
+
 def load_config(overrides=None, base:TrainConfig|None=None) -> TrainConfig:
     "`base` (default: the seed's config) updated with `overrides`: a dict or a JSON file path. Unknown keys raise."
     cfg = asdict(base or TrainConfig())
-    if overrides is None: return TrainConfig(**cfg)
-    if not isinstance(overrides, dict):
-        p = Path(overrides)
-        try: overrides = json.loads(p.read_text())
-        except FileNotFoundError: raise FileNotFoundError(f"config_json {p} not found") from None
-        except json.JSONDecodeError as e: raise ValueError(f"config_json {p} is not valid JSON: {e}") from None
+    overrides = read_overrides(overrides)
     bad = sorted(set(overrides) - set(cfg))
     if bad: raise ValueError(f"unknown config key(s) {bad}; valid keys are {sorted(cfg)}")
     cfg.update(overrides)
