@@ -94,11 +94,11 @@ class BestEpoch(TrackerCallback):
     def __init__(self, monitor='auprc', patience=2, min_delta=0.):
         super().__init__(monitor=monitor, comp=np.greater, min_delta=min_delta); self.patience = patience
     def before_fit(self):
-        super().before_fit(); self.bad_epochs, self.best_epoch, self.best_state = 0, -1, None
+        super().before_fit(); self.bad_epochs, self.best_idx, self.best_state = 0, -1, None
     def after_epoch(self):
         super().after_epoch()
         if self.new_best:
-            self.bad_epochs, self.best_epoch = 0, self.epoch
+            self.bad_epochs, self.best_idx = 0, self.epoch
             self.best_state = {k: v.detach().clone() for k, v in self.learn.model.state_dict().items()}
         else:
             self.bad_epochs += 1
@@ -149,7 +149,7 @@ def _fit_stage(learn, n_epochs, lr, wd, patience, cfg, stage):
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*__array__ implementation.*')
         learn.fit(n_epochs, lr, cbs=cbs + ([best] if best else []))
-    return (best.best_epoch + 1) if best is not None and best.best_epoch >= 0 else len(learn.history.df().query('stage == @stage'))
+    return (best.best_idx + 1) if best is not None and best.best_idx >= 0 else len(learn.history.df().query('stage == @stage'))
 
 def train_two_stage(dls, cfg:TrainConfig, model:nn.Module|None=None, epochs:tuple|None=None, verbose=True):
     "Head warm-up then fine-tuning; returns (learner, history table, best epochs (head, ft)). `epochs` fixes the budget."

@@ -1,0 +1,20 @@
+import os, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GE_DIR = (ROOT/'..'/'shared'/'data'/'real-head-ct'/'ge-hispeed-series').resolve()
+
+@pytest.fixture(scope='session', autouse=True)
+def _isolated_env(tmp_path_factory):
+    "Keep the salt, torch cache and matplotlib headless inside the test session."
+    home = tmp_path_factory.mktemp('home')
+    os.environ.setdefault('BRAINCT_HOME', str(home/'brainct'))
+    os.environ['TORCH_HOME'] = str(home/'torch')
+    os.environ['MPLBACKEND'] = 'Agg'
+    yield
+
+@pytest.fixture(scope='session')
+def ge_files():
+    if not GE_DIR.is_dir(): pytest.skip(f'real GE series not present at {GE_DIR}')
+    return sorted(GE_DIR.glob('*.dcm'))

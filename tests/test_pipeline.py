@@ -1,0 +1,99 @@
+"The whole protocol on a small demo set: artifacts, repeatability, resume, no test images before the final step, no PHI."
+import json, os, re
+from pathlib import Path
+import numpy as np, pandas as pd, pytest
+from brainct_nb.demo import make_demo_dataset, PLANTED_PHI
+from brainct_nb import pipeline as P
+from brainct_nb.data import CropCache
+from brainct_nb.cli import main as cli_main
+from brainct_nb.final import predict_dicoms
+
+FAST = dict(epochs_head=1, epochs_ft=3, patience_ft=2)
+ARTIFACTS = ['run_args.json', 'effective_config.json', 'features.csv', 'features_split.csv', 'features_checks_summary.json',
+             'preprocessing_examples_label0.png', 'preprocessing_examples_label1.png', 'cv_thresholds_by_fold.csv',
+             'cv_thresholds_summary.csv', 'cv_metrics.json', 'cv_mean_roc.png', 'cv_mean_pr.png', 'threshold_selection.json',
+             'test_predictions.csv', 'final_model_state_dict.pt', 'bundle.json', 'test_roc_curve.png', 'test_pr_curve.png',
+             'test_metrics.json', 'cv_oof_predictions.csv']
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp('pipe')
+    data = make_demo_dataset(root/'data', n=120, prevalence=.15, seed=11)
+    (root/'fast.json').write_text(json.dumps(FAST))
+    params = dict(data_root=str(data), seed=7, k_folds=3, batch_size=16, num_workers=2, out_size=32, pretrained=False,
+                  config_json=str(root/'fast.json'), out_dir=str(root/'outputs'))
+    loaded = []
+    orig = CropCache.crops
+    def spy(self, feats):
+        loaded.append(set(feats.ID)); return orig(self, feats)
+    CropCache.crops = spy
+    try:
+        run = P.start_run(**params)
+        P.step_validate(run); P.step_features(run); split = P.step_split(run); P.step_figures(run)
+        P.step_cv(run)
+        before_final = set().union(*loaded)
+        P.step_final(run)
+    finally: CropCache.crops = orig
+    return dict(root=root, params=params, run=run, split=split, before_final=before_final, loaded=loaded)
+
+def test_every_artifact(setup):
+    d = setup['run'].dir
+    missing = [a for a in ARTIFACTS if not (d/a).exists()]
+    assert not missing
+    assert not list(d.rglob('*.pkl'))
+    tm = json.loads((d/'test_metrics.json').read_text())
+    for k in ('roc_auc', 'auprc', 'sensitivity', 'specificity', 'ppv', 'npv', 'f1'): assert 'ci_low' in tm[k]
+    ec = json.loads((d/'effective_config.json').read_text())
+    assert ec['pretrained'] is False and 'from scratch' in ' '.join(ec['notes']) and ec['train_config']['epochs_ft'] == 3
+    by_fold = pd.read_csv(d/'cv_thresholds_by_fold.csv')
+    assert set(by_fold.fold) == {0, 1, 2} and {'sensitivity', 'ppv', 'npv', 'f1', 'balanced_accuracy', 'tp', 'auprc', 'roc_auc'} <= set(by_fold.columns)
+
+def test_test_images_only_in_final_step(setup):
+    sp = setup['split']; test_ids = set(sp.ID[sp.split == 'test'])
+    assert test_ids and not (setup['before_final'] & test_ids)
+    assert test_ids <= set().union(*setup['loaded'])          # ...and the final step did load them
+
+def test_oof_is_honest_and_covers_training_split(setup):
+    d = setup['run'].dir; sp = setup['split']
+    oof = pd.read_csv(d/'cv_oof_predictions.csv', dtype={'ID': str})
+    assert sorted(oof.ID) == sorted(sp.ID[sp.split == 'train'])
+    folds = json.loads((d/'cv_metrics.json').read_text())['folds']
+    for f in folds: assert f['n_train'] + f['n_inner_valid'] + f['n_oof'] == len(oof)
+
+def test_no_planted_phi_anywhere(setup):
+    d = setup['run'].dir
+    needles = [PLANTED_PHI[k] for k in ('PatientName', 'PatientID', 'PatientBirthDate', 'AccessionNumber', 'InstitutionName',
+                                       'ReferringPhysicianName')] + [PLANTED_PHI['uid_prefix'], 'Quixbury', 'Zorvath']
+    for f in [p for p in d.rglob('*') if p.is_file()] + [p for p in (Path(setup['params']['out_dir'])/'cache').rglob('*') if p.is_file()]:
+        blob = f.read_bytes()
+        for n in needles: assert n.encode() not in blob, (f, n)
+
+def test_same_seed_same_split_and_oof_via_cli(setup):
+    p = setup['params']
+    args = ['run'] + sum([[f"--{k.replace('_', '-')}", str(v)] for k, v in p.items()], [])
+    assert cli_main(args) == 0
+    runs = sorted(Path(p['out_dir']).glob('run_*'))
+    assert len(runs) == 2                                    # a new folder; the first run is untouched
+    a, b = runs
+    for f in ('features_split.csv', 'cv_oof_predictions.csv', 'threshold_selection.json'):
+        assert (a/f).read_bytes() == (b/f).read_bytes(), f
+    qc = json.loads((b/'features_checks_summary.json').read_text())
+    assert qc['cache']['decoded'] == 0                       # second run decoded nothing
+
+def test_resume_skips_finished_folds(setup):
+    d = setup['run'].dir
+    fold_files = sorted((d/'cv').glob('fold*.json')); assert len(fold_files) == 3
+    (d/'cv'/'fold2.json').unlink()                            # as if killed during fold 2
+    stamps = {f.name: f.stat().st_mtime_ns for f in fold_files[:2]}
+    run = P.start_run(**{**setup['params'], 'resume': str(d)})
+    P.step_validate(run); P.step_features(run); P.step_split(run); P.step_cv(run)
+    for n, t in stamps.items(): assert (d/'cv'/n).stat().st_mtime_ns == t
+    assert (d/'cv'/'fold2.json').exists()
+    a = pd.read_csv(d/'cv_oof_predictions.csv')
+    assert len(a) == len(setup['split'].query("split == 'train'"))
+
+def test_predict_scores_files_and_reports_bad_ones(setup, tmp_path, ge_files):
+    bad = tmp_path/'bad.dcm'; bad.write_text('not dicom')
+    df = predict_dicoms(setup['run'].dir, [str(ge_files[10]), str(ge_files[20]), str(bad)])
+    assert df.probability[:2].between(0, 1).all() and df.label[:2].isin([0, 1]).all()
+    assert np.isnan(df.probability[2]) and 'not a DICOM' in df.error[2]
