@@ -1,0 +1,41 @@
+"Bad inputs in a run become rows of the quality summary (and the run goes on without them) or stop validation with the IDs."
+import json, shutil
+from pathlib import Path
+import numpy as np, pandas as pd, pydicom, pytest
+from pydicom.data import get_testdata_file
+from brainct_nb.demo import make_demo_dataset
+from brainct_nb import pipeline as P
+
+@pytest.fixture(scope='module')
+def faulty(tmp_path_factory):
+    root = tmp_path_factory.mktemp('bad'); data = make_demo_dataset(root/'data', n=60, prevalence=.2, seed=21)
+    ct, lab = data/'CTs', pd.read_csv(data/'labels1.csv', dtype=str)
+    neg = lab.ID[lab.Label == '0'].tolist()
+    faults = {neg[0]: 'empty file', neg[1]: 'cannot decode', neg[2]: 'not a DICOM file', neg[3]: 'not CT', neg[4]: 'no pixel data'}
+    (ct/f'{neg[0]}.dcm').write_bytes(b'')
+    b = (ct/f'{neg[1]}.dcm').read_bytes(); (ct/f'{neg[1]}.dcm').write_bytes(b[:len(b)//2])       # truncated
+    (ct/f'{neg[2]}.dcm').write_text('ID,Label\nthis is text\n')
+    shutil.copy(get_testdata_file('MR_small.dcm'), ct/f'{neg[3]}.dcm')
+    d = pydicom.dcmread(ct/f'{neg[4]}.dcm'); del d.PixelData; d.save_as(ct/f'{neg[4]}.dcm')
+    return root, data, faults
+
+def test_faulty_files_are_rows_and_the_run_goes_on(faulty):
+    root, data, faults = faulty
+    run = P.start_run(data_root=str(data), out_dir=str(root/'out'), pretrained=False, out_size=32, k_folds=3, num_workers=2)
+    P.step_validate(run); feats, qc = P.step_features(run); sp = P.step_split(run)
+    err = feats.set_index('ID').error
+    for i, reason in faults.items(): assert err[i].startswith(reason), (i, err[i])
+    assert qc['n_error'] == 5 and {e['ID'] for e in qc['errors']} == set(faults)
+    assert not set(faults) & set(sp.ID) and len(sp) == 55                       # the run continues without them
+    saved = json.loads((run.dir/'features_checks_summary.json').read_text())
+    assert saved['n_error'] == 5 and saved['validation']['n_studies'] == 60
+
+def test_corrupted_cache_entry_is_rebuilt(faulty):
+    root, data, _ = faulty
+    cache_dirs = [d for d in (root/'out'/'cache').iterdir() if d.is_dir()]
+    npy = sorted(cache_dirs[0].glob('*.npy'))[0]
+    npy.write_bytes(npy.read_bytes()[:100])                                       # truncated entry
+    run = P.start_run(data_root=str(data), out_dir=str(root/'out'), pretrained=False, out_size=32, k_folds=3)
+    P.step_validate(run); feats, qc = P.step_features(run)
+    assert qc['cache']['decoded'] == 1
+    assert np.load(npy).shape == (32, 32)
