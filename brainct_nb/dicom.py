@@ -138,13 +138,16 @@ def read_meta(path, salt:bytes|None=None) -> dict:
 
 # %% ../nbs/00_dicom.ipynb #c022
 def hu_stats(hu:np.ndarray) -> dict:
-    "Summary statistics of a HU slice (floats), for the features table."
-    q = np.percentile(hu, [1, 50, 99])
-    n = hu.size
-    return dict(hu_min=float(hu.min()), hu_max=float(hu.max()), hu_mean=float(hu.mean()), hu_std=float(hu.std()),
-                hu_p01=float(q[0]), hu_p50=float(q[1]), hu_p99=float(q[2]),
-                frac_air=float((hu <= -900).sum()/n), frac_brain=float(((hu >= 0) & (hu <= 80)).sum()/n),
-                frac_bone=float((hu >= 300).sum()/n))
+    "Summary statistics of a HU slice (floats, to the nearest HU), from one 4096-bin histogram: fast on 512x512."
+    v = np.rint(hu).astype(np.int32).ravel() - int(HU_MIN)
+    h = np.bincount(np.clip(v, 0, 4095), minlength=4096).astype(np.float64)
+    x = np.arange(4096) + HU_MIN; n = h.sum(); c = np.cumsum(h)
+    mean = float((h*x).sum()/n); std = float(np.sqrt(max((h*x*x).sum()/n - mean*mean, 0.)))
+    q = [float(x[np.searchsorted(c, p*n, 'left')]) for p in (.01, .5, .99)]
+    nz = np.nonzero(h)[0]
+    return dict(hu_min=float(x[nz[0]]), hu_max=float(x[nz[-1]]), hu_mean=mean, hu_std=std, hu_p01=q[0], hu_p50=q[1], hu_p99=q[2],
+                frac_air=float(c[int(-900 - HU_MIN)]/n), frac_brain=float(h[int(0 - HU_MIN):int(80 - HU_MIN) + 1].sum()/n),
+                frac_bone=float(h[int(300 - HU_MIN):].sum()/n))
 
 # %% ../nbs/00_dicom.ipynb #c025
 def read_bytes(path) -> bytes:
