@@ -56,7 +56,7 @@ def cache_row(path, salt:bytes, out_size:int, cdir:str) -> dict:
         crop, info = preprocess_hu(hu, out_size)
         _atomic_write(cdir/f'{sha}.npy', lambda p: np.save(open(p, 'wb'), crop))
         return dict(info, crc32=zlib.crc32(crop.data))
-    row = extract_row(path, salt, prep=prep, data=data)
+    row = extract_row(path, salt, prep=prep, data=data, sha1=sha)
     if row['ok']: _atomic_write(cdir/f'{sha}.json', lambda p: Path(p).write_text(json.dumps(row)))
     return dict(row, cached=False)
 

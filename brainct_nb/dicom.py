@@ -155,12 +155,12 @@ def read_bytes(path) -> bytes:
     try: return Path(path).read_bytes()
     except OSError as e: raise DicomError(path, f"cannot read file ({e.strerror})") from None
 
-def read_study(path, salt:bytes|None=None, data:bytes|None=None) -> tuple[np.ndarray, dict]:
-    "Read a file once (or use its `data`): (HU array, metadata row with content hash, notes and HU statistics)."
+def read_study(path, salt:bytes|None=None, data:bytes|None=None, sha1:str|None=None) -> tuple[np.ndarray, dict]:
+    "Read a file once (or use its `data` and their `sha1`): (HU array, metadata row with content hash, notes, HU statistics)."
     data = read_bytes(path) if data is None else data
     ds = load_dicom(path, data)
     hu, notes = hu_from_dataset(ds, path)
-    row = dict(content_sha1=hashlib.sha1(data).hexdigest(), **meta_from_dataset(ds, salt), notes='; '.join(notes))
+    row = dict(content_sha1=sha1 or hashlib.sha1(data).hexdigest(), **meta_from_dataset(ds, salt), notes='; '.join(notes))
     row.update(hu_stats(hu))
     return hu, row
 
@@ -252,11 +252,11 @@ def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|Non
     return rep
 
 # %% ../nbs/00_dicom.ipynb #c031
-def extract_row(path, salt:bytes|None=None, prep=None, data:bytes|None=None) -> dict:
+def extract_row(path, salt:bytes|None=None, prep=None, data:bytes|None=None, sha1:str|None=None) -> dict:
     "One study -> one row: metadata, HU stats, `ok`, `error`, plus what `prep(hu, meta)` returns. Never raises."
     row = dict(ok=False, error=None)
     try:
-        hu, meta = read_study(path, salt, data)
+        hu, meta = read_study(path, salt, data, sha1)
         row.update(meta); row['ok'] = True
         if prep is not None: row.update(prep(hu, meta))
     except DicomError as e: row.update(ok=False, error=e.reason)

@@ -20,17 +20,17 @@ def _disk(r):
     y, x = np.ogrid[-r:r+1, -r:r+1]
     return x*x + y*y <= r*r
 
-def head_mask_small(hu:np.ndarray, thresh=-300., factor=2, radius=3, regrow=2) -> tuple[np.ndarray, int]:
+def head_mask_small(hu:np.ndarray, thresh=-300., factor=2, size=5, regrow=2) -> tuple[np.ndarray, int]:
     "Head mask on a `factor`x subsampled grid and the factor: opening of HU > `thresh`, largest component, thin parts regrown."
     h, w = hu.shape
     f = max(1, min(factor, min(h, w)//64))
     small = hu[::f, ::f] > thresh
-    opened = ndi.binary_opening(small, structure=_disk(radius))
+    opened = ndi.maximum_filter(ndi.minimum_filter(small.view(np.uint8), size), size)    # opening by a size x size square
     lab, n = ndi.label(opened)
-    if n == 0: return np.zeros_like(opened), f
+    if n == 0: return np.zeros_like(small), f
     head = lab == (np.argmax(np.bincount(lab.ravel())[1:]) + 1)
     # the opening also shaves thin parts of the head (nose, ears): regrow a few pixels inside the unopened mask
-    return ndi.maximum_filter(head.view(np.uint8), 2*(radius + regrow) + 1).view(bool) & small, f
+    return ndi.maximum_filter(head.view(np.uint8), size + 2*regrow).view(bool) & small, f
 
 def head_bbox(hu:np.ndarray, thresh=-300., min_frac=.01, margin=.01, return_ok=False):
     "(top, bottom, left, right) of the head, bottom/right exclusive; the full image (ok=False) when no head is found."
