@@ -105,7 +105,7 @@ def load_or_make_split(path, feats:pd.DataFrame, test_size=.15, seed=42) -> pd.D
     path = Path(path)
     if path.exists():
         old = pd.read_csv(path, dtype={'ID': str})
-        if set(old.ID) == set(feats.ID[feats.ok]) and old.attrs.get('x', True): return old
+        if set(old.ID) == set(feats.ID[feats.ok]): return old
     sp = make_split(feats, test_size, seed); sp.to_csv(path, index=False)
     return sp
 
@@ -183,7 +183,7 @@ def class_weights(y) -> np.ndarray:
     return 1.0/cnt[y]
 
 def ct_dataloaders(crops:np.ndarray, labels, train_idx, valid_idx, bs=16, ranges=None, stats=imagenet_stats,
-                   aug=True, weighted=True, device=None, num_workers=0, **kwargs):
+                   aug=True, weighted=True, device=None, num_workers=None, **kwargs):
     "fastai DataLoaders over `crops` (N, S, S int16) and 0/1 `labels`; positions `train_idx`/`valid_idx` select the sets."
     crops_t = torch.from_numpy(np.ascontiguousarray(crops))
     labels = np.asarray(labels, dtype=np.float32)
@@ -193,6 +193,7 @@ def ct_dataloaders(crops:np.ndarray, labels, train_idx, valid_idx, bs=16, ranges
                        get_x=lambda i: TensorHU(crops_t[i][None]), get_y=lambda i: TensorLabel(torch.tensor(labels[i])),
                        splitter=IndexSplitter(np.arange(len(train_idx), len(items))))
     dev = torch.device(device) if device else (torch.device('cuda') if torch.cuda.is_available() else torch.device('cpu'))
+    if num_workers is None: num_workers = 0 if dev.type == 'cpu' else min(8, os.cpu_count() or 1)   # GPU: collate ahead in workers
     kw = dict(bs=bs, num_workers=num_workers, device=dev, pin_memory=dev.type == 'cuda', **kwargs)
     if weighted: return dblock.weighted_dataloaders(items, class_weights(labels[items]), **kw)
     return dblock.dataloaders(items, **kw)

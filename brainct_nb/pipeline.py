@@ -47,7 +47,7 @@ class RunParams:
     weights: str|None = None
     device: str|None = None
     resume: str|None = None
-    demo_n: int = 400
+    demo_n: int = 600
     verbose: bool = False
 
     @property
