@@ -105,6 +105,7 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
     p = params if isinstance(params, RunParams) else RunParams(**{**(params or {}), **kwargs})
     p = check_params(p); notes = []
     user = read_overrides(None if p.config_json in (None, '', 'None') else p.config_json)
+    ct_model(p.arch, dropout_p=0.)                                                    # an unknown arch fails here, by name
     avail = weights_available(p.arch, p.weights)
     want = p.pretrained if p.pretrained is not None else (avail if p.demo else True)
     if want and not avail: ct_model(p.arch, pretrained=True, weights=p.weights)      # raises WeightsError with the how-to
