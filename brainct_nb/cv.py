@@ -52,13 +52,13 @@ def confusion_metrics(y, p, thr) -> dict:
     return dict(threshold=float(thr), sensitivity=sens, specificity=spec, ppv=ppv, npv=_div(tn, tn+fn),
                 f1=_div(2*tp, 2*tp+fp+fn), balanced_accuracy=(sens+spec)/2, tp=tp, fp=fp, tn=tn, fn=fn)
 
-def threshold_table(y, p, thresholds=THRESHOLDS) -> pd.DataFrame:
-    "One row per threshold, with AUPRC and ROC-AUC of the scores."
-    df = pd.DataFrame([confusion_metrics(y, p, t) for t in thresholds])
+def threshold_table(y, p, thresholds=None) -> pd.DataFrame:
+    "One row per threshold (default: `THRESHOLDS`), with AUPRC and ROC-AUC of the scores."
+    df = pd.DataFrame([confusion_metrics(y, p, t) for t in (THRESHOLDS if thresholds is None else thresholds)])
     df['auprc'], df['roc_auc'] = average_precision_score(y, p), roc_auc_score(y, p)
     return df
 
-def cv_threshold_tables(oof:pd.DataFrame, thresholds=THRESHOLDS) -> tuple[pd.DataFrame, pd.DataFrame]:
+def cv_threshold_tables(oof:pd.DataFrame, thresholds=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(by-fold table, mean/std summary by threshold) from OOF rows (fold, Label, prob)."
     by_fold = pd.concat([threshold_table(d.Label, d.prob, thresholds).assign(fold=k) for k, d in oof.groupby('fold')], ignore_index=True)
     cols = METRICS + ['tp', 'fp', 'tn', 'fn', 'auprc', 'roc_auc']

@@ -142,7 +142,7 @@ def ct_effnet(arch='efficientnet_lite0', pretrained=False, dropout_p=0.4) -> nn.
     m.arch, m.norm_stats, m.pretrained = arch, EFFNET_STATS, bool(pretrained)
     return m
 
-# %% ../nbs/03_model.ipynb #c019
+# %% ../nbs/03_model.ipynb #c020
 def weights_available(arch='resnet18', weights=None) -> bool:
     "Whether pretrained weights for `arch` can be loaded offline (explicit file or local cache)."
     if weights is not None: return Path(weights).is_file()

@@ -15,7 +15,7 @@ from .dicom import read_hu, AIR_HU
 __all__ = ['WINDOWS', 'head_mask_small', 'head_bbox', 'seed_bbox', 'reference_head', 'box_check', 'letterbox', 'preprocess_hu',
            'window_ranges', 'hu_to_windows', 'preprocessing_figure']
 
-# %% ../nbs/01_windowing.ipynb #c005
+# %% ../nbs/01_windowing.ipynb #c006
 def _disk(r):
     y, x = np.ogrid[-r:r+1, -r:r+1]
     return x*x + y*y <= r*r
@@ -50,7 +50,7 @@ def seed_bbox(hu:np.ndarray, pct=98.):
     ys, xs = np.nonzero(hu > np.percentile(hu, pct))
     return (int(ys.min()), int(ys.max())+1, int(xs.min()), int(xs.max())+1)
 
-# %% ../nbs/01_windowing.ipynb #c010
+# %% ../nbs/01_windowing.ipynb #c011
 def reference_head(hu:np.ndarray, spacing_mm=.49, plastic=(150, 450), scalp_mm=15.):
     "Independent masks for checks: (head = tissue component holding most bone, once far plastic is removed; bone > 500 HU)."
     bone = hu > 500
@@ -71,7 +71,7 @@ def box_check(hu, box, spacing_mm=.49) -> tuple[float, float, float]:
     over = max(ys[0]-t, b-ys[-1]-1, xs[0]-l, r-xs[-1]-1)*spacing_mm
     return float(inb[bone].mean()), float(inb[head].mean()), float(over)
 
-# %% ../nbs/01_windowing.ipynb #c014
+# %% ../nbs/01_windowing.ipynb #c015
 def letterbox(hu:np.ndarray, box, out_size=256, fill=AIR_HU) -> np.ndarray:
     "Crop `hu` to `box`, pad to a square with `fill` (centred), resize to `out_size`; int16 HU."
     t, b, l, r = box
@@ -88,7 +88,7 @@ def preprocess_hu(hu:np.ndarray, out_size=256) -> tuple[np.ndarray, dict]:
     box, ok = head_bbox(hu, return_ok=True)
     return letterbox(hu, box, out_size), dict(box_top=box[0], box_bottom=box[1], box_left=box[2], box_right=box[3], head_found=ok)
 
-# %% ../nbs/01_windowing.ipynb #c017
+# %% ../nbs/01_windowing.ipynb #c018
 WINDOWS = dict(brain=(40, 80), subdural=(80, 200), stroke=(40, 40), bone=(600, 2800), soft=(50, 350), blood=(60, 40))
 
 def window_ranges(windows=None, center=45., width=90., n=3) -> list[tuple[float, float]]:
@@ -111,7 +111,7 @@ def hu_to_windows(x:torch.Tensor, ranges) -> torch.Tensor:
     hi = x.new_tensor([r[1] for r in ranges]).view(-1, 1, 1)
     return ((x - lo) / (hi - lo)).clamp_(0, 1)
 
-# %% ../nbs/01_windowing.ipynb #c020
+# %% ../nbs/01_windowing.ipynb #c021
 def preprocessing_figure(paths, title='', out_size=256, ranges=None, fname=None):
     "Raw HU -> head mask/box -> crop -> window channels for each file in `paths`; saved to `fname` if given."
     import matplotlib.pyplot as plt
