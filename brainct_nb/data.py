@@ -54,7 +54,9 @@ def cache_row(path, salt:bytes, out_size:int, cdir:str) -> dict:
     if row is not None: return dict(row, cached=True)
     def prep(hu, meta):
         crop, info = preprocess_hu(hu, out_size)
-        _atomic_write(cdir/f'{sha}.npy', lambda p: np.save(open(p, 'wb'), crop))
+        def write(p):
+            with open(p, 'wb') as fh: np.save(fh, crop)
+        _atomic_write(cdir/f'{sha}.npy', write)
         return dict(info, crc32=zlib.crc32(crop.data))
     row = extract_row(path, salt, prep=prep, data=data, sha1=sha)
     if row['ok']: _atomic_write(cdir/f'{sha}.json', lambda p: Path(p).write_text(json.dumps(row)))
