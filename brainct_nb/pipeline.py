@@ -22,7 +22,8 @@ from .final import (final_epochs, train_final, predict_crops, metrics_with_ci, p
 
 # %% auto #0
 __all__ = ['RunParams', 'check_params', 'Run', 'new_run_dir', 'start_run', 'step_validate', 'step_features', 'step_split',
-           'step_figures', 'step_cv', 'step_final', 'write_effective_config', 'run_all']
+           'step_figures', 'step_cv', 'step_final', 'write_effective_config', 'papermill_output_path',
+           'keep_executed_notebook', 'run_all']
 
 # %% ../nbs/07_pipeline.ipynb #c005
 @dataclass
@@ -255,7 +256,42 @@ def write_effective_config(run:Run):
         versions=dict(brainct_nb=__version__, python=platform.python_version(), torch=torch.__version__,
                       fastai=__import__('fastai').__version__, pydicom=__import__('pydicom').__version__)))
 
-# %% ../nbs/07_pipeline.ipynb #c017
+# %% ../nbs/07_pipeline.ipynb #c018
+_WAIT_AND_COPY = """
+import os, shutil, sys, time
+pid, src, dst = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+t0 = time.time()
+while time.time() - t0 < 6*3600:
+    try: os.kill(pid, 0)
+    except OSError: break
+    time.sleep(.2)
+shutil.copyfile(src, dst)
+"""
+
+def papermill_output_path(pid:int|None=None) -> Path|None:
+    "The output notebook of the papermill process `pid` (default: this kernel's parent), read from /proc; None if unknown."
+    pid = pid or os.getppid()
+    try:
+        args = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')
+        cwd = Path(os.readlink(f'/proc/{pid}/cwd'))
+    except OSError: return None
+    args = [a.decode(errors='replace') for a in args if a]
+    if not any('papermill' in a for a in args[:3]): return None
+    nbs = [a for a in args if a.endswith('.ipynb')]
+    return (cwd/nbs[1]).resolve() if len(nbs) >= 2 else None
+
+def keep_executed_notebook(run:Run, output_path=None):
+    "Copy papermill's executed notebook into the run folder (as run.ipynb) as soon as papermill has finished writing it."
+    import subprocess
+    src = Path(output_path) if output_path else papermill_output_path()
+    if src is None: print("not run by papermill: no executed notebook to keep"); return None
+    dst = run.dir/'run.ipynb'
+    subprocess.Popen([sys.executable, '-c', _WAIT_AND_COPY, str(os.getppid()), str(src), str(dst)],
+                     start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"the executed notebook will be copied to {dst} when papermill finishes")
+    return dst
+
+# %% ../nbs/07_pipeline.ipynb #c020
 def run_all(params:RunParams|dict|None=None, **kwargs) -> Run:
     "Every step in order (what `brainct run` does); returns the finished `Run`."
     import matplotlib; import matplotlib.pyplot as plt
