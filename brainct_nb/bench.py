@@ -11,7 +11,7 @@ import numpy as np, pandas as pd, torch, pydicom
 from torch import nn
 from torch.utils.data import Dataset, DataLoader, WeightedRandomSampler
 from pydicom.pixels import apply_modality_lut
-from fastai.vision.all import Callback, CancelFitException
+from fastai.callback.core import Callback, CancelFitException
 from .demo import make_demo_dataset
 from .dicom import validate_dataset, map_studies
 from .data import CropCache, ct_dataloaders, class_weights

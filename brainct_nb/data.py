@@ -8,8 +8,11 @@ import hashlib, json, os, time, zlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
-from fastai.vision.all import (DataBlock, TransformBlock, Transform, RandTransform, Normalize, TensorImage,
-                               TensorImageBW, TensorBase, imagenet_stats, IndexSplitter, show_image, show_title)
+from fastai.data.block import DataBlock, TransformBlock
+from fastai.data.transforms import Transform, Normalize, IndexSplitter
+from fastai.torch_core import TensorBase, show_image, show_title
+from fastai.vision.core import TensorImage, TensorImageBW, imagenet_stats
+import fastai.vision.data                          # show_batch for images (fastai.vision.all would add ~0.2 GB of imports)
 from fastai.callback.data import WeightedDL
 from sklearn.model_selection import train_test_split, StratifiedGroupKFold
 from .dicom import extract_features, extract_row, read_bytes, project_salt
@@ -121,11 +124,11 @@ class TensorLabel(TensorBase):
     "A 0/1 float label that shows as a title."
     def show(self, ctx=None, **kwargs): return show_title('positive' if float(self) > .5 else 'negative', ctx=ctx, **kwargs)
 
-class HUAffine(RandTransform):
+class HUAffine(Transform):
     "Random rotation/translation/scale/h-flip of a HU batch in one `grid_sample` (train only)."
     split_idx, order = 0, 10
     def __init__(self, max_rot=15., max_trans=.05, scale=(.9, 1.1), p_flip=.5, fill=-1024.):
-        super().__init__(p=1.); self.max_rot, self.max_trans, self.scale, self.p_flip, self.fill = max_rot, max_trans, scale, p_flip, fill
+        super().__init__(); self.max_rot, self.max_trans, self.scale, self.p_flip, self.fill = max_rot, max_trans, scale, p_flip, fill
     def encodes(self, x:TensorHU):
         b, dev = x.shape[0], x.device
         r = lambda lo, hi: torch.rand(b, device=dev)*(hi - lo) + lo
@@ -144,10 +147,10 @@ class HUWindows(Transform):
     def __init__(self, ranges=None): self.ranges = ranges or window_ranges()
     def encodes(self, x:TensorHU): return TensorImage(hu_to_windows(x, self.ranges))
 
-class GaussianBlurBatch(RandTransform):
+class GaussianBlurBatch(Transform):
     "Gaussian blur with sigma drawn per image in `sigma` (train only); one grouped separable convolution."
     split_idx, order = 0, 30
-    def __init__(self, sigma=(.1, 1.5), ks=5): super().__init__(p=1.); self.sigma, self.ks = sigma, ks
+    def __init__(self, sigma=(.1, 1.5), ks=5): super().__init__(); self.sigma, self.ks = sigma, ks
     def encodes(self, x:TensorImage):
         b, c, h, w = x.shape
         sig = torch.rand(b, device=x.device)*(self.sigma[1] - self.sigma[0]) + self.sigma[0]
@@ -157,10 +160,10 @@ class GaussianBlurBatch(RandTransform):
         y = F.conv2d(y, k[:, None, :, None], groups=b*c)
         return TensorImage(F.conv2d(y, k[:, None, None, :], groups=b*c).reshape(b, c, h, w))
 
-class RandomErasingBatch(RandTransform):
+class RandomErasingBatch(Transform):
     "Erase one random rectangle (2-15% of the area, aspect 0.3-3.3) with value 0 in a fraction `p` of images (train only)."
     split_idx, order = 0, 100
-    def __init__(self, p=.3, scale=(.02, .15), ratio=(.3, 3.3)): super().__init__(p=1.); self.pe, self.scale, self.ratio = p, scale, ratio
+    def __init__(self, p=.3, scale=(.02, .15), ratio=(.3, 3.3)): super().__init__(); self.pe, self.scale, self.ratio = p, scale, ratio
     def encodes(self, x:TensorImage):
         b, c, h, w = x.shape; dev = x.device
         area = (torch.rand(b, device=dev)*(self.scale[1] - self.scale[0]) + self.scale[0])*h*w

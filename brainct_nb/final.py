@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve, precision_recall_curve
-from fastai.vision.all import imagenet_stats
+from fastai.vision.core import imagenet_stats
 from .dicom import DicomError, map_studies, read_study, project_salt
 from .windowing import preprocess_hu, hu_to_windows, window_ranges
 from .data import ct_dataloaders

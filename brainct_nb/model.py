@@ -8,7 +8,7 @@ import hashlib, os
 from pathlib import Path
 import torch, torchvision
 from torch import nn
-from fastai.vision.all import imagenet_stats
+from fastai.vision.core import imagenet_stats
 
 # %% auto #0
 __all__ = ['RESNETS', 'EFFNETS', 'EFFNET_STATS', 'DEFAULT_FT_ATTRS', 'WeightsError', 'torchvision_weights_path', 'verify_weights',

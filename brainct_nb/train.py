@@ -12,8 +12,14 @@ import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torch import nn
 from sklearn.metrics import average_precision_score, roc_auc_score
-from fastai.vision.all import (Learner, Callback, AccumMetric, Adam, SGD, ParamScheduler, SchedCos,
-                               CancelFitException, set_seed, ProgressCallback)
+from fastai.learner import Learner
+from fastai.callback.core import Callback, CancelFitException
+from fastai.callback.schedule import ParamScheduler, SchedCos
+from fastai.callback.progress import ProgressCallback
+import fastai.callback.fp16                        # Learner.to_bf16 / to_fp16
+from fastai.metrics import AccumMetric
+from fastai.optimizer import Adam, SGD
+from fastai.torch_core import set_seed
 from fastai.metrics import ActivationType
 from fastcore.basics import noop
 from fastai.callback.tracker import TrackerCallback
