@@ -11,12 +11,14 @@ import numpy as np, pandas as pd, torch
 from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold, train_test_split
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve, precision_recall_curve
 from .data import ct_dataloaders
-from .train import TrainConfig, load_config, train_two_stage, seed_everything
+from .train import TrainConfig, load_config, train_two_stage, seed_everything, predict_crops
+from .windowing import window_ranges
+from fastai.vision.core import imagenet_stats
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'METRICS', 'GRID', 'make_folds', 'inner_split', 'confusion_metrics', 'threshold_table',
-           'cv_threshold_tables', 'select_threshold', 'predict_positions', 'fingerprint', 'run_cv', 'plot_cv_curves',
-           'rank_candidates', 'run_grid']
+           'cv_threshold_tables', 'select_threshold', 'fingerprint', 'run_cv', 'plot_cv_curves', 'rank_candidates',
+           'run_grid']
 
 # %% ../nbs/05_cv.ipynb #c005
 def make_folds(labels, groups=None, k=5, seed=42) -> np.ndarray:
@@ -81,13 +83,6 @@ def select_threshold(summary:pd.DataFrame, strategy='sens_target', sens_target=.
                 cv_metrics={k: (None if pd.isna(v) else float(v)) for k, v in row.items() if k != 'threshold'})
 
 # %% ../nbs/05_cv.ipynb #c014
-def predict_positions(learn, positions, bs=None) -> np.ndarray:
-    "Probabilities of the learner's model for crop `positions`, through the validation transforms."
-    if len(positions) == 0: return np.zeros(0, np.float32)
-    dl = learn.dls.test_dl(list(positions), bs=bs or learn.dls.bs)
-    p, _ = learn.get_preds(dl=dl)
-    return p.float().numpy().reshape(-1)
-
 def fingerprint(*objs) -> str:
     "Short hash of JSON-able objects (config, IDs, seed...) used to check resumed work."
     return hashlib.sha1(json.dumps(objs, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -118,7 +113,8 @@ def run_cv(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed
         seed_everything(seed + f)
         model = model_fn(cfg) if model_fn else None
         learn, hist, (eh, ef) = train_two_stage(dls, cfg, model, verbose=verbose)
-        p_out, p_tr = predict_positions(learn, outer), predict_positions(learn, itr)
+        score = lambda pos: predict_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, 64, learn.dls.device)
+        p_out, p_tr = score(outer), score(itr)
         oof = pd.DataFrame(dict(ID=ids[outer], Label=labels[outer], fold=f, prob=p_out))
         met = dict(fold=f, n_train=len(itr), n_inner_valid=len(iva), n_oof=len(outer), n_pos_oof=int(labels[outer].sum()),
                    auprc=float(average_precision_score(labels[outer], p_out)), roc_auc=float(roc_auc_score(labels[outer], p_out)),

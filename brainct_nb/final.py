@@ -13,12 +13,12 @@ from fastai.vision.core import imagenet_stats
 from .dicom import DicomError, map_studies, read_study, project_salt
 from .windowing import preprocess_hu, hu_to_windows, window_ranges
 from .data import ct_dataloaders
-from .train import TrainConfig, train_two_stage, seed_everything
+from .train import TrainConfig, train_two_stage, seed_everything, predict_crops
 from .cv import confusion_metrics
 
 # %% auto #0
-__all__ = ['final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'plot_test_curves', 'save_bundle', 'load_bundle', 'predict_crops',
-           'dicom_paths', 'predict_dicoms', 'train_final']
+__all__ = ['final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'plot_test_curves', 'save_bundle', 'load_bundle', 'dicom_paths',
+           'predict_dicoms', 'train_final']
 
 # %% ../nbs/06_final.ipynb #c005
 def final_epochs(folds:pd.DataFrame) -> tuple[int, int]:
@@ -98,17 +98,6 @@ def load_bundle(run_dir, model_fn=None):
     return model.eval(), meta
 
 # %% ../nbs/06_final.ipynb #c014
-@torch.no_grad()
-def predict_crops(model, crops:np.ndarray, ranges, stats, bs=64, device='cpu') -> np.ndarray:
-    "Probabilities for (N, S, S) int16 crops: window channels, normalisation, model, sigmoid."
-    model = model.to(device).eval(); out = []
-    mean = torch.tensor(stats[0], device=device).view(1, -1, 1, 1); std = torch.tensor(stats[1], device=device).view(1, -1, 1, 1)
-    for i in range(0, len(crops), bs):
-        x = torch.from_numpy(np.ascontiguousarray(crops[i:i+bs])).to(device)[:, None]
-        x = (hu_to_windows(x, ranges) - mean)/std
-        out.append(torch.sigmoid(model(x).float()).reshape(-1).cpu())
-    return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
-
 def _crop_one(path, out_size, salt):
     try:
         hu, meta = read_study(path, salt)

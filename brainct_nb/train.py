@@ -25,10 +25,11 @@ from fastcore.basics import noop
 from fastai.callback.tracker import TrackerCallback
 from fastai.callback.training import BnFreeze
 from .model import ct_resnet, ct_splitter, set_trainable
+from .windowing import hu_to_windows
 
 # %% auto #0
 __all__ = ['SCRATCH_OVERRIDES', 'TrainConfig', 'read_overrides', 'load_config', 'SmoothBCE', 'auprc_metric', 'roc_auc_metric',
-           'BestEpoch', 'History', 'opt_func', 'seed_everything', 'ct_learner', 'train_two_stage']
+           'BestEpoch', 'History', 'opt_func', 'seed_everything', 'ct_learner', 'train_two_stage', 'predict_crops']
 
 # %% ../nbs/04_train.ipynb #c005
 @dataclass
@@ -160,11 +161,22 @@ def _fit_stage(learn, n_epochs, lr, wd, patience, cfg, stage):
 def train_two_stage(dls, cfg:TrainConfig, model:nn.Module|None=None, epochs:tuple|None=None, verbose=True):
     "Head warm-up then fine-tuning; returns (learner, history table, best epochs (head, ft)). `epochs` fixes the budget."
     model = model if model is not None else ct_resnet(dropout_p=cfg.dropout_p)
-    learn = ct_learner(dls, model, cfg, verbose)
-    learn.history = learn.cbs.filter(lambda c: isinstance(c, History))[0]
+    learn = ct_learner(dls, model, cfg, verbose)                 # fastai exposes the History callback as learn.history
     n_head, n_ft = epochs or (cfg.epochs_head, cfg.epochs_ft)
     learn.create_opt(); learn.freeze()
     e_head = _fit_stage(learn, n_head, cfg.lr_head, cfg.weight_decay_head, None if epochs else cfg.patience_head, cfg, 'head')
     set_trainable(learn.model, cfg.ft_trainable_attrs)
     e_ft = _fit_stage(learn, n_ft, cfg.lr_ft, cfg.weight_decay_ft, None if epochs else cfg.patience_ft, cfg, 'ft')
     return learn, learn.history.df(), (e_head, e_ft)
+
+# %% ../nbs/04_train.ipynb #c017
+@torch.no_grad()
+def predict_crops(model, crops:np.ndarray, ranges, stats, bs=64, device='cpu') -> np.ndarray:
+    "Probabilities for (N, S, S) int16 crops: window channels, normalisation, model, sigmoid."
+    model = model.to(device).eval(); out = []
+    mean = torch.tensor(stats[0], device=device).view(1, -1, 1, 1); std = torch.tensor(stats[1], device=device).view(1, -1, 1, 1)
+    for i in range(0, len(crops), bs):
+        x = torch.from_numpy(np.ascontiguousarray(crops[i:i+bs])).to(device)[:, None]
+        x = (hu_to_windows(x, ranges) - mean)/std
+        out.append(torch.sigmoid(model(x).float()).reshape(-1).cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
