@@ -14,26 +14,29 @@ from fastai.torch_core import TensorBase, show_image, show_title
 from fastai.vision.core import TensorImage, TensorImageBW, imagenet_stats
 import fastai.vision.data                          # show_batch for images (fastai.vision.all would add ~0.2 GB of imports)
 from fastai.callback.data import WeightedDL
-from sklearn.model_selection import train_test_split, StratifiedGroupKFold
-from .dicom import extract_features, extract_row, read_bytes, project_salt
+from .dicom import extract_features, extract_row, read_bytes, project_salt, DatasetError
 from .windowing import preprocess_hu, window_ranges, hu_to_windows
 
 # %% auto #0
-__all__ = ['PREP_VERSION', 'prep_key', 'load_entry', 'cache_row', 'CropCache', 'make_split', 'load_or_make_split', 'TensorHU',
+__all__ = ['PREP_VERSION', 'prep_key', 'atomic_write', 'load_entry', 'cache_row', 'CropCache', 'group_keys',
+           'stratified_group_split', 'patient_groups', 'make_split', 'check_split', 'load_or_make_split', 'TensorHU',
            'TensorLabel', 'HUAffine', 'HUWindows', 'GaussianBlurBatch', 'RandomErasingBatch', 'hu_block',
            'class_weights', 'ct_dataloaders']
 
 # %% ../nbs/02_data.ipynb #c005
-PREP_VERSION = 1
+PREP_VERSION = 2                 # 2: blank, tiny and head-less slices are error rows
 
 def prep_key(out_size:int, salt:bytes) -> str:
     "Folder name for a preprocessing configuration (the salt's fingerprint keeps hashed IDs consistent)."
     cfg = json.dumps(dict(v=PREP_VERSION, out_size=int(out_size), salt=hashlib.sha1(salt).hexdigest()[:8]), sort_keys=True)
     return f"s{out_size}_" + hashlib.sha1(cfg.encode()).hexdigest()[:10]
 
-def _atomic_write(path:Path, write):
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    write(tmp); os.replace(tmp, path)
+def atomic_write(path, write):
+    "Call `write(tmp)` then rename `tmp` to `path`: readers never see a half-written file, and a failure leaves no `tmp`."
+    path = Path(path); tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try: write(tmp); os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise
 
 def load_entry(cdir:Path, sha:str, out_size:int) -> dict|None:
     "The cached row for content `sha`, or None when missing or corrupted (bad JSON, shape, dtype or CRC)."
@@ -48,7 +51,7 @@ def load_entry(cdir:Path, sha:str, out_size:int) -> dict|None:
 
 # %% ../nbs/02_data.ipynb #c006
 def cache_row(path, salt:bytes, out_size:int, cdir:str) -> dict:
-    "Worker: the cached row of one study, decoding and storing its crop only on a miss. Never raises."
+    "Worker: the cached row of one study, decoding and storing its crop only on a miss. Raises only `StorageError`."
     cdir = Path(cdir)
     try: data = read_bytes(path)
     except Exception as e: return dict(ok=False, error=getattr(e, 'reason', str(e)), cached=False)
@@ -56,13 +59,13 @@ def cache_row(path, salt:bytes, out_size:int, cdir:str) -> dict:
     row = load_entry(cdir, sha, out_size)
     if row is not None: return dict(row, cached=True)
     def prep(hu, meta):
-        crop, info = preprocess_hu(hu, out_size)
+        crop, info = preprocess_hu(hu, out_size, path=path)
         def write(p):
             with open(p, 'wb') as fh: np.save(fh, crop)
-        _atomic_write(cdir/f'{sha}.npy', write)
+        atomic_write(cdir/f'{sha}.npy', write)
         return dict(info, crc32=zlib.crc32(crop.data))
     row = extract_row(path, salt, prep=prep, data=data, sha1=sha)
-    if row['ok']: _atomic_write(cdir/f'{sha}.json', lambda p: Path(p).write_text(json.dumps(row)))
+    if row['ok']: atomic_write(cdir/f'{sha}.json', lambda p: Path(p).write_text(json.dumps(row)))
     return dict(row, cached=False)
 
 # %% ../nbs/02_data.ipynb #c007
@@ -92,26 +95,83 @@ class CropCache:
         return sum(p.stat().st_size for p in self.dir.iterdir())/2**20
 
 # %% ../nbs/02_data.ipynb #c011
-def make_split(feats:pd.DataFrame, test_size=.15, seed=42) -> pd.DataFrame:
-    "ID, Label, group, split ('train'/'test') for the `ok` rows; grouped by `patient_hash` when patients repeat."
-    ok = feats[feats.ok].reset_index(drop=True)
-    groups = ok.patient_hash.fillna(ok.ID) if 'patient_hash' in ok else ok.ID
-    y = ok.Label.values
-    if groups.duplicated().any():
-        sgkf = StratifiedGroupKFold(n_splits=max(2, int(round(1/test_size))), shuffle=True, random_state=seed)
-        _, test_idx = next(sgkf.split(np.zeros(len(ok)), y, groups))
-    else:
-        _, test_idx = train_test_split(np.arange(len(ok)), test_size=test_size, stratify=y, random_state=seed)
-    split = np.full(len(ok), 'train', dtype=object); split[test_idx] = 'test'
-    return pd.DataFrame(dict(ID=ok.ID, Label=ok.Label.astype(int), group=groups.values, split=split))
+def group_keys(ids, groups=None) -> np.ndarray:
+    "Per study, the name of its group that depends on the data only: the smallest study ID sharing its `groups` value."
+    ids = pd.Series(np.asarray(ids).astype(str))
+    if groups is None: return ids.values
+    g = pd.Series(np.asarray(groups, dtype=object)).where(lambda s: s.notna(), '\0' + ids)    # no key: its own group
+    return ids.groupby(g.values).transform('min').values
 
-def load_or_make_split(path, feats:pd.DataFrame, test_size=.15, seed=42) -> pd.DataFrame:
+def _seed_order(keys, seed) -> list:
+    return sorted(keys, key=lambda k: hashlib.sha1(f'{seed}:{k}'.encode()).hexdigest())
+
+def stratified_group_split(y, groups, frac=.15, seed=42) -> tuple[np.ndarray, np.ndarray]:
+    "(kept, held-out) positions: whole `groups`, about `frac` of the positives and of all studies held out."
+    y, g = np.asarray(y).astype(int), np.asarray(groups).astype(str)
+    t = pd.DataFrame(dict(g=g, y=y)).groupby('g').y.agg(n='size', pos='sum')
+    t = t.loc[_seed_order(t.index, seed)]
+    def take(d, col, target, lo, hi):
+        cum = np.r_[0, d[col].cumsum().values]
+        return list(d.index[:min(max(int(np.argmin(np.abs(cum - target))), lo), hi)])
+    pos, neg = t[t.pos > 0], t[t.pos == 0]
+    held = take(pos, 'pos', frac*y.sum(), min(1, len(pos) - 1), max(len(pos) - 1, 0))
+    held += take(neg, 'n', frac*len(y) - t.n[held].sum(), min(1, len(neg) - 1), max(len(neg) - 1, 0))
+    m = np.isin(g, held)
+    return np.nonzero(~m)[0], np.nonzero(m)[0]
+
+def patient_groups(ok:pd.DataFrame, grouping='auto', k_folds=5) -> tuple[np.ndarray, str]:
+    "Group key per row of `ok` and a note saying how studies were grouped (see the rules above)."
+    if grouping not in ('auto', 'patient', 'study'): raise DatasetError(f"grouping must be 'auto', 'patient' or 'study', got {grouping!r}")
+    ids = ok.ID.astype(str).values
+    ph = ok.patient_hash if 'patient_hash' in ok else pd.Series([None]*len(ok))
+    if grouping == 'study' or not ph.dropna().duplicated().any():
+        return group_keys(ids), 'one group per study' + (' (grouping=study)' if grouping == 'study' else ' (no patient has two studies)')
+    keys = group_keys(ids, ph.values)
+    n_pos_groups = len(set(keys[ok.Label.values == 1])); top = pd.Series(keys).value_counts().iloc[0]/len(keys)
+    need = k_folds + 2
+    if n_pos_groups >= need and top <= .5: return keys, f'grouped by patient: {len(set(keys))} patients for {len(keys)} studies'
+    why = (f"only {n_pos_groups} distinct patient key(s) carry a positive study (need >= {need}: {k_folds} folds, the test set "
+           "and an inner validation split)") if n_pos_groups < need else f"one patient key holds {top:.0%} of the studies"
+    if grouping == 'patient':
+        raise DatasetError(f"grouping='patient' but the PatientID values cannot group this dataset: {why}. Anonymised exports often "
+                           "write one value (ANON) or a site code: restore the real patient IDs, or use grouping='study' if every file is a different patient")
+    return group_keys(ids), (f"WARNING: PatientID looks anonymised or constant ({why}): split by study instead of by patient; "
+                             "if several studies come from one patient, CV and test estimates may be optimistic")
+
+def make_split(feats:pd.DataFrame, test_size=.15, seed=42, grouping='auto', k_folds=5) -> pd.DataFrame:
+    "ID, Label, group, split ('train'/'test') for the `ok` rows; the note on grouping and the achieved size in `.attrs`."
+    ok = feats[feats.ok].reset_index(drop=True)
+    groups, note = patient_groups(ok, grouping, k_folds)
+    _, test_idx = stratified_group_split(ok.Label.values, groups, test_size, seed)
+    split = np.full(len(ok), 'train', dtype=object); split[test_idx] = 'test'
+    sp = pd.DataFrame(dict(ID=ok.ID.astype(str), Label=ok.Label.astype(int), group=groups, split=split))
+    check_split(sp, test_size, k_folds)
+    sp.attrs['grouping'] = note
+    return sp
+
+def check_split(sp:pd.DataFrame, test_size=.15, k_folds=5, tol=.05):
+    "Stop when the training part cannot feed `k_folds` folds; add a warning to `.attrs` when the test fraction is off by > `tol`."
+    tr, te = sp[sp.split == 'train'], sp[sp.split == 'test']
+    npos_groups = tr.group[tr.Label == 1].nunique()
+    if npos_groups < k_folds + 1 or te.Label.sum() == 0:
+        raise DatasetError(f"test_size={test_size} leaves {int(tr.Label.sum())} positive studies in {npos_groups} group(s) for training "
+                           f"and {int(te.Label.sum())} for testing; {k_folds}-fold CV needs >= {k_folds + 1} positive groups in training "
+                           "and the test set needs one: lower test_size or k_folds")
+    got = len(te)/len(sp)
+    sp.attrs['test_fraction'] = round(got, 4)
+    if abs(got - test_size) > tol:
+        sp.attrs['size_warning'] = (f"WARNING: test set is {got:.1%} of the studies, not {test_size:.0%}: whole patient groups are "
+                                    "held out and their sizes do not allow closer")
+
+def load_or_make_split(path, feats:pd.DataFrame, test_size=.15, seed=42, grouping='auto', k_folds=5) -> pd.DataFrame:
     "Reuse the split table at `path` if it covers exactly the same studies, else make it and write it there."
     path = Path(path)
     if path.exists():
-        old = pd.read_csv(path, dtype={'ID': str})
-        if set(old.ID) == set(feats.ID[feats.ok]): return old
-    sp = make_split(feats, test_size, seed); sp.to_csv(path, index=False)
+        old = pd.read_csv(path, dtype={'ID': str, 'group': str})
+        if set(old.ID) == set(feats.ID[feats.ok].astype(str)):
+            check_split(old, test_size, k_folds); old.attrs['grouping'] = 'reused ' + path.name; return old
+    sp = make_split(feats, test_size, seed, grouping, k_folds)
+    atomic_write(path, lambda p: sp.to_csv(p, index=False))
     return sp
 
 # %% ../nbs/02_data.ipynb #c014

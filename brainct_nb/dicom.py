@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_dicom.ipynb #c002
 from __future__ import annotations
-import hashlib, hmac, io, os, re, secrets, warnings
+import errno, hashlib, hmac, io, os, re, secrets, unicodedata, warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,16 +15,21 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut
 
 # %% auto #0
-__all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'DUP_RE', 'DicomError', 'load_dicom', 'check_ct_image', 'padding_mask',
-           'hu_from_dataset', 'read_hu', 'project_salt', 'salted_hash', 'meta_from_dataset', 'read_meta', 'hu_stats',
-           'read_bytes', 'read_study', 'DatasetError', 'DatasetReport', 'read_labels', 'parse_label',
-           'validate_dataset', 'extract_row', 'map_studies', 'extract_features', 'quality_checks']
+__all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'DUP_RE', 'BrainctError', 'DicomError', 'load_dicom', 'check_ct_image',
+           'padding_mask', 'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash',
+           'meta_from_dataset', 'read_meta', 'hu_stats', 'read_bytes', 'read_study', 'DatasetError', 'DatasetReport',
+           'norm_id', 'read_labels', 'parse_label', 'list_ct_folder', 'validate_dataset', 'StorageError',
+           'storage_error', 'extract_row', 'map_studies', 'extract_features', 'quality_checks']
 
 # %% ../nbs/00_dicom.ipynb #c005
 HU_MIN, HU_MAX = -1024.0, 3071.0
 AIR_HU = -1024.0
+MIN_SIZE = 32          # smallest usable slice, pixels per side
 
-class DicomError(ValueError):
+class BrainctError(Exception):
+    "An error the user can fix (bad data, parameter, file or disk): the CLI prints its message, not a traceback."
+
+class DicomError(BrainctError, ValueError):
     "A file that cannot become a CT slice in HU; `path` and `reason` say which and why."
     def __init__(self, path, reason):
         self.path, self.reason = str(path), reason
@@ -67,9 +72,19 @@ def padding_mask(raw:np.ndarray, ds) -> np.ndarray|None:
     return (raw >= lo) & (raw <= hi)
 
 # %% ../nbs/00_dicom.ipynb #c011
+def _rescale(ds, path):
+    "Raise `DicomError` when RescaleSlope/RescaleIntercept are present but unusable (not a number, infinite, slope 0)."
+    for tag in ('RescaleSlope', 'RescaleIntercept'):
+        if tag not in ds: continue
+        try: v = float(ds[tag].value)
+        except (TypeError, ValueError): raise DicomError(path, f"{tag} is not a number ({ds[tag].value!r})") from None
+        if not np.isfinite(v): raise DicomError(path, f"{tag} is {v} (not finite): HU cannot be computed")
+        if tag == 'RescaleSlope' and v == 0: raise DicomError(path, "RescaleSlope is 0: every pixel would have the same HU")
+
 def hu_from_dataset(ds, path='<dataset>') -> tuple[np.ndarray, list[str]]:
     "HU array (float32, 2-D) of a CT dataset, and notes on what was assumed."
     check_ct_image(ds, path)
+    _rescale(ds, path)
     notes = []
     try: raw = ds.pixel_array
     except Exception as e:
@@ -83,12 +98,20 @@ def hu_from_dataset(ds, path='<dataset>') -> tuple[np.ndarray, list[str]]:
     if ds.get('PhotometricInterpretation') == 'MONOCHROME1': notes.append('MONOCHROME1: display-only inversion, HU unchanged')
     hu = np.asarray(apply_modality_lut(raw, ds), dtype=np.float32)
     if pad is not None and pad.any(): hu[pad] = AIR_HU
+    if not np.isfinite(hu).all(): raise DicomError(path, "the modality LUT gives non-finite HU values")
     np.clip(hu, HU_MIN, HU_MAX, out=hu)
     return hu, notes
 
 def read_hu(path) -> np.ndarray:
     "A 2-D float32 array in Hounsfield units: modality LUT, padding to air, clipped to [-1024, 3071]."
     return hu_from_dataset(load_dicom(path), path)[0]
+
+def check_slice(hu:np.ndarray, path='<dataset>', min_size=MIN_SIZE) -> np.ndarray:
+    "`hu` if it can be a training or scoring input; `DicomError` for a slice smaller than `min_size` or a blank one."
+    if min(hu.shape) < min_size: raise DicomError(path, f"image too small ({hu.shape[0]}x{hu.shape[1]} pixels; at least {min_size}x{min_size} expected)")
+    lo, hi = float(hu.min()), float(hu.max())
+    if hi - lo < 1: raise DicomError(path, f"blank image (every pixel is {lo:g} HU)")
+    return hu
 
 # %% ../nbs/00_dicom.ipynb #c017
 def project_salt() -> bytes:
@@ -160,12 +183,13 @@ def read_study(path, salt:bytes|None=None, data:bytes|None=None, sha1:str|None=N
     data = read_bytes(path) if data is None else data
     ds = load_dicom(path, data)
     hu, notes = hu_from_dataset(ds, path)
+    check_slice(hu, path)
     row = dict(content_sha1=sha1 or hashlib.sha1(data).hexdigest(), **meta_from_dataset(ds, salt), notes='; '.join(notes))
     row.update(hu_stats(hu))
     return hu, row
 
 # %% ../nbs/00_dicom.ipynb #c027
-class DatasetError(ValueError):
+class DatasetError(BrainctError, ValueError):
     "The dataset cannot be used as it is; the message names the offending IDs/files and the fix."
 
 DUP_RE = re.compile(r'^(?P<base>.+?) \((?P<n>\d+)\)$')
@@ -192,16 +216,34 @@ class DatasetReport:
 def _ids(ids, n=10):
     ids = list(map(str, ids)); return ', '.join(ids[:n]) + (f' ... ({len(ids)} in all)' if len(ids) > n else '')
 
+def norm_id(s) -> str:
+    "The form IDs and file names are compared in: Unicode NFC (macOS writes NFD), surrounding whitespace removed."
+    return unicodedata.normalize('NFC', str(s)).strip()
+
+def _decode_text(raw:bytes, path) -> str:
+    "Text of a CSV file: UTF-8 (with or without BOM) or UTF-16 with a BOM; else a `DatasetError` saying how to save it."
+    if raw[:2] in (b'\xff\xfe', b'\xfe\xff'): return raw.decode('utf-16')
+    try: return raw.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path}: not UTF-8 text (byte 0x{raw[e.start]:02x} at position {e.start}); "
+                           "save it as 'CSV UTF-8' (Excel) or UTF-8 text") from None
+
 def read_labels(path) -> pd.DataFrame:
-    "Read a labels CSV robustly (BOM, `;`/`,`, padded or differently-cased headers) into ID (str) and Label (str) columns."
+    "Read a labels CSV (UTF-8/UTF-16, BOM, `,`/`;`/tab, padded or differently-cased headers) into ID and Label strings."
     path = Path(path)
-    try: df = pd.read_csv(path, sep=None, engine='python', dtype=str, encoding='utf-8-sig', keep_default_na=False)
-    except Exception as e: raise DatasetError(f"{path}: cannot parse labels CSV ({e})") from None
-    cols = {c.strip().lower(): c for c in df.columns}
+    try: raw = path.read_bytes()
+    except OSError as e: raise DatasetError(f"{path}: cannot read labels file ({e.strerror})") from None
+    text = _decode_text(raw, path).replace('\x00', '')
+    if not text.strip(): raise DatasetError(f"{path}: the labels file is empty")
+    header = text.lstrip().splitlines()[0]
+    sep = max([',', ';', '\t'], key=header.count)
+    try: df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except Exception as e: raise DatasetError(f"{path}: cannot parse labels CSV ({type(e).__name__}: {e})") from None
+    cols = {str(c).strip().lower(): c for c in df.columns}
     missing = [c for c in ('id', 'label') if c not in cols]
     if missing: raise DatasetError(f"{path}: needs columns 'ID' and 'Label'; found {list(df.columns)}")
     df = df[[cols['id'], cols['label']]].copy(); df.columns = ['ID', 'Label']
-    return df.apply(lambda s: s.str.strip())
+    return pd.DataFrame(dict(ID=df.ID.map(norm_id), Label=df.Label.str.strip()))
 
 def parse_label(v):
     "0/1 from '0', '1', '0.0', '1.0'; None for anything else."
@@ -210,39 +252,63 @@ def parse_label(v):
     return int(f) if f in (0., 1.) else None
 
 # %% ../nbs/00_dicom.ipynb #c029
+def list_ct_folder(ct_p:Path) -> tuple[dict, list[dict]]:
+    "DICOM files of `ct_p` by normalised ID, and one exclusion row (ID, file, reason) for every `.dcm` entry left out."
+    excl, cands = [], {}
+    try: entries = sorted(os.scandir(ct_p), key=lambda e: e.name)
+    except OSError as e: raise DatasetError(f"CT folder {ct_p}: cannot list it ({e.strerror})") from None
+    for e in entries:
+        if not e.name.lower().endswith('.dcm'): continue
+        stem = e.name[:-4]
+        try: is_dir, is_file = e.is_dir(), e.is_file()
+        except OSError: is_dir = is_file = False                         # a symbolic-link loop
+        if is_dir: excl.append(dict(ID=norm_id(stem), file=e.name, reason='a folder named like a DICOM file (not read)')); continue
+        if not is_file:
+            why = 'broken symbolic link or symbolic-link loop' if e.is_symlink() else 'not a regular file'
+            excl.append(dict(ID=norm_id(stem), file=e.name, reason=why)); continue
+        m = DUP_RE.match(stem)
+        if m: excl.append(dict(ID=norm_id(m['base']), file=e.name, reason='duplicate copy (" (n).dcm"), excluded')); continue
+        cands.setdefault(norm_id(stem), []).append(Path(e.path))
+    by_id = {}
+    for i, ps in cands.items():
+        if len(ps) == 1: by_id[i] = ps[0]; continue
+        for q in ps: excl.append(dict(ID=i, file=q.name, reason=f'ambiguous: {len(ps)} files have this ID once Unicode form and '
+                                     f'surrounding spaces are normalised ({", ".join(repr(x.name) for x in ps)}); rename one'))
+    return by_id, excl
+
 def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|None=None) -> DatasetReport:
-    "Check layout, labels and ID<->file alignment; exclude what is recoverable, raise `DatasetError` otherwise."
+    "Check layout, labels and ID<->file alignment; exclude what is recoverable (each row named), raise `DatasetError` otherwise."
     root = Path(data_root); lab_p, ct_p = root/labels, root/cts
     if not root.is_dir(): raise DatasetError(f"data_root {root} is not a directory")
     if not lab_p.is_file(): raise DatasetError(f"labels file {lab_p} not found (expected {labels} inside {root})")
     if not ct_p.is_dir(): raise DatasetError(f"CT folder {ct_p} not found (expected {cts}/ inside {root})")
     lab = read_labels(lab_p); n_rows = len(lab)
-    excl = []
     if (lab.ID == '').any(): raise DatasetError(f"{lab_p}: {int((lab.ID == '').sum())} row(s) with an empty ID; fill or delete them")
     lab['y'] = lab.Label.map(parse_label)
     bad = lab[lab.y.isna()]
     if len(bad): raise DatasetError(f"{lab_p}: Label must be 0 or 1; bad values for ID(s) {_ids(f'{i}={l!r}' for i, l in zip(bad.ID, bad.Label))}. Fix the labels file.")
+    excl = []
     dup = lab[lab.ID.duplicated(keep=False)]
     if len(dup):
         conflict = dup.groupby('ID').y.nunique(); conflict = conflict[conflict > 1].index
         if len(conflict): raise DatasetError(f"{lab_p}: ID(s) listed with different labels: {_ids(conflict)}. Keep one row per ID.")
         for i in dup.ID.unique(): excl.append(dict(ID=i, file=None, reason='duplicate label row (same label, kept once)'))
         lab = lab.drop_duplicates('ID')
-    files = sorted(p for p in ct_p.iterdir() if p.is_file() and p.suffix.lower() == '.dcm')
-    by_id = {}
-    for p in files:
-        m = DUP_RE.match(p.stem)
-        if m: excl.append(dict(ID=m['base'], file=p.name, reason='duplicate copy (" (n).dcm"), excluded')); continue
-        by_id[p.stem] = p
-    labelled = set(lab.ID)
+    by_id, fexcl = list_ct_folder(ct_p); excl += fexcl
+    labelled = set(lab.ID); lower = {}
+    for i in labelled: lower.setdefault(i.lower(), []).append(i)
     for i, p in by_id.items():
-        if i not in labelled: excl.append(dict(ID=i, file=p.name, reason='DICOM file without a label'))
-    no_file = lab[~lab.ID.isin(by_id.keys())]
-    for i in no_file.ID: excl.append(dict(ID=i, file=None, reason='label without a DICOM file'))
+        if i in labelled: continue
+        near = [j for j in lower.get(i.lower(), []) if j not in by_id]
+        excl.append(dict(ID=i, file=p.name, reason='DICOM file without a label' + (f' (differs only in case from ID {near[0]!r})' if near else '')))
+    for i in lab.ID[~lab.ID.isin(by_id.keys())]:
+        near = [p.name for j, p in by_id.items() if j.lower() == i.lower() and j not in labelled]
+        excl.append(dict(ID=i, file=None, reason='label without a DICOM file' + (f' (file {near[0]!r} differs only in case)' if near else '')))
     lab = lab[lab.ID.isin(by_id.keys())]
     studies = pd.DataFrame(dict(ID=lab.ID.values, Label=lab.y.astype(int).values,
                                 path=[str(by_id[i]) for i in lab.ID])).reset_index(drop=True)
-    rep = DatasetReport(root, studies, pd.DataFrame(excl, columns=['ID', 'file', 'reason']), n_rows, len(files))
+    n_files = len(by_id) + sum(1 for r in fexcl if r['reason'].startswith(('duplicate', 'ambiguous')))
+    rep = DatasetReport(root, studies, pd.DataFrame(excl, columns=['ID', 'file', 'reason']), n_rows, n_files)
     if len(studies) == 0: raise DatasetError(f"no study has both a label in {lab_p.name} and a file in {ct_p}: check that IDs match file names without '.dcm'")
     npos = int(studies.Label.sum())
     if npos == 0: raise DatasetError(f"{lab_p}: no positive studies (Label=1) among {len(studies)} usable studies; a classifier cannot be trained")
@@ -252,14 +318,24 @@ def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|Non
     return rep
 
 # %% ../nbs/00_dicom.ipynb #c031
+class StorageError(BrainctError):
+    "Writing to disk failed (disk full, read-only or no permission); the message names the path and the fix."
+
+def storage_error(e:OSError, what='') -> StorageError:
+    "A `StorageError` for `e`, with the usual way out for its errno."
+    fix = {errno.ENOSPC: 'free some space or choose another out_dir', errno.EROFS: 'choose a writable out_dir',
+           errno.EACCES: 'choose a folder you can write to (out_dir)', errno.EDQUOT: 'free some space or choose another out_dir'}
+    return StorageError(f"cannot write {what or e.filename or ''}: {e.strerror or e}; {fix.get(e.errno, 'check the disk and out_dir')}")
+
 def extract_row(path, salt:bytes|None=None, prep=None, data:bytes|None=None, sha1:str|None=None) -> dict:
-    "One study -> one row: metadata, HU stats, `ok`, `error`, plus what `prep(hu, meta)` returns. Never raises."
+    "One study -> one row: metadata, HU stats, `ok`, `error`, plus what `prep(hu, meta)` returns. Raises only `StorageError`."
     row = dict(ok=False, error=None)
     try:
         hu, meta = read_study(path, salt, data, sha1)
         row.update(meta); row['ok'] = True
         if prep is not None: row.update(prep(hu, meta))
     except DicomError as e: row.update(ok=False, error=e.reason)
+    except OSError as e: raise storage_error(e) from None              # a full or read-only disk stops the run, not one study
     except Exception as e: row.update(ok=False, error=f"{type(e).__name__}: {e}")
     return row
 

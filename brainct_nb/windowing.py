@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, torch
 from PIL import Image
 from scipy import ndimage as ndi
-from .dicom import read_hu, AIR_HU
+from .dicom import read_hu, AIR_HU, DicomError
 
 # %% auto #0
 __all__ = ['WINDOWS', 'head_mask_small', 'head_bbox', 'seed_bbox', 'reference_head', 'box_check', 'letterbox', 'preprocess_hu',
@@ -83,9 +83,11 @@ def letterbox(hu:np.ndarray, box, out_size=256, fill=AIR_HU) -> np.ndarray:
     if s != out_size: sq = np.asarray(Image.fromarray(sq, mode='F').resize((out_size, out_size), Image.BILINEAR))
     return np.clip(np.rint(sq), -32768, 32767).astype(np.int16)
 
-def preprocess_hu(hu:np.ndarray, out_size=256) -> tuple[np.ndarray, dict]:
+def preprocess_hu(hu:np.ndarray, out_size=256, require_head=True, path='<slice>') -> tuple[np.ndarray, dict]:
     "Head box, crop and letterbox of one slice: (int16 `out_size`^2 HU, row with the box and the mask flag)."
     box, ok = head_bbox(hu, return_ok=True)
+    if require_head and not ok:
+        raise DicomError(path, "no head found (tissue above -300 HU covers under 1% of the image): not used for training or scoring")
     return letterbox(hu, box, out_size), dict(box_top=box[0], box_bottom=box[1], box_left=box[2], box_right=box[3], head_found=ok)
 
 # %% ../nbs/01_windowing.ipynb #c018
