@@ -14,7 +14,7 @@ from pydicom.pixels import apply_modality_lut
 from fastai.callback.core import Callback, CancelFitException
 from .demo import make_demo_dataset
 from .dicom import validate_dataset, map_studies
-from .data import CropCache, ct_dataloaders, class_weights
+from .data import CropCache, ct_dataloaders, class_weights, default_device
 from .model import ct_model
 from .train import load_config, ct_learner, seed_everything
 from .windowing import window_ranges
@@ -122,7 +122,7 @@ def bench_ours(crops_i16, labels, bs, dev, workers=0, n_warm=3, n_steps=10) -> f
 def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size=None, batch_sizes=None, compile=False,
               workers=None) -> pd.DataFrame:
     "Run every measurement, print the table with ratios, and write it (with date and hardware) to `out`."
-    dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    dev = default_device(device)
     n = n or (48 if quick else 2048)
     size = out_size or (64 if quick else 256)
     bss = batch_sizes or ([16] if quick else [16, 64, 256])

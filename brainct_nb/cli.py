@@ -8,6 +8,7 @@ import argparse, json, sys
 from dataclasses import fields
 from pathlib import Path
 from .pipeline import RunParams, run_all
+from .dicom import BrainctError, storage_error
 
 # %% auto #0
 __all__ = ['build_parser', 'main']
@@ -22,8 +23,10 @@ def _bool(s):
 def build_parser() -> argparse.ArgumentParser:
     "The `brainct` argument parser with its `run`, `predict` and `bench` sub-commands."
     ap = argparse.ArgumentParser(prog='brainct', description='Brain CT DICOM -> validated binary classifier (brainct_nb).')
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument('--debug', action='store_true', help='show the Python traceback of an error')
     sub = ap.add_subparsers(dest='cmd', required=True)
-    r = sub.add_parser('run', help='run the whole protocol (demo data when --data-root is not given)')
+    r = sub.add_parser('run', help='run the whole protocol (demo data when --data-root is not given)', parents=[common])
     for f in fields(RunParams):
         flag = '--' + f.name.replace('_', '-')
         if f.name == 'run_grid': r.add_argument(flag, action='store_true', help='run the grid search')
@@ -32,12 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             t = {'int': int, 'float': float}.get(str(f.type).split('|')[0].strip(), str)
             r.add_argument(flag, type=t, default=f.default, help=f"default: {f.default}")
-    p = sub.add_parser('predict', help='score DICOM files with a finished run')
+    p = sub.add_parser('predict', help='score DICOM files with a finished run', parents=[common])
     p.add_argument('--run', required=True, help='a finished run folder (outputs/run_<id>)')
     p.add_argument('--dicoms', required=True, nargs='+', help='DICOM files or folders')
     p.add_argument('--out', default=None, help='CSV to write (default: print)')
     p.add_argument('--num-workers', type=int, default=0); p.add_argument('--device', default='cpu')
-    b = sub.add_parser('bench', help='throughput benchmark: seed-style pipeline vs ours')
+    b = sub.add_parser('bench', help='throughput benchmark: seed-style pipeline vs ours', parents=[common])
     b.add_argument('--quick', action='store_true', help='a small CPU run (about a minute)')
     b.add_argument('--device', default=None); b.add_argument('--out', default='bench_results.md')
     b.add_argument('--n', type=int, default=None, help='number of synthetic studies')
@@ -46,16 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 # %% ../nbs/08_cli.ipynb #c007
-def main(argv=None):
-    "Entry point of the `brainct` console script."
-    a = build_parser().parse_args(argv)
+def _dispatch(a) -> int:
     if a.cmd == 'run':
-        kw = {f.name: getattr(a, f.name) for f in fields(RunParams)}
-        run_all(RunParams(**kw)); return 0
+        run_all(RunParams(**{f.name: getattr(a, f.name) for f in fields(RunParams)})); return 0
     if a.cmd == 'predict':
         from brainct_nb.final import predict_dicoms
-        df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device)
-        if a.out: df.to_csv(a.out, index=False); print(f"{len(df)} files scored ({df.error.notna().sum()} could not be) -> {a.out}")
+        df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out)
+        n_bad = int(df.error.notna().sum())
+        if a.out: print(f"{len(df)} files scored ({n_bad} could not be) -> {a.out}")
         else: print(df.to_csv(index=False))
         return 0
     if a.cmd == 'bench':
@@ -63,3 +64,15 @@ def main(argv=None):
         run_bench(quick=a.quick, device=a.device, out=a.out, n=a.n, out_size=a.out_size,
                   batch_sizes=[int(x) for x in a.batch_sizes.split(',')] if a.batch_sizes else None, compile=a.compile)
         return 0
+
+def main(argv=None) -> int:
+    "Entry point of the `brainct` console script: 0 on success; 2 with one message for a known error; 130 on Ctrl-C."
+    a = build_parser().parse_args(argv)
+    try: return _dispatch(a)
+    except KeyboardInterrupt:
+        print("brainct: interrupted; finished CV folds are kept: continue with --resume latest", file=sys.stderr); return 130
+    except (BrainctError, OSError) as e:
+        if a.debug: raise
+        msg = str(e) if isinstance(e, BrainctError) else str(storage_error(e))
+        print(f"brainct: error: {msg}\n(run again with --debug to see the traceback)", file=sys.stderr)
+        return 2

@@ -4,39 +4,39 @@
 
 # %% ../nbs/05_cv.ipynb #c002
 from __future__ import annotations
-import hashlib, json, time
+import hashlib, json, sys, time, warnings
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve, precision_recall_curve
-from .data import ct_dataloaders
+from .data import ct_dataloaders, stratified_group_split
 from .train import TrainConfig, load_config, train_two_stage, seed_everything, predict_crops
 from .windowing import window_ranges
+from .dicom import ParamError
 from fastai.vision.core import imagenet_stats
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'METRICS', 'GRID', 'make_folds', 'inner_split', 'confusion_metrics', 'threshold_table',
-           'cv_threshold_tables', 'select_threshold', 'fingerprint', 'run_cv', 'plot_cv_curves', 'rank_candidates',
-           'run_grid']
+__all__ = ['THRESHOLDS', 'METRICS', 'STRATEGIES', 'GRID', 'make_folds', 'inner_split', 'confusion_metrics', 'threshold_table',
+           'cv_threshold_tables', 'check_strategy', 'select_threshold', 'fingerprint', 'FitProgress', 'run_cv',
+           'plot_cv_curves', 'rank_candidates', 'run_grid']
 
 # %% ../nbs/05_cv.ipynb #c005
 def make_folds(labels, groups=None, k=5, seed=42) -> np.ndarray:
     "Fold number (0..k-1) per study: StratifiedGroupKFold when `groups` repeat, else StratifiedKFold."
     y = np.asarray(labels).astype(int); x = np.zeros(len(y))
     if groups is not None and pd.Series(groups).duplicated().any():
-        it = StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(x, y, groups)
+        it = StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(x, y, np.asarray(groups).astype(str))
     else: it = StratifiedKFold(k, shuffle=True, random_state=seed).split(x, y)
     fold = np.full(len(y), -1)
     for i, (_, va) in enumerate(it): fold[va] = i
     return fold
 
 def inner_split(idx, labels, groups=None, frac=.2, seed=42) -> tuple[np.ndarray, np.ndarray]:
-    "Split positions `idx` into (inner train, inner valid), stratified and grouped like the outer folds."
-    idx = np.asarray(idx); y = np.asarray(labels)[idx].astype(int)
-    if groups is not None and pd.Series(np.asarray(groups)[idx]).duplicated().any():
-        tr, va = next(StratifiedGroupKFold(max(2, int(round(1/frac))), shuffle=True, random_state=seed).split(np.zeros(len(idx)), y, np.asarray(groups)[idx]))
-    else: tr, va = train_test_split(np.arange(len(idx)), test_size=frac, stratify=y, random_state=seed)
+    "Split positions `idx` into (inner train, inner valid) with the train/test split's own rule (`stratified_group_split`)."
+    idx = np.asarray(idx)
+    g = np.asarray(groups)[idx] if groups is not None else idx.astype(str)
+    tr, va = stratified_group_split(np.asarray(labels)[idx], g, frac, seed)
     return idx[tr], idx[va]
 
 # %% ../nbs/05_cv.ipynb #c008
@@ -69,9 +69,16 @@ def cv_threshold_tables(oof:pd.DataFrame, thresholds=None) -> tuple[pd.DataFrame
     return by_fold[['fold'] + [c for c in by_fold.columns if c != 'fold']], summary
 
 # %% ../nbs/05_cv.ipynb #c011
+STRATEGIES = ('sens_target', 'max_f1')
+
+def check_strategy(strategy:str) -> str:
+    "`strategy` if it is a known threshold rule, else a `ParamError` listing them."
+    if strategy not in STRATEGIES: raise ParamError(f"threshold_strategy must be one of {STRATEGIES}, got {strategy!r}")
+    return strategy
+
 def select_threshold(summary:pd.DataFrame, strategy='sens_target', sens_target=.7) -> dict:
     "The chosen threshold and its CV metrics, with the rule that chose it."
-    if strategy not in ('sens_target', 'max_f1'): raise ValueError(f"threshold_strategy must be 'sens_target' or 'max_f1', got {strategy!r}")
+    check_strategy(strategy)
     s = summary.sort_values('threshold', ascending=False)
     rule = strategy
     if strategy == 'sens_target':
@@ -87,9 +94,33 @@ def fingerprint(*objs) -> str:
     "Short hash of JSON-able objects (config, IDs, seed...) used to check resumed work."
     return hashlib.sha1(json.dumps(objs, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
+# %% ../nbs/05_cv.ipynb #c014b
+def _mmss(s): s = int(max(s, 0)); return f"{s//3600}:{s%3600//60:02d}:{s%60:02d}" if s >= 3600 else f"{s//60}:{s%60:02d}"
+
+class FitProgress:
+    "Progress of `total` fits: on a terminal one line rewritten in place per epoch; in a log or notebook one line per fit."
+    def __init__(self, total:int, label='CV', stream=None, tty:bool|None=None):
+        self.total, self.label, self.done, self.t0 = total, label, 0, time.time()
+        self.stream = stream or sys.stdout
+        self.tty = bool(getattr(self.stream, 'isatty', lambda: False)()) if tty is None else tty
+    def _times(self):
+        el = time.time() - self.t0
+        return f"elapsed {_mmss(el)}" + (f", ETA {_mmss(el/self.done*(self.total - self.done))}" if self.done else '')
+    def epoch(self, name, row:dict):
+        "One epoch of fit `name` finished (a History row); shown only on a terminal."
+        if not self.tty: return
+        m = f" auprc {row['auprc']:.3f}" if 'auprc' in row and row['auprc'] == row['auprc'] else ''
+        line = f"{self.label} {self.done + 1}/{self.total} {name}: {row.get('stage', '')} epoch {row.get('epoch', 0) + 1}{m}  {self._times()}"
+        self.stream.write('\r' + line[:120].ljust(120)); self.stream.flush()
+    def fit_done(self, name, summary=''):
+        "Fit `name` finished: one line, with elapsed time and the ETA of the rest."
+        self.done += 1
+        line = f"{self.label} {self.done}/{self.total} {name} done{': ' + summary if summary else ''}  ({self._times()})"
+        self.stream.write(('\r' + line.ljust(120) if self.tty else line) + '\n'); self.stream.flush()
+
 # %% ../nbs/05_cv.ipynb #c015
 def run_cv(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed=42, bs=16, out_dir=None, resume=False,
-           model_fn=None, stats=None, ranges=None, device=None, inner_frac=.2, verbose=False) -> dict:
+           model_fn=None, stats=None, ranges=None, device=None, inner_frac=.2, verbose=False, progress:FitProgress|None=None) -> dict:
     "K-fold CV -> dict(oof=DataFrame(ID, Label, fold, prob), folds=DataFrame(per-fold metrics), history=DataFrame)."
     cfg = cfg or TrainConfig(); labels = np.asarray(labels).astype(int); ids = np.asarray(ids).astype(str)
     folds = make_folds(labels, groups, k, seed)
@@ -104,7 +135,9 @@ def run_cv(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed
             if meta['fingerprint'] == fp:
                 if verbose: print(f"fold {f}: finished earlier, reused")
                 oofs.append(pd.read_csv(out/f'fold{f}_oof.csv', dtype={'ID': str})); rows.append(meta['metrics'])
-                hists.append(pd.read_csv(out/f'fold{f}_history.csv')); continue
+                hists.append(pd.read_csv(out/f'fold{f}_history.csv'))
+                if progress: progress.fit_done(f'fold {f}', 'finished earlier, reused')
+                continue
             if verbose: print(f"fold {f}: earlier result made with other settings, recomputed")
         t0 = time.time()
         outer = np.nonzero(folds == f)[0]
@@ -112,11 +145,16 @@ def run_cv(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed
         dls = ct_dataloaders(crops, labels, itr, iva, bs=bs, ranges=ranges, device=device, **({'stats': stats} if stats else {}))
         seed_everything(seed + f)
         model = model_fn(cfg) if model_fn else None
-        learn, hist, (eh, ef) = train_two_stage(dls, cfg, model, verbose=verbose)
+        n_pos_iva = int(labels[iva].sum())
+        if n_pos_iva == 0:
+            warnings.warn(f"fold {f}: the inner validation split has no positive study; AUPRC is undefined there, so this fold "
+                          f"trains for the full budget ({cfg.epochs_head}+{cfg.epochs_ft} epochs) without early stopping")
+        learn, hist, (eh, ef) = train_two_stage(dls, cfg, model, epochs=None if n_pos_iva else (cfg.epochs_head, cfg.epochs_ft), verbose=verbose,
+                                                on_epoch=(lambda row: progress.epoch(f'fold {f}', row)) if progress else None)
         score = lambda pos: predict_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, 64, learn.dls.device)
         p_out, p_tr = score(outer), score(itr)
         oof = pd.DataFrame(dict(ID=ids[outer], Label=labels[outer], fold=f, prob=p_out))
-        met = dict(fold=f, n_train=len(itr), n_inner_valid=len(iva), n_oof=len(outer), n_pos_oof=int(labels[outer].sum()),
+        met = dict(fold=f, n_train=len(itr), n_inner_valid=len(iva), inner_valid_pos=n_pos_iva, n_oof=len(outer), n_pos_oof=int(labels[outer].sum()),
                    auprc=float(average_precision_score(labels[outer], p_out)), roc_auc=float(roc_auc_score(labels[outer], p_out)),
                    roc_auc_train=float(roc_auc_score(labels[itr], p_tr)), auprc_train=float(average_precision_score(labels[itr], p_tr)),
                    inner_valid_auprc=float(hist.auprc.max()) if 'auprc' in hist else None,
@@ -125,7 +163,9 @@ def run_cv(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed
         if out:
             oof.to_csv(out/f'fold{f}_oof.csv', index=False); hist.to_csv(out/f'fold{f}_history.csv', index=False)
             fj.write_text(json.dumps(dict(fingerprint=fp, metrics=met), indent=1))
-        if verbose: print(f"fold {f}: OOF AUPRC {met['auprc']:.3f} ROC-AUC {met['roc_auc']:.3f} (train ROC-AUC {met['roc_auc_train']:.3f}), {met['seconds']:.0f}s")
+        summary = f"OOF AUPRC {met['auprc']:.3f} ROC-AUC {met['roc_auc']:.3f} (train ROC-AUC {met['roc_auc_train']:.3f}), {met['seconds']:.0f}s"
+        if progress: progress.fit_done(f'fold {f}', summary)
+        elif verbose: print(f"fold {f}: {summary}")
         oofs.append(oof); rows.append(met); hists.append(hist)
     return dict(oof=pd.concat(oofs, ignore_index=True), folds=pd.DataFrame(rows), history=pd.concat(hists, ignore_index=True), fingerprint=fp)
 

@@ -21,7 +21,7 @@ from .windowing import preprocess_hu, window_ranges, hu_to_windows
 __all__ = ['PREP_VERSION', 'prep_key', 'atomic_write', 'load_entry', 'cache_row', 'CropCache', 'group_keys',
            'stratified_group_split', 'patient_groups', 'make_split', 'check_split', 'load_or_make_split', 'TensorHU',
            'TensorLabel', 'HUAffine', 'HUWindows', 'GaussianBlurBatch', 'RandomErasingBatch', 'hu_block',
-           'class_weights', 'ct_dataloaders']
+           'default_device', 'class_weights', 'ct_dataloaders']
 
 # %% ../nbs/02_data.ipynb #c005
 PREP_VERSION = 2                 # 2: blank, tiny and head-less slices are error rows
@@ -242,6 +242,10 @@ def hu_block(ranges=None, stats=imagenet_stats, aug=True):
     if aug: tfms += [HUAffine(), GaussianBlurBatch(), RandomErasingBatch()]
     return TransformBlock(type_tfms=[], batch_tfms=tfms)
 
+def default_device(device=None) -> torch.device:
+    "`device` as a `torch.device`; None means CUDA when available, else the CPU."
+    return torch.device(device) if device else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
 def class_weights(y) -> np.ndarray:
     "Per-item weights giving each class the same total weight."
     y = np.asarray(y).astype(int); cnt = np.bincount(y, minlength=2).astype(float)
@@ -257,7 +261,7 @@ def ct_dataloaders(crops:np.ndarray, labels, train_idx, valid_idx, bs=16, ranges
     dblock = DataBlock(blocks=(hu_block(ranges, stats, aug), TransformBlock()),
                        get_x=lambda i: TensorHU(crops_t[i][None]), get_y=lambda i: TensorLabel(torch.tensor(labels[i])),
                        splitter=IndexSplitter(np.arange(len(train_idx), len(items))))
-    dev = torch.device(device) if device else (torch.device('cuda') if torch.cuda.is_available() else torch.device('cpu'))
+    dev = default_device(device)
     if num_workers is None: num_workers = 0 if dev.type == 'cpu' else min(8, os.cpu_count() or 1)   # GPU: collate ahead in workers
     kw = dict(bs=bs, num_workers=num_workers, device=dev, pin_memory=dev.type == 'cuda', **kwargs)
     if weighted: return dblock.weighted_dataloaders(items, class_weights(labels[items]), **kw)

@@ -15,8 +15,8 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut
 
 # %% auto #0
-__all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'DUP_RE', 'BrainctError', 'DicomError', 'load_dicom', 'check_ct_image',
-           'padding_mask', 'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash',
+__all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'DUP_RE', 'BrainctError', 'ParamError', 'DicomError', 'load_dicom',
+           'check_ct_image', 'padding_mask', 'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash',
            'meta_from_dataset', 'read_meta', 'hu_stats', 'read_bytes', 'read_study', 'DatasetError', 'DatasetReport',
            'norm_id', 'read_labels', 'parse_label', 'list_ct_folder', 'validate_dataset', 'StorageError',
            'storage_error', 'extract_row', 'map_studies', 'extract_features', 'quality_checks']
@@ -28,6 +28,9 @@ MIN_SIZE = 32          # smallest usable slice, pixels per side
 
 class BrainctError(Exception):
     "An error the user can fix (bad data, parameter, file or disk): the CLI prints its message, not a traceback."
+
+class ParamError(BrainctError, ValueError):
+    "A parameter out of range or of the wrong kind; the message names it and the accepted values."
 
 class DicomError(BrainctError, ValueError):
     "A file that cannot become a CT slice in HU; `path` and `reason` say which and why."

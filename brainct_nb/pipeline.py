@@ -4,31 +4,32 @@
 
 # %% ../nbs/07_pipeline.ipynb #c002
 from __future__ import annotations
-import json, os, platform, sys, time
+import functools, json, os, platform, sys, time
 from dataclasses import dataclass, field, asdict, fields
 from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.metrics import average_precision_score
 from . import __version__
-from .dicom import validate_dataset, quality_checks, project_salt, DatasetError
+from .dicom import validate_dataset, quality_checks, project_salt, DatasetError, ParamError, BrainctError, storage_error, MIN_SIZE
 from .demo import make_demo_dataset
 from .windowing import preprocessing_figure, window_ranges
-from .data import CropCache, load_or_make_split
-from .model import ct_model, weights_available, WeightsError, DEFAULT_FT_ATTRS
+from .data import CropCache, load_or_make_split, atomic_write, default_device
+from .model import ct_model, weights_available, WeightsError, DEFAULT_FT_ATTRS, arch_stats
 from .train import TrainConfig, load_config, read_overrides, SCRATCH_OVERRIDES
-from .cv import run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, GRID
+from .cv import run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, GRID, check_strategy, fingerprint, FitProgress
 from .final import (final_epochs, train_final, predict_crops, metrics_with_ci, plot_test_curves, save_bundle)
 
 # %% auto #0
-__all__ = ['RunParams', 'check_params', 'Run', 'new_run_dir', 'start_run', 'step_validate', 'step_features', 'step_split',
-           'step_figures', 'step_cv', 'step_final', 'write_effective_config', 'papermill_output_path',
+__all__ = ['STATUS', 'RESUME_FREE', 'RunParams', 'check_params', 'write_json', 'read_status', 'Run', 'new_run_dir', 'start_run',
+           'run_step', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint', 'step_features',
+           'step_split', 'step_figures', 'step_cv', 'step_final', 'write_effective_config', 'papermill_output_path',
            'keep_executed_notebook', 'run_all']
 
 # %% ../nbs/07_pipeline.ipynb #c005
 @dataclass
 class RunParams:
-    "Parameters of a run (the seed's CLI arguments plus out_dir, arch, pretrained, weights, device, resume)."
+    "Parameters of a run (the seed's CLI arguments plus out_dir, arch, pretrained, weights, device, resume, grouping)."
     data_root: str|None = None
     labels: str = 'labels1.csv'
     cts: str = 'CTs'
@@ -49,21 +50,48 @@ class RunParams:
     device: str|None = None
     resume: str|None = None
     demo_n: int = 600
+    grouping: str = 'auto'
     verbose: bool = False
 
     @property
     def demo(self) -> bool: return self.data_root in (None, '', 'None')
 
+def _check(ok, name, value, want):
+    if not ok: raise ParamError(f"{name} must be {want}, got {value!r}")
+
 def check_params(p:RunParams) -> RunParams:
-    "Validate values early, with messages that name the parameter."
-    if not 0 < p.test_size < 1: raise ValueError(f"test_size must be in (0, 1), got {p.test_size}")
-    if p.k_folds < 2: raise ValueError(f"k_folds must be >= 2, got {p.k_folds}")
-    if p.threshold_strategy not in ('sens_target', 'max_f1'): raise ValueError(f"threshold_strategy must be 'sens_target' or 'max_f1', got {p.threshold_strategy!r}")
-    if not 0 < p.sens_target <= 1: raise ValueError(f"sens_target must be in (0, 1], got {p.sens_target}")
-    if p.batch_size < 2: raise ValueError(f"batch_size must be >= 2, got {p.batch_size}")
+    "Validate values early: a `ParamError` names the parameter, its value and the accepted range."
+    num = lambda v, t=(int,): isinstance(v, t) and not isinstance(v, bool)
+    _check(num(p.test_size, (int, float)) and .01 <= p.test_size <= .5, 'test_size', p.test_size, 'a fraction in [0.01, 0.5]')
+    _check(num(p.k_folds) and 2 <= p.k_folds <= 50, 'k_folds', p.k_folds, 'an integer in [2, 50]')
+    check_strategy(p.threshold_strategy)
+    _check(num(p.sens_target, (int, float)) and 0 < p.sens_target <= 1, 'sens_target', p.sens_target, 'in (0, 1]')
+    _check(num(p.batch_size) and p.batch_size >= 2, 'batch_size', p.batch_size, 'an integer >= 2')
+    _check(num(p.num_workers) and p.num_workers >= 0, 'num_workers', p.num_workers, 'an integer >= 0')
+    _check(p.out_size is None or (num(p.out_size) and MIN_SIZE <= p.out_size <= 1024), 'out_size', p.out_size,
+           f'None (64 on the demo, 256 otherwise) or an integer in [{MIN_SIZE}, 1024]')
+    _check(num(p.seed) and p.seed >= 0, 'seed', p.seed, 'an integer >= 0')
+    _check(num(p.demo_n) and p.demo_n >= 40, 'demo_n', p.demo_n, 'an integer >= 40')
+    _check(p.grouping in ('auto', 'patient', 'study'), 'grouping', p.grouping, "'auto', 'patient' or 'study'")
     return p
 
+
 # %% ../nbs/07_pipeline.ipynb #c007
+STATUS = 'run_status.json'
+RESUME_FREE = ('resume', 'verbose', 'num_workers', 'device')          # may change when a run is resumed
+
+def _json_default(o): return o.item() if hasattr(o, 'item') else str(o)
+
+def write_json(path, obj):
+    "Write `obj` as indented JSON atomically (a full disk leaves the old file or none, never half of one)."
+    try: atomic_write(Path(path), lambda t: Path(t).write_text(json.dumps(obj, indent=1, default=_json_default)))
+    except OSError as e: raise storage_error(e, path) from None
+
+def read_status(d) -> dict:
+    "The run's `run_status.json` ({} when absent or unreadable)."
+    try: return json.loads((Path(d)/STATUS).read_text())
+    except (OSError, ValueError): return {}
+
 @dataclass
 class Run:
     "State of one run: parameters, its folder, and what each step produced."
@@ -78,32 +106,55 @@ class Run:
     def log(self, msg):
         "Print and remember a note for effective_config.json."
         print(msg); self.notes.append(msg)
-    def save_json(self, name, obj):
-        (self.dir/name).write_text(json.dumps(obj, indent=1, default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
+    def save_json(self, name, obj): write_json(self.dir/name, obj)
+    def save_csv(self, name, df:pd.DataFrame):
+        "Write a table of the run atomically."
+        try: atomic_write(self.dir/name, lambda t: df.to_csv(t, index=False))
+        except OSError as e: raise storage_error(e, self.dir/name) from None
+    def set_status(self, state, **kw):
+        "Update run_status.json (state: running, failed, interrupted, finished)."
+        s = {**read_status(self.dir), **kw, 'state': state, 'updated': datetime.now().isoformat(timespec='seconds')}
+        if state != 'failed': s.pop('error', None); s.pop('step', None)
+        self.save_json(STATUS, s)
 
 def new_run_dir(out_dir) -> Path:
     "A fresh `run_<timestamp>` folder under `out_dir` (never an existing one)."
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir)
+    try: out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise storage_error(e, f"out_dir {out_dir}") from None
     base = f"run_{datetime.now():%Y%m%d_%H%M%S}"
     for i in range(1000):
         d = out_dir/(base if i == 0 else f"{base}_{i}")
         try: d.mkdir(); return d
         except FileExistsError: continue
-    raise RuntimeError(f"cannot create a new run folder in {out_dir}")
+        except OSError as e: raise storage_error(e, f"a run folder in {out_dir}") from None
+    raise BrainctError(f"cannot create a new run folder in {out_dir}")
 
 def _resume_dir(p:RunParams) -> Path:
+    "The run folder `p.resume` names, checked: a run folder, not finished, started with the same parameters."
     if p.resume == 'latest':
-        runs = sorted(Path(p.out_dir).glob('run_*'))
-        if not runs: raise FileNotFoundError(f"resume='latest' but {p.out_dir} has no run_* folder")
-        return runs[-1]
-    d = Path(p.resume)
-    if not (d/'run_args.json').exists(): raise FileNotFoundError(f"resume={d}: not a run folder (no run_args.json)")
+        runs = sorted(d for d in Path(p.out_dir).glob('run_*') if (d/'run_args.json').exists())
+        ok = [d for d in runs if read_status(d).get('state') not in ('finished', 'failed')]
+        if not ok: raise ParamError(f"resume='latest': no resumable run in {p.out_dir} ({len(runs)} run folder(s), all finished or "
+                                    "failed; name a failed one to resume it, or start a new run)")
+        d = ok[-1]
+    else:
+        d = Path(p.resume)
+        if not (d/'run_args.json').exists(): raise ParamError(f"resume={d}: not a run folder (no run_args.json)")
+    if read_status(d).get('state') == 'finished':
+        raise ParamError(f"resume={d}: this run has finished; resuming would overwrite its model, predictions and metrics. "
+                         "Start a new run (omit resume)")
+    old, new = json.loads((d/'run_args.json').read_text()), asdict(p)
+    diff = [f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in new if k not in RESUME_FREE and old.get(k) != new[k]]
+    if diff: raise ParamError(f"resume={d}: the run was started with other parameters ({'; '.join(diff)}). "
+                              "Resume with the same parameters, or start a new run")
     return d
 
 # %% ../nbs/07_pipeline.ipynb #c008
 def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
     "Check parameters, config and weights, then create (or reopen, with `resume`) the run folder and write run_args.json."
-    p = params if isinstance(params, RunParams) else RunParams(**{**(params or {}), **kwargs})
+    try: p = params if isinstance(params, RunParams) else RunParams(**{**(params or {}), **kwargs})
+    except TypeError as e: raise ParamError(f"{e}; the parameters are {[f.name for f in fields(RunParams)]}") from None
     p = check_params(p); notes = []
     user = read_overrides(None if p.config_json in (None, '', 'None') else p.config_json)
     ct_model(p.arch, dropout_p=0.)                                                    # an unknown arch fails here, by name
@@ -118,13 +169,32 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
         notes.append(f"no pretrained {p.arch} weights used: training from scratch with the scratch recipe {SCRATCH_OVERRIDES}"
                      + ("" if p.pretrained is False else " (ImageNet weights are not available offline; see the README)"))
     run_dir = _resume_dir(p) if p.resume else new_run_dir(p.out_dir)
-    run = Run(p, run_dir, cfg, bool(want), out_size=int(p.out_size or (64 if p.demo else 256)))
+    run = Run(p, run_dir, cfg, bool(want), out_size=int(p.out_size if p.out_size is not None else (64 if p.demo else 256)))
     for n in notes: run.log(n)
     if p.resume: run.log(f"resuming {run_dir}")
     run.save_json('run_args.json' if not p.resume else f'run_args_resume_{datetime.now():%Y%m%d_%H%M%S}.json', asdict(p))
+    run.set_status('running', **({'resumed': datetime.now().isoformat(timespec='seconds')} if p.resume else
+                                 {'started': datetime.now().isoformat(timespec='seconds')}))
     return run
 
+def run_step(fn):
+    "Decorator for a step: a failure marks the run folder `failed` (or `interrupted` on Ctrl-C) with the step and message."
+    @functools.wraps(fn)
+    def _wrapped(run, *args, **kwargs):
+        t0 = time.time()
+        try:
+            out = fn(run, *args, **kwargs)
+            print(f"[{fn.__name__[5:]}] done in {time.time() - t0:.1f}s"); return out
+        except KeyboardInterrupt:
+            run.set_status('interrupted', step=fn.__name__); raise
+        except Exception as e:
+            try: run.set_status('failed', step=fn.__name__, error=str(e) if isinstance(e, BrainctError) else f"{type(e).__name__}: {e}")
+            except Exception: pass                                         # a full disk may not take even this
+            raise
+    return _wrapped
+
 # %% ../nbs/07_pipeline.ipynb #c010
+@run_step
 def step_validate(run:Run):
     "Step 1: the dataset (generating the demo if `data_root` is None); writes nothing but prints the report."
     p = run.params
@@ -139,36 +209,71 @@ def step_validate(run:Run):
     rep = validate_dataset(run.data_root, labels, cts, k_folds=p.k_folds)
     run.state['report'] = rep
     print(rep)
-    if len(rep.excluded): print(rep.excluded.reason.value_counts().to_string())
     return rep
 
+def excluded_table(rep, feats:pd.DataFrame) -> pd.DataFrame:
+    "One row per label, file or study left out (stage, ID, file, reason): validation exclusions, then unreadable studies."
+    bad = feats[~feats.ok]
+    return pd.concat([rep.excluded.assign(stage='validation'),
+                      pd.DataFrame(dict(ID=bad.ID, file=bad.file, reason=bad.error, stage='decode'))],
+                     ignore_index=True)[['stage', 'ID', 'file', 'reason']]
+
+def print_excluded(ex:pd.DataFrame, n=5):
+    "Name the first `n` excluded items on the console, and count the rest by reason."
+    if not len(ex): print("nothing excluded"); return
+    print(f"{len(ex)} excluded (all in excluded.csv):")
+    for r in ex.head(n).itertuples(): print(f"  {r.ID if isinstance(r.ID, str) else ''} {'(' + r.file + ')' if isinstance(r.file, str) else ''}: {r.reason}")
+    if len(ex) > n: print('  ...; by reason: ' + '; '.join(f"{k}: {v}" for k, v in ex.reason.value_counts().items()))
+
+def data_fingerprint(feats:pd.DataFrame) -> str:
+    "Hash of (ID, label, content SHA-1 or error) of every study: what `resume` checks."
+    return fingerprint(sorted(zip(feats.ID.astype(str), feats.Label.astype(int), feats.content_sha1.fillna(feats.error).astype(str))))
+
+@run_step
 def step_features(run:Run):
-    "Steps 2-3: cache build / features table (features.csv) and quality checks (features_checks_summary.json)."
+    "Steps 2-3: cache build / features table (features.csv), quality checks (features_checks_summary.json), excluded.csv."
     p, rep = run.params, run.state['report']
-    cache = CropCache(Path(p.out_dir)/'cache', run.out_size, project_salt())
+    try: cache = CropCache(Path(p.out_dir)/'cache', run.out_size, project_salt())
+    except OSError as e: raise storage_error(e, f"the cache under {p.out_dir}") from None
     nw = max(0, min(p.num_workers, os.cpu_count() or 1))
     feats = cache.build(rep.studies, num_workers=nw)
-    feats.drop(columns=['cached', 'crc32'], errors='ignore').to_csv(run.dir/'features.csv', index=False)
+    fp, old = data_fingerprint(feats), read_status(run.dir).get('data_fingerprint')
+    if old and old != fp:
+        raise DatasetError(f"resume={run.dir}: the data changed since this run began (IDs, labels or file contents differ): "
+                           "start a new run (omit resume)")
+    run.set_status('running', data_fingerprint=fp)
+    run.save_csv('features.csv', feats.drop(columns=['cached', 'crc32'], errors='ignore'))
+    ex = excluded_table(rep, feats); run.save_csv('excluded.csv', ex)
     qc = quality_checks(feats, rep); qc['cache'] = dict(dir=str(cache.dir), decoded=cache.n_decoded, seconds=round(cache.build_s, 2), size_mb=round(cache.size_mb(), 1))
+    qc['excluded'] = dict(n=len(ex), file='excluded.csv', by_reason={k: int(v) for k, v in ex.reason.value_counts().items()})
     run.save_json('features_checks_summary.json', qc)
-    run.state.update(cache=cache, feats=feats)
+    run.state.update(cache=cache, feats=feats, excluded=ex, qc=qc)
     print(f"{len(feats)} studies: {qc['n_ok']} ok, {qc['n_error']} with errors; decoded {cache.n_decoded} "
           f"(the rest from the cache) in {cache.build_s:.1f}s with {nw} workers")
-    if qc['n_error']: print(pd.Series(qc['errors_by_reason']).to_string())
+    print_excluded(ex)
     if qc['identical_content_groups']: print(f"WARNING: {len(qc['identical_content_groups'])} groups of byte-identical files under different IDs")
     return feats, qc
 
 # %% ../nbs/07_pipeline.ipynb #c012
+@run_step
 def step_split(run:Run):
     "Step 4: stratified, patient-grouped train/test split (features_split.csv, reused by later runs of the same data)."
     p, feats = run.params, run.state['feats']
-    sp = load_or_make_split(Path(p.out_dir)/'cache'/f'split_{p.seed}_{p.test_size}_{len(feats)}.csv', feats, p.test_size, p.seed)
+    name = f'split_v2_{p.seed}_{p.test_size}_{p.grouping}_{p.k_folds}_{len(feats)}.csv'
+    sp = load_or_make_split(Path(p.out_dir)/'cache'/name, feats, p.test_size, p.seed, p.grouping, p.k_folds)
     fs = feats.merge(sp[['ID', 'group', 'split']], on='ID', how='left')
-    fs.drop(columns=['cached', 'crc32'], errors='ignore').to_csv(run.dir/'features_split.csv', index=False)
+    run.save_csv('features_split.csv', fs.drop(columns=['cached', 'crc32'], errors='ignore'))
+    info = {k: sp.attrs[k] for k in ('grouping', 'test_fraction', 'size_warning') if k in sp.attrs}
+    info.update(test_size=p.test_size, n_test=int((sp.split == 'test').sum()), n_test_pos=int(sp.Label[sp.split == 'test'].sum()))
+    qc = run.state.get('qc')
+    if qc is not None: qc['split'] = info; run.save_json('features_checks_summary.json', qc)
     run.state['split'] = sp
+    for k in ('grouping', 'size_warning'):
+        if k in info: print(info[k])
     print(sp.groupby('split').Label.agg(['count', 'sum']).rename(columns={'count': 'studies', 'sum': 'positives'}).to_string())
     return sp
 
+@run_step
 def step_figures(run:Run, n=4):
     "Step 5: preprocessing_examples_label{0,1}.png from training studies."
     sp, rep = run.state['split'], run.state['report']
@@ -186,30 +291,31 @@ def _model_fn(run):
     p = run.params
     return lambda cfg: ct_model(p.arch, pretrained=run.pretrained, weights=p.weights, dropout_p=cfg.dropout_p)
 
-def _device(run):
-    return run.params.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+def _device(run): return default_device(run.params.device)
 
+@run_step
 def step_cv(run:Run):
     "Step 6: K-fold CV (or grid search) on the training split; OOF tables, curves, threshold_selection.json."
     p, feats, sp, cache = run.params, run.state['feats'], run.state['split'], run.state['cache']
     tr = feats[feats.ok].merge(sp[['ID', 'group', 'split']], on='ID')
     tr = tr[tr.split == 'train'].reset_index(drop=True)
     crops = cache.crops(tr)
-    stats = ct_model(p.arch, dropout_p=0.).norm_stats
+    stats = arch_stats(p.arch)
     ranges = window_ranges()
     kw = dict(crops=crops, labels=tr.Label.values, ids=tr.ID.values, groups=tr.group.values, k=p.k_folds, seed=p.seed,
               bs=p.batch_size, resume=bool(p.resume), model_fn=_model_fn(run), stats=stats, ranges=ranges,
-              device=_device(run), verbose=p.verbose)
+              device=_device(run), verbose=p.verbose,
+              progress=FitProgress(p.k_folds*(len(GRID) if p.run_grid else 1), 'grid' if p.run_grid else 'CV'))
     t0 = time.time()
     if p.run_grid:
         table, run.cfg, res = run_grid(run.cfg, GRID, out_dir=run.dir/'cv'/'grid', **kw)
-        table.to_csv(run.dir/'grid_search.csv', index=False); print(table.to_string())
+        run.save_csv('grid_search.csv', table); print(table.to_string())
     else: res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv', **kw)
     oof, folds = res['oof'], res['folds']
     by_fold, summary = cv_threshold_tables(oof)
     sel = select_threshold(summary, p.threshold_strategy, p.sens_target)
-    oof.to_csv(run.dir/'cv_oof_predictions.csv', index=False); res['history'].to_csv(run.dir/'cv_history.csv', index=False)
-    by_fold.to_csv(run.dir/'cv_thresholds_by_fold.csv', index=False); summary.to_csv(run.dir/'cv_thresholds_summary.csv', index=False)
+    for name, df in [('cv_oof_predictions.csv', oof), ('cv_history.csv', res['history']), ('cv_thresholds_by_fold.csv', by_fold),
+                     ('cv_thresholds_summary.csv', summary)]: run.save_csv(name, df)
     cvm = dict(auprc_mean=folds.auprc.mean(), auprc_std=folds.auprc.std(ddof=0), roc_auc_mean=folds.roc_auc.mean(),
                roc_auc_std=folds.roc_auc.std(ddof=0), roc_auc_train_mean=folds.roc_auc_train.mean(),
                pooled_oof_auprc=float(average_precision_score(oof.Label, oof.prob)),
@@ -222,27 +328,30 @@ def step_cv(run:Run):
     return dict(metrics=cvm, selection=sel, summary=summary, figures=figs)
 
 # %% ../nbs/07_pipeline.ipynb #c016
+@run_step
 def step_final(run:Run):
     "Step 7: final model on all non-test studies, test scored once; test_predictions.csv, test_metrics.json, bundle."
     p, feats, sp, cache = run.params, run.state['feats'], run.state['split'], run.state['cache']
     ok = feats[feats.ok].merge(sp[['ID', 'split']], on='ID')
     tr, te = ok[ok.split == 'train'].reset_index(drop=True), ok[ok.split == 'test'].reset_index(drop=True)
     epochs = final_epochs(run.state['cv']['folds'])
-    t0 = time.time()
+    t0, progress = time.time(), FitProgress(1, 'final model')
     learn, hist = train_final(cache.crops(tr), tr.Label.values, run.cfg, epochs, p.seed, p.batch_size, _model_fn(run),
-                              run.state['stats'], run.state['ranges'], _device(run), p.verbose)
-    hist.to_csv(run.dir/'final_history.csv', index=False)
+                              run.state['stats'], run.state['ranges'], _device(run), p.verbose, progress)
+    progress.fit_done('training', f'{sum(epochs)} epochs, {time.time() - t0:.0f}s')
+    run.save_csv('final_history.csv', hist)
     model, thr = learn.model.float(), run.state['selection']['threshold']
     save_bundle(run.dir, model, thr, run.out_size, run.state['ranges'], run.state['stats'], dict(epochs=list(epochs), cv_fingerprint=run.state['cv']['fingerprint']))
     probs = predict_crops(model, cache.crops(te), run.state['ranges'], run.state['stats'], 64, _device(run))   # the only read of test crops
     pred = pd.DataFrame(dict(ID=te.ID, Label=te.Label, prob=probs, pred=(probs >= thr).astype(int)))
-    pred.to_csv(run.dir/'test_predictions.csv', index=False)
+    run.save_csv('test_predictions.csv', pred)
     tm = metrics_with_ci(te.Label.values, probs, thr, seed=p.seed)
     tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0)
     run.save_json('test_metrics.json', tm)
     figs = plot_test_curves(te.Label.values, probs, thr, run.dir)
     write_effective_config(run)
     run.state.update(test_metrics=tm)
+    run.set_status('finished')
     return dict(metrics=tm, figures=figs, history=hist)
 
 def write_effective_config(run:Run):

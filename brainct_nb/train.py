@@ -26,6 +26,7 @@ from fastai.callback.tracker import TrackerCallback
 from fastai.callback.training import BnFreeze
 from .model import ct_resnet, ct_splitter, set_trainable
 from .windowing import hu_to_windows
+from .dicom import ParamError
 
 # %% auto #0
 __all__ = ['SCRATCH_OVERRIDES', 'TrainConfig', 'read_overrides', 'load_config', 'SmoothBCE', 'auprc_metric', 'roc_auc_metric',
@@ -57,9 +58,9 @@ def read_overrides(src) -> dict:
     if isinstance(src, dict): return dict(src)
     p = Path(src)
     try: d = json.loads(p.read_text())
-    except FileNotFoundError: raise FileNotFoundError(f"config_json {p} not found") from None
-    except json.JSONDecodeError as e: raise ValueError(f"config_json {p} is not valid JSON: {e}") from None
-    if not isinstance(d, dict): raise ValueError(f"config_json {p} must hold a JSON object of config keys")
+    except FileNotFoundError: raise ParamError(f"config_json {p} not found") from None
+    except json.JSONDecodeError as e: raise ParamError(f"config_json {p} is not valid JSON: {e}") from None
+    if not isinstance(d, dict): raise ParamError(f"config_json {p} must hold a JSON object of config keys")
     return d
 
 def load_config(overrides=None, base:TrainConfig|None=None) -> TrainConfig:
@@ -67,9 +68,9 @@ def load_config(overrides=None, base:TrainConfig|None=None) -> TrainConfig:
     cfg = asdict(base or TrainConfig())
     overrides = read_overrides(overrides)
     bad = sorted(set(overrides) - set(cfg))
-    if bad: raise ValueError(f"unknown config key(s) {bad}; valid keys are {sorted(cfg)}")
+    if bad: raise ParamError(f"unknown config key(s) {bad}; valid keys are {sorted(cfg)}")
     cfg.update(overrides)
-    if cfg['optimizer'] not in ('adamw', 'adam', 'sgd'): raise ValueError(f"optimizer must be 'adamw', 'adam' or 'sgd', got {cfg['optimizer']!r}")
+    if cfg['optimizer'] not in ('adamw', 'adam', 'sgd'): raise ParamError(f"optimizer must be 'adamw', 'adam' or 'sgd', got {cfg['optimizer']!r}")
     return TrainConfig(**cfg)
 
 # %% ../nbs/04_train.ipynb #c007
@@ -115,9 +116,9 @@ class BestEpoch(TrackerCallback):
         if self.best_state is not None: self.learn.model.load_state_dict(self.best_state)
 
 class History(Callback):
-    "Per-epoch history rows (stage, epoch, losses, metrics, lr, seconds); prints one line per epoch if `verbose`."
+    "Per-epoch history rows (stage, epoch, losses, metrics, lr, seconds); prints one line per epoch if `verbose`, calls `on_epoch(row)`."
     order = 70
-    def __init__(self, verbose=True): self.rows, self.stage, self.verbose = [], '', verbose
+    def __init__(self, verbose=True, on_epoch=None): self.rows, self.stage, self.verbose, self.on_epoch = [], '', verbose, on_epoch
     def before_epoch(self): self.t0 = time.time()
     def after_epoch(self):
         names = list(self.recorder.metric_names[1:-1]); vals = self.recorder.values[-1]
@@ -125,6 +126,7 @@ class History(Callback):
                    lr=float(self.opt.hypers[-1]['lr']), seconds=time.time() - self.t0)
         self.rows.append(row)
         if self.verbose: print(' '.join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+        if self.on_epoch is not None: self.on_epoch(row)
     def df(self) -> pd.DataFrame: return pd.DataFrame(self.rows)
 
 # %% ../nbs/04_train.ipynb #c015
@@ -136,12 +138,12 @@ def seed_everything(seed:int):
     "Seed python, numpy and torch (CPU and GPU) and make cuDNN deterministic."
     set_seed(seed, reproducible=True)
 
-def ct_learner(dls, model:nn.Module, cfg:TrainConfig, verbose=True) -> Learner:
+def ct_learner(dls, model:nn.Module, cfg:TrainConfig, verbose=True, on_epoch=None) -> Learner:
     "A fastai Learner with smoothed BCE, AUPRC/ROC-AUC (when there is validation data), frozen-BN handling and history."
     has_valid = len(dls.valid_ds) > 0
     learn = Learner(dls, model, loss_func=SmoothBCE(cfg.label_smoothing), opt_func=opt_func(cfg), splitter=ct_splitter,
                     metrics=[auprc_metric(), roc_auc_metric()] if has_valid else [], train_bn=False,
-                    cbs=[BnFreeze(), History(verbose)])
+                    cbs=[BnFreeze(), History(verbose, on_epoch)])
     learn.remove_cb(ProgressCallback); learn.logger = noop
     if dls.device is not None and torch.device(dls.device).type == 'cuda':
         learn.model.to(memory_format=torch.channels_last)
@@ -158,10 +160,10 @@ def _fit_stage(learn, n_epochs, lr, wd, patience, cfg, stage):
         learn.fit(n_epochs, lr, cbs=cbs + ([best] if best else []))
     return (best.best_idx + 1) if best is not None and best.best_idx >= 0 else len(learn.history.df().query('stage == @stage'))
 
-def train_two_stage(dls, cfg:TrainConfig, model:nn.Module|None=None, epochs:tuple|None=None, verbose=True):
+def train_two_stage(dls, cfg:TrainConfig, model:nn.Module|None=None, epochs:tuple|None=None, verbose=True, on_epoch=None):
     "Head warm-up then fine-tuning; returns (learner, history table, best epochs (head, ft)). `epochs` fixes the budget."
     model = model if model is not None else ct_resnet(dropout_p=cfg.dropout_p)
-    learn = ct_learner(dls, model, cfg, verbose)                 # fastai exposes the History callback as learn.history
+    learn = ct_learner(dls, model, cfg, verbose, on_epoch)                 # fastai exposes the History callback as learn.history
     n_head, n_ft = epochs or (cfg.epochs_head, cfg.epochs_ft)
     learn.create_opt(); learn.freeze()
     e_head = _fit_stage(learn, n_head, cfg.lr_head, cfg.weight_decay_head, None if epochs else cfg.patience_head, cfg, 'head')

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, torch
 from PIL import Image
 from scipy import ndimage as ndi
-from .dicom import read_hu, AIR_HU, DicomError
+from .dicom import read_hu, AIR_HU, DicomError, ParamError
 
 # %% auto #0
 __all__ = ['WINDOWS', 'head_mask_small', 'head_bbox', 'seed_bbox', 'reference_head', 'box_check', 'letterbox', 'preprocess_hu',
@@ -101,7 +101,7 @@ def window_ranges(windows=None, center=45., width=90., n=3) -> list[tuple[float,
     out = []
     for w in windows:
         if isinstance(w, str):
-            if w not in WINDOWS: raise ValueError(f"unknown window {w!r}; known: {sorted(WINDOWS)}")
+            if w not in WINDOWS: raise ParamError(f"unknown window {w!r}; known: {sorted(WINDOWS)}")
             w = WINDOWS[w]
         c, wd = map(float, w); out.append((c - wd/2, c + wd/2))
     return out
