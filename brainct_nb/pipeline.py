@@ -218,12 +218,16 @@ def excluded_table(rep, feats:pd.DataFrame) -> pd.DataFrame:
                       pd.DataFrame(dict(ID=bad.ID, file=bad.file, reason=bad.error, stage='decode'))],
                      ignore_index=True)[['stage', 'ID', 'file', 'reason']]
 
-def print_excluded(ex:pd.DataFrame, n=5):
-    "Name the first `n` excluded items on the console, and count the rest by reason."
+def print_excluded(ex:pd.DataFrame, n=3, max_reasons=8):
+    "Name the excluded items on the console: for each reason, the first `n` IDs (or files) and the count."
     if not len(ex): print("nothing excluded"); return
     print(f"{len(ex)} excluded (all in excluded.csv):")
-    for r in ex.head(n).itertuples(): print(f"  {r.ID if isinstance(r.ID, str) else ''} {'(' + r.file + ')' if isinstance(r.file, str) else ''}: {r.reason}")
-    if len(ex) > n: print('  ...; by reason: ' + '; '.join(f"{k}: {v}" for k, v in ex.reason.value_counts().items()))
+    name = ex.ID.where(ex.ID.notna() & (ex.ID != ''), ex.file).astype(str)
+    groups = list(name.groupby(ex.reason.values, sort=False))
+    for reason, names in groups[:max_reasons]:
+        more = f" ... ({len(names)} in all)" if len(names) > n else ''
+        print(f"  {reason}: {', '.join(names.iloc[:n])}{more}")
+    if len(groups) > max_reasons: print(f"  ... and {len(groups) - max_reasons} other reasons")
 
 def data_fingerprint(feats:pd.DataFrame) -> str:
     "Hash of (ID, label, content SHA-1 or error) of every study: what `resume` checks."

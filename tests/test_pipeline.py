@@ -13,7 +13,7 @@ ARTIFACTS = ['run_args.json', 'effective_config.json', 'features.csv', 'features
              'preprocessing_examples_label0.png', 'preprocessing_examples_label1.png', 'cv_thresholds_by_fold.csv',
              'cv_thresholds_summary.csv', 'cv_metrics.json', 'cv_mean_roc.png', 'cv_mean_pr.png', 'threshold_selection.json',
              'test_predictions.csv', 'final_model_state_dict.pt', 'bundle.json', 'test_roc_curve.png', 'test_pr_curve.png',
-             'test_metrics.json', 'cv_oof_predictions.csv']
+             'test_metrics.json', 'cv_oof_predictions.csv', 'excluded.csv', 'run_status.json']
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
@@ -84,6 +84,8 @@ def test_resume_skips_finished_folds(setup):
     d = setup['run'].dir
     fold_files = sorted((d/'cv').glob('fold*.json')); assert len(fold_files) == 3
     (d/'cv'/'fold2.json').unlink()                            # as if killed during fold 2
+    status = json.loads((d/'run_status.json').read_text()); assert status['state'] == 'finished'
+    (d/'run_status.json').write_text(json.dumps({**status, 'state': 'running'}))   # ... which leaves it 'running'
     stamps = {f.name: f.stat().st_mtime_ns for f in fold_files[:2]}
     run = P.start_run(**{**setup['params'], 'resume': str(d)})
     P.step_validate(run); P.step_features(run); P.step_split(run); P.step_cv(run)
@@ -97,3 +99,51 @@ def test_predict_scores_files_and_reports_bad_ones(setup, tmp_path, ge_files):
     df = predict_dicoms(setup['run'].dir, [str(ge_files[10]), str(ge_files[20]), str(bad)])
     assert df.probability[:2].between(0, 1).all() and df.label[:2].isin([0, 1]).all()
     assert np.isnan(df.probability[2]) and 'not a DICOM' in df.error[2]
+
+def test_predict_refuses_blank_and_headless_slices(setup, tmp_path):
+    import pydicom
+    srcs = sorted(Path(setup['params']['data_root'], 'CTs').glob('*.dcm'))
+    src = next(f for f in srcs if not pydicom.dcmread(f).file_meta.TransferSyntaxUID.is_compressed)
+    ds = pydicom.dcmread(src); ds.RescaleSlope = 0; ds.save_as(tmp_path/'slope0.dcm')
+    ds = pydicom.dcmread(src); a = ds.pixel_array
+    ds.PixelData = np.full(a.shape, (-1024 - float(ds.RescaleIntercept))/float(ds.RescaleSlope), a.dtype).tobytes()
+    ds.save_as(tmp_path/'air.dcm')
+    df = predict_dicoms(setup['run'].dir, tmp_path).set_index('file')
+    r = {Path(k).name: v for k, v in df.error.items()}
+    assert r['slope0.dcm'] == 'RescaleSlope is 0: every pixel would have the same HU'
+    assert r['air.dcm'].startswith('blank image') and df.probability.isna().all() and df.label.isna().all()
+
+def test_resume_refuses_finished_changed_or_other_params(setup, tmp_path):
+    from brainct_nb.dicom import ParamError
+    d, p = setup['run'].dir, setup['params']
+    status = json.loads((d/'run_status.json').read_text())
+    (d/'run_status.json').write_text(json.dumps({**status, 'state': 'finished'}))
+    with pytest.raises(ParamError, match='this run has finished'): P.start_run(**{**p, 'resume': str(d)})
+    (d/'run_status.json').write_text(json.dumps({**status, 'state': 'running'}))
+    with pytest.raises(ParamError, match=r"k_folds: 3 -> 4"): P.start_run(**{**p, 'k_folds': 4, 'resume': str(d)})
+    # other data under the same parameters: the data fingerprint differs
+    import shutil
+    other = tmp_path/'data'; shutil.copytree(p['data_root'], other)
+    lab = pd.read_csv(other/'labels1.csv', dtype=str); lab.loc[lab.index[:3], 'Label'] = lab.Label[:3].map({'0': '1', '1': '0'})
+    lab.to_csv(other/'labels1.csv', index=False)
+    (d/'run_args.json').write_text(json.dumps({**json.loads((d/'run_args.json').read_text()), 'data_root': str(other)}))
+    run = P.start_run(**{**p, 'data_root': str(other), 'resume': str(d)})
+    P.step_validate(run)
+    with pytest.raises(P.DatasetError, match='the data changed since this run began'): P.step_features(run)
+    assert json.loads((d/'run_status.json').read_text())['state'] == 'failed'
+    with pytest.raises(ParamError, match='no resumable run'): P.start_run(**{**p, 'resume': 'latest'})
+    (d/'run_status.json').write_text(json.dumps({**status, 'state': 'finished'}))
+    (d/'run_args.json').write_text(json.dumps({**json.loads((d/'run_args.json').read_text()), 'data_root': p['data_root']}))
+
+def test_predict_zero_files_and_altered_bundle(setup, tmp_path, capsys):
+    from brainct_nb.dicom import ParamError
+    (tmp_path/'empty').mkdir()
+    with pytest.raises(ParamError, match='no DICOM files'): predict_dicoms(setup['run'].dir, tmp_path/'empty')
+    assert cli_main(['predict', '--run', str(setup['run'].dir), '--dicoms', str(tmp_path/'empty')]) == 2
+    import shutil
+    b = tmp_path/'bundle'; b.mkdir()
+    for f in ('bundle.json', 'final_model_state_dict.pt'): shutil.copy(setup['run'].dir/f, b/f)
+    meta = json.loads((b/'bundle.json').read_text()); meta['out_size'] = 64; (b/'bundle.json').write_text(json.dumps(meta))
+    src = sorted(Path(setup['params']['data_root'], 'CTs').glob('*.dcm'))[0]
+    assert cli_main(['predict', '--run', str(b), '--dicoms', str(src)]) == 2
+    assert 'was edited after it was written' in capsys.readouterr().err
