@@ -4,9 +4,8 @@
 
 # %% ../nbs/08_cli.ipynb #c002
 from __future__ import annotations
-import argparse, json, sys
+import argparse, sys
 from dataclasses import fields
-from pathlib import Path
 from .pipeline import RunParams, run_all
 from .dicom import BrainctError, storage_error
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib, json, sys, time, warnings
 from dataclasses import asdict
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import numpy as np, pandas as pd
 from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve, precision_recall_curve
 from .data import ct_dataloaders, stratified_group_split

@@ -4,9 +4,9 @@
 
 # %% ../nbs/00_dicom.ipynb #c002
 from __future__ import annotations
-import errno, hashlib, hmac, io, os, re, secrets, unicodedata, warnings
+import errno, hashlib, hmac, io, os, re, secrets, unicodedata
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 import multiprocessing as mp
 import numpy as np, pandas as pd

@@ -4,18 +4,17 @@
 
 # %% ../nbs/06_final.ipynb #c002
 from __future__ import annotations
-import hashlib, json, os, time
-from dataclasses import asdict
+import hashlib, json, os
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve, precision_recall_curve
 from fastai.vision.core import imagenet_stats
 from .dicom import DicomError, BrainctError, ParamError, map_studies, read_study, project_salt
-from .windowing import preprocess_hu, hu_to_windows, window_ranges
+from .windowing import preprocess_hu
 from .data import ct_dataloaders, atomic_write
 from .model import load_state, WeightsError
 from .train import TrainConfig, train_two_stage, seed_everything, predict_crops
-from .cv import confusion_metrics
+from .cv import confusion_metrics, METRICS
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'plot_test_curves', 'BundleError', 'save_bundle',
@@ -42,7 +41,7 @@ def metrics_with_ci(y, p, threshold, n_boot=2000, seed=0) -> dict:
     "ROC-AUC, AUPRC and the metrics/confusion matrix at `threshold`, each with a bootstrap 95% CI."
     y = np.asarray(y).astype(int); p = np.asarray(p, float)
     fns = dict(roc_auc=lambda a, b: roc_auc_score(a, b), auprc=lambda a, b: average_precision_score(a, b))
-    for k in ('sensitivity', 'specificity', 'ppv', 'npv', 'f1', 'balanced_accuracy', 'tp', 'fp', 'tn', 'fn'):
+    for k in METRICS + ['tp', 'fp', 'tn', 'fn']:
         fns[k] = (lambda key: lambda a, b: confusion_metrics(a, b, threshold)[key])(k)
     res = dict(threshold=float(threshold), n=int(len(y)), n_pos=int(y.sum()), prevalence=float(y.mean()), ci_level=.95, n_boot=n_boot)
     for k, fn in fns.items():

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_model.ipynb #c002
 from __future__ import annotations
-import hashlib, os
+import hashlib
 from pathlib import Path
 import torch, torchvision
 from torch import nn

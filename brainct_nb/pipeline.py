@@ -15,7 +15,7 @@ from .dicom import validate_dataset, quality_checks, project_salt, DatasetError,
 from .demo import make_demo_dataset
 from .windowing import preprocessing_figure, window_ranges
 from .data import CropCache, load_or_make_split, atomic_write, default_device
-from .model import ct_model, weights_available, WeightsError, DEFAULT_FT_ATTRS, arch_stats
+from .model import ct_model, weights_available, DEFAULT_FT_ATTRS, arch_stats
 from .train import TrainConfig, load_config, read_overrides, SCRATCH_OVERRIDES
 from .cv import run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, GRID, check_strategy, fingerprint, FitProgress
 from .final import (final_epochs, train_final, predict_crops, metrics_with_ci, plot_test_curves, save_bundle)
@@ -407,7 +407,7 @@ def keep_executed_notebook(run:Run, output_path=None):
 # %% ../nbs/07_pipeline.ipynb #c020
 def run_all(params:RunParams|dict|None=None, **kwargs) -> Run:
     "Every step in order (what `brainct run` does); returns the finished `Run`."
-    import matplotlib; import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     run = start_run(params, **kwargs); t0 = time.time()
     step_validate(run); step_features(run); step_split(run); step_figures(run); plt.close('all')
     step_cv(run); plt.close('all'); step_final(run); plt.close('all')

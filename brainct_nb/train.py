@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #c002
 from __future__ import annotations
-import copy, dataclasses, json, time, warnings
+import json, time, warnings
 from dataclasses import dataclass, field, asdict
 from functools import partial
 from pathlib import Path
@@ -25,12 +25,15 @@ from fastcore.basics import noop
 from fastai.callback.tracker import TrackerCallback
 from fastai.callback.training import BnFreeze
 from .model import ct_resnet, ct_splitter, set_trainable
+from .data import HUWindows, TensorHU
+from fastai.data.transforms import Normalize
 from .windowing import hu_to_windows
 from .dicom import ParamError
 
 # %% auto #0
 __all__ = ['SCRATCH_OVERRIDES', 'TrainConfig', 'read_overrides', 'load_config', 'SmoothBCE', 'auprc_metric', 'roc_auc_metric',
-           'BestEpoch', 'History', 'opt_func', 'seed_everything', 'ct_learner', 'train_two_stage', 'predict_crops']
+           'BestEpoch', 'History', 'opt_func', 'seed_everything', 'ct_learner', 'train_two_stage', 'valid_tfms',
+           'predict_crops']
 
 # %% ../nbs/04_train.ipynb #c005
 @dataclass
@@ -172,13 +175,17 @@ def train_two_stage(dls, cfg:TrainConfig, model:nn.Module|None=None, epochs:tupl
     return learn, learn.history.df(), (e_head, e_ft)
 
 # %% ../nbs/04_train.ipynb #c017
+def valid_tfms(ranges, stats, device='cpu'):
+    "The validation batch transforms of the DataLoaders (`HUWindows`, then fastai's `Normalize`), on `device`."
+    norm = Normalize.from_stats(*stats, cuda=False)
+    norm.mean, norm.std = norm.mean.to(device), norm.std.to(device)
+    return lambda x: norm(HUWindows(ranges)(TensorHU(x)))
+
 @torch.no_grad()
 def predict_crops(model, crops:np.ndarray, ranges, stats, bs=64, device='cpu') -> np.ndarray:
-    "Probabilities for (N, S, S) int16 crops: window channels, normalisation, model, sigmoid."
-    model = model.to(device).eval(); out = []
-    mean = torch.tensor(stats[0], device=device).view(1, -1, 1, 1); std = torch.tensor(stats[1], device=device).view(1, -1, 1, 1)
+    "Probabilities for (N, S, S) int16 crops: the validation transforms of training, the model, a sigmoid."
+    model = model.to(device).eval(); out = []; tfm = valid_tfms(ranges, stats, device)
     for i in range(0, len(crops), bs):
-        x = torch.from_numpy(np.ascontiguousarray(crops[i:i+bs])).to(device)[:, None]
-        x = (hu_to_windows(x, ranges) - mean)/std
-        out.append(torch.sigmoid(model(x).float()).reshape(-1).cpu())
+        x = tfm(torch.from_numpy(np.ascontiguousarray(crops[i:i+bs])).to(device)[:, None])
+        out.append(torch.sigmoid(model(x.as_subclass(torch.Tensor)).float()).reshape(-1).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)

@@ -4,7 +4,6 @@
 
 # %% ../nbs/01_windowing.ipynb #c002
 from __future__ import annotations
-import math
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
