@@ -174,16 +174,18 @@ def load_or_make_split(path, feats:pd.DataFrame, test_size=.15, seed=42, groupin
     atomic_write(path, lambda p: sp.to_csv(p, index=False))
     return sp
 
-# %% ../nbs/02_data.ipynb #c014
+# %% ../nbs/02_data.ipynb #c014_TensorHU
 class TensorHU(TensorImageBW):
     "An int16 HU crop (1, H, W); shown through the brain window."
     def show(self, ctx=None, **kwargs):
         return show_image(hu_to_windows(self, [(0., 80.)])[0] if self.dim() == 3 else self, ctx=ctx, cmap='gray', **kwargs)
 
+# %% ../nbs/02_data.ipynb #c014_TensorLabel
 class TensorLabel(TensorBase):
     "A 0/1 float label that shows as a title."
     def show(self, ctx=None, **kwargs): return show_title('positive' if float(self) > .5 else 'negative', ctx=ctx, **kwargs)
 
+# %% ../nbs/02_data.ipynb #c014_HUAffine
 class HUAffine(Transform):
     "Random rotation/translation/scale/h-flip of a HU batch in one `grid_sample` (train only)."
     split_idx, order = 0, 10
@@ -201,12 +203,14 @@ class HUAffine(Transform):
         grid = F.affine_grid(theta, list(xf.shape), align_corners=False)
         return TensorHU(F.grid_sample(xf, grid, mode='bilinear', padding_mode='zeros', align_corners=False) + self.fill)
 
+# %% ../nbs/02_data.ipynb #c014_HUWindows
 class HUWindows(Transform):
     "HU batch -> window channels in [0, 1] (train and valid)."
     order = 20
     def __init__(self, ranges=None): self.ranges = ranges or window_ranges()
     def encodes(self, x:TensorHU): return TensorImage(hu_to_windows(x, self.ranges))
 
+# %% ../nbs/02_data.ipynb #c014_GaussianBlurBatch
 class GaussianBlurBatch(Transform):
     "Gaussian blur with sigma drawn per image in `sigma` (train only); one grouped separable convolution."
     split_idx, order = 0, 30
@@ -220,6 +224,7 @@ class GaussianBlurBatch(Transform):
         y = F.conv2d(y, k[:, None, :, None], groups=b*c)
         return TensorImage(F.conv2d(y, k[:, None, None, :], groups=b*c).reshape(b, c, h, w))
 
+# %% ../nbs/02_data.ipynb #c014_RandomErasingBatch
 class RandomErasingBatch(Transform):
     "Erase one random rectangle (2-15% of the area, aspect 0.3-3.3) with value 0 in a fraction `p` of images (train only)."
     split_idx, order = 0, 100
