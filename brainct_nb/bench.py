@@ -135,7 +135,7 @@ def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size
         rep = validate_dataset(data)
         ing = bench_ingestion(list(rep.studies.path), size, workers=min(2, cores) if quick else workers)
         cache = CropCache(Path(d)/'cache', size, b'bench'); feats = cache.build(rep.studies, num_workers=workers)
-        crops = cache.crops(feats); labels = feats.Label.values
+        crops = np.asarray(cache.crops(feats)); labels = feats.Label.values
     rss_after_data = _rss_mb()
     rows = [dict(measure='ingestion, plain pydicom decode + LUT', value=ing['plain_pydicom'], unit='studies/s/core', ratio=1.0)]
     for k in ('ours_1proc', f'ours_{min(2, cores) if quick else workers}proc'):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #c002
 from __future__ import annotations
-import hashlib, json, os, time, zlib
+import hashlib, io, json, os, time, zlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
@@ -14,17 +14,18 @@ from fastai.torch_core import TensorBase, show_image, show_title
 from fastai.vision.core import TensorImage, TensorImageBW, imagenet_stats
 import fastai.vision.data                          # show_batch for images (fastai.vision.all would add ~0.2 GB of imports)
 from fastai.callback.data import WeightedDL
-from .dicom import extract_features, extract_row, read_bytes, project_salt, DatasetError
+from .dicom import extract_row, read_bytes, project_salt, DatasetError, iter_studies, StorageError, storage_error
 from .windowing import preprocess_hu, window_ranges, hu_to_windows
 
 # %% auto #0
-__all__ = ['PREP_VERSION', 'prep_key', 'atomic_write', 'load_entry', 'cache_row', 'CropCache', 'group_keys',
-           'stratified_group_split', 'patient_groups', 'make_split', 'check_split', 'load_or_make_split', 'TensorHU',
-           'TensorLabel', 'HUAffine', 'HUWindows', 'GaussianBlurBatch', 'RandomErasingBatch', 'hu_block',
-           'default_device', 'class_weights', 'ct_dataloaders']
+__all__ = ['PREP_VERSION', 'SHARD_BYTES', 'CropCache', 'prep_key', 'atomic_write', 'npy_offset', 'crop_row', 'CropView',
+           'CropStore', 'group_keys', 'stratified_group_split', 'patient_groups', 'make_split', 'check_split',
+           'load_or_make_split', 'TensorHU', 'TensorLabel', 'HUAffine', 'HUWindows', 'GaussianBlurBatch',
+           'RandomErasingBatch', 'hu_block', 'default_device', 'class_weights', 'ct_dataloaders']
 
 # %% ../nbs/02_data.ipynb #c005
-PREP_VERSION = 2                 # 2: blank, tiny and head-less slices are error rows
+PREP_VERSION = 3                 # 2: blank, tiny and head-less slices are error rows; 3: the sharded store
+SHARD_BYTES = 64*2**20
 
 def prep_key(out_size:int, salt:bytes) -> str:
     "Folder name for a preprocessing configuration (the salt's fingerprint keeps hashed IDs consistent)."
@@ -38,61 +39,167 @@ def atomic_write(path, write):
     except BaseException:
         tmp.unlink(missing_ok=True); raise
 
-def load_entry(cdir:Path, sha:str, out_size:int) -> dict|None:
-    "The cached row for content `sha`, or None when missing or corrupted (bad JSON, shape, dtype or CRC)."
-    jp, npy = cdir/f'{sha}.json', cdir/f'{sha}.npy'
-    if not (jp.exists() and npy.exists()): return None
-    try:
-        row = json.loads(jp.read_text())
-        a = np.load(npy, mmap_mode='r')
-        if a.shape != (out_size, out_size) or a.dtype != np.int16 or zlib.crc32(np.ascontiguousarray(a).data) != row['crc32']: return None
-        return row
-    except Exception: return None
+def npy_offset(path) -> tuple[int, tuple]:
+    "(byte offset of the data, shape) of a `.npy` file, from its header."
+    with open(path, 'rb') as f:
+        v = np.lib.format.read_magic(f)
+        shape, _, _ = (np.lib.format.read_array_header_1_0 if v == (1, 0) else np.lib.format.read_array_header_2_0)(f)
+        return f.tell(), shape
 
 # %% ../nbs/02_data.ipynb #c006
-def cache_row(path, salt:bytes, out_size:int, cdir:str) -> dict:
-    "Worker: the cached row of one study, decoding and storing its crop only on a miss. Raises only `StorageError`."
-    cdir = Path(cdir)
+_KNOWN: frozenset = frozenset()          # content SHA-1s already in the store (set before workers fork)
+
+def crop_row(path, salt:bytes, out_size:int) -> tuple[dict, np.ndarray|None]:
+    "Worker: (row, crop) of one study; a file whose content is already stored is not decoded: ({content_sha1, cached}, None)."
     try: data = read_bytes(path)
-    except Exception as e: return dict(ok=False, error=getattr(e, 'reason', str(e)), cached=False)
+    except Exception as e: return dict(ok=False, error=getattr(e, 'reason', str(e)), cached=False), None
     sha = hashlib.sha1(data).hexdigest()
-    row = load_entry(cdir, sha, out_size)
-    if row is not None: return dict(row, cached=True)
+    if sha in _KNOWN: return dict(content_sha1=sha, cached=True), None
+    out = {}
     def prep(hu, meta):
-        crop, info = preprocess_hu(hu, out_size, path=path)
-        def write(p):
-            with open(p, 'wb') as fh: np.save(fh, crop)
-        atomic_write(cdir/f'{sha}.npy', write)
-        return dict(info, crc32=zlib.crc32(crop.data))
+        out['crop'], info = preprocess_hu(hu, out_size, path=path)
+        return dict(info, crc32=zlib.crc32(out['crop'].data))
     row = extract_row(path, salt, prep=prep, data=data, sha1=sha)
-    if row['ok']: atomic_write(cdir/f'{sha}.json', lambda p: Path(p).write_text(json.dumps(row)))
-    return dict(row, cached=False)
+    return dict(row, cached=False), (out.get('crop') if row['ok'] else None)
+
+class _ShardWriter:
+    "Appends crops to `.part` shards of `rows` rows; `commit` renames a shard and writes its index rows atomically."
+    def __init__(self, store): self.store, self.mm, self.rows, self.n = store, None, [], 0
+    def add(self, crop, row) -> tuple[str, int]:
+        if self.mm is None:
+            self.name = f"shard_{os.getpid()}_{time.time_ns():x}"
+            self.part = self.store.dir/f'{self.name}.npy.part'
+            S = self.store.out_size
+            self.mm = np.lib.format.open_memmap(self.part, 'w+', np.int16, (self.store.rows_per_shard, S, S))
+        at = (self.name, self.n)
+        self.mm[self.n] = crop; self.rows.append(dict(row, shard=self.name, row=self.n)); self.n += 1
+        if self.n == self.store.rows_per_shard: self.commit()
+        return at
+    def commit(self):
+        if self.mm is None: return
+        self.mm.flush(); del self.mm; self.mm = None
+        npy = self.store.dir/f'{self.name}.npy'
+        _shrink_npy(self.part, self.n); os.replace(self.part, npy)
+        idx = pd.DataFrame(self.rows).drop(columns=['cached'], errors='ignore')
+        atomic_write(self.store.dir/f'{self.name}.parquet', lambda t: idx.to_parquet(t, index=False))
+        self.rows, self.n = [], 0
+
+def _shrink_npy(path, n):
+    "Rewrite the header of a partly filled `.npy` to `n` rows (same header size) and cut the unused tail."
+    off, shape = npy_offset(path)
+    hdr = {'descr': np.lib.format.dtype_to_descr(np.dtype(np.int16)), 'fortran_order': False, 'shape': (n,) + tuple(shape[1:])}
+    buf = io.BytesIO(); np.lib.format.write_array_header_1_0(buf, hdr)
+    if len(buf.getvalue()) != off: return                                # keeps the full shape: rows beyond n are unused
+    with open(path, 'r+b') as f:
+        f.write(buf.getvalue()); f.truncate(off + n*int(np.prod(shape[1:]))*2)
 
 # %% ../nbs/02_data.ipynb #c007
-class CropCache:
-    "The on-disk cache of int16 head crops for one `out_size` (and salt) under `root`."
-    def __init__(self, root, out_size=256, salt:bytes|None=None):
+class CropView:
+    "A lazy (N, S, S) int16 array over store rows: an int reads one crop, a slice or index array gives a view, `np.asarray` reads all."
+    def __init__(self, store, shard:np.ndarray, row:np.ndarray):
+        self.store, self.shard, self.row = store, np.asarray(shard, dtype=object), np.asarray(row, dtype=np.int64)
+        self.shape, self.dtype, self.ndim = (len(self.row), store.out_size, store.out_size), np.dtype(np.int16), 3
+    def __len__(self): return len(self.row)
+    def __getitem__(self, i):
+        if isinstance(i, (int, np.integer)): return self.store.read(self.shard[i], int(self.row[i]))
+        sel = np.arange(len(self))[i]
+        return CropView(self.store, self.shard[sel], self.row[sel])
+    def __array__(self, dtype=None, copy=None):
+        out = np.empty(self.shape, np.int16)
+        for k in range(len(self)): out[k] = self.store.read(self.shard[k], int(self.row[k]))
+        return out if dtype is None else out.astype(dtype)
+    def __repr__(self): return f"CropView({len(self)} crops of {self.shape[1]}x{self.shape[2]} int16 in {self.store.dir})"
+
+class CropStore:
+    "Int16 head crops of one `out_size` (and salt) under `root`: a few large `.npy` shards and their Parquet index rows."
+    def __init__(self, root, out_size=256, salt:bytes|None=None, shard_bytes=SHARD_BYTES):
         self.out_size, self.salt = int(out_size), (salt if salt is not None else project_salt())
-        self.dir = Path(root)/prep_key(self.out_size, self.salt)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.root, self.dir = Path(root), Path(root)/prep_key(self.out_size, self.salt)
+        self.rows_per_shard = max(16, int(shard_bytes)//(2*self.out_size**2))
+        try: self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e: raise storage_error(e, f"the crop store {self.dir}") from None
+        self._fds, self._off, self.n_decoded, self.build_s = {}, {}, 0, 0.
+        self.old_caches = sorted(str(d) for d in self.root.glob('s*_*') if d.is_dir() and d != self.dir and any(d.glob('*.json')))
+
+    def index(self) -> pd.DataFrame:
+        "Every committed index row (content_sha1 -> shard, row, crc32, metadata); of two copies the newest is used."
+        parts = [pd.read_parquet(p) for p in sorted(self.dir.glob('shard_*.parquet'), key=lambda q: (q.stat().st_mtime_ns, q.name))]
+        if not parts: return pd.DataFrame(columns=['content_sha1', 'shard', 'row', 'crc32'])
+        return pd.concat(parts, ignore_index=True).drop_duplicates('content_sha1', keep='last').reset_index(drop=True)
+
+    def read(self, shard:str, row:int) -> np.ndarray:
+        "One crop (S, S) int16, read by position from its shard (no memory map, nothing kept resident)."
+        if shard not in self._fds:
+            p = self.dir/f'{shard}.npy'
+            self._off[shard] = npy_offset(p)[0]; self._fds[shard] = os.open(p, os.O_RDONLY)
+        n = 2*self.out_size**2; buf = bytearray(n)
+        if os.preadv(self._fds[shard], [buf], self._off[shard] + row*n) != n: raise StorageError(f"{self.dir/shard}.npy: row {row} is truncated")
+        return np.frombuffer(buf, np.int16).reshape(self.out_size, self.out_size)
+
+    def __getstate__(self): return {**self.__dict__, '_fds': {}}        # file handles do not travel to other processes
+    def __del__(self):
+        try:
+            for fd in self._fds.values(): os.close(fd)
+        except Exception: pass
+
+    def _crc_ok(self, e) -> bool:
+        try: return zlib.crc32(self.read(e['shard'], int(e['row'])).data) == int(e['crc32'])
+        except Exception: return False
+
+    def _clean_orphans(self):
+        "Remove `.part` shards (and shards without index rows) left by writers that no longer run."
+        for p in list(self.dir.glob('shard_*.npy.part')) + [q for q in self.dir.glob('shard_*.npy') if not q.with_suffix('.parquet').exists()]:
+            pid = int(p.name.split('_')[1])
+            try: os.kill(pid, 0); alive = pid != os.getpid()           # this process has no open writer here
+            except OSError: alive = False
+            if not alive: p.unlink(missing_ok=True)
 
     def build(self, studies:pd.DataFrame, num_workers=0) -> pd.DataFrame:
-        "Features table (one row per study, `cached` says whether it was a hit); decodes only the misses."
-        t0 = time.time()
-        feats = extract_features(studies, num_workers, self.salt, worker=cache_row, out_size=self.out_size, cdir=str(self.dir))
+        "Features table (one row per study, `cached` says whether it was a hit); decodes only misses and corrupted rows."
+        global _KNOWN
+        t0 = time.time(); self._clean_orphans()
+        idx = self.index().set_index('content_sha1', drop=False)
+        _KNOWN = frozenset(idx.index)
+        paths, rows, redo, w = list(studies.path), [], [], _ShardWriter(self)
+        try:
+            for k, (row, crop) in enumerate(iter_studies(crop_row, paths, num_workers, salt=self.salt, out_size=self.out_size)):
+                if row['cached']:
+                    e = idx.loc[row['content_sha1']]
+                    if self._crc_ok(e): rows.append(dict(e.drop(['shard', 'row']).to_dict(), cached=True)); continue
+                    redo.append(k); rows.append(None); continue
+                if crop is not None: w.add(crop, row)
+                rows.append(row)
+            _KNOWN = frozenset()
+            for k in redo:                                                  # corrupted rows: decode again, into a new shard
+                row, crop = crop_row(paths[k], self.salt, self.out_size)
+                if crop is not None: w.add(crop, row)
+                rows[k] = row
+            w.commit()
+        except OSError as e: raise storage_error(e, f"the crop store {self.dir}") from None
+        finally:
+            _KNOWN = frozenset()
+            if w.mm is not None: del w.mm; w.part.unlink(missing_ok=True)
+        head = pd.DataFrame(dict(ID=studies.ID.values, Label=studies.Label.values, file=[Path(p).name for p in paths]))
+        feats = pd.concat([head, pd.DataFrame(rows)], axis=1)
+        feats['ok'] = feats.ok.astype(bool); feats['cached'] = feats.cached.astype(bool)
         self.build_s, self.n_decoded = time.time() - t0, int((~feats.cached & feats.ok).sum())
         return feats
 
-    def crops(self, feats:pd.DataFrame) -> np.ndarray:
-        "(N, S, S) int16 array of the crops of the `ok` rows of `feats`, in order."
+    def crops(self, feats:pd.DataFrame) -> CropView:
+        "The crops of the `ok` rows of `feats`, in order, as a lazy `CropView` (nothing is read until used)."
         ok = feats[feats.ok]
-        out = np.empty((len(ok), self.out_size, self.out_size), np.int16)
-        for i, sha in enumerate(ok.content_sha1): out[i] = np.load(self.dir/f'{sha}.npy', mmap_mode='r')
-        return out
+        loc = self.index().set_index('content_sha1').loc[ok.content_sha1.values]
+        return CropView(self, loc['shard'].values, loc['row'].values)
 
     def size_mb(self) -> float:
-        "Disk use of this configuration's entries, MB."
-        return sum(p.stat().st_size for p in self.dir.iterdir())/2**20
+        "Disk use of this configuration (shards and index), MB."
+        return sum(p.stat().st_blocks*512 for p in self.dir.iterdir())/2**20
+
+    def n_files(self) -> int:
+        "Number of files in the store folder."
+        return sum(1 for _ in self.dir.iterdir())
+
+CropCache = CropStore                       # the name earlier versions used
 
 # %% ../nbs/02_data.ipynb #c011
 def group_keys(ids, groups=None) -> np.ndarray:
@@ -258,13 +365,12 @@ def class_weights(y) -> np.ndarray:
 
 def ct_dataloaders(crops:np.ndarray, labels, train_idx, valid_idx, bs=16, ranges=None, stats=imagenet_stats,
                    aug=True, weighted=True, device=None, num_workers=None, **kwargs):
-    "fastai DataLoaders over `crops` (N, S, S int16) and 0/1 `labels`; positions `train_idx`/`valid_idx` select the sets."
-    crops_t = torch.from_numpy(np.ascontiguousarray(crops))
+    "fastai DataLoaders over `crops` ((N, S, S) int16 array or `CropView`) and 0/1 `labels`; positions `train_idx`/`valid_idx` select the sets."
     labels = np.asarray(labels, dtype=np.float32)
     train_idx, valid_idx = np.asarray(train_idx, int), np.asarray(valid_idx, int)
     items = np.concatenate([train_idx, valid_idx])
     dblock = DataBlock(blocks=(hu_block(ranges, stats, aug), TransformBlock()),
-                       get_x=lambda i: TensorHU(crops_t[i][None]), get_y=lambda i: TensorLabel(torch.tensor(labels[i])),
+                       get_x=lambda i: TensorHU(torch.from_numpy(np.array(crops[i]))[None]), get_y=lambda i: TensorLabel(torch.tensor(labels[i])),
                        splitter=IndexSplitter(np.arange(len(train_idx), len(items))))
     dev = default_device(device)
     if num_workers is None: num_workers = 0 if dev.type == 'cpu' else min(8, os.cpu_count() or 1)   # GPU: collate ahead in workers

@@ -19,7 +19,7 @@ __all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'DUP_RE', 'BrainctError', '
            'check_ct_image', 'padding_mask', 'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash',
            'meta_from_dataset', 'read_meta', 'hu_stats', 'read_bytes', 'read_study', 'DatasetError', 'DatasetReport',
            'norm_id', 'read_labels', 'parse_label', 'list_ct_folder', 'validate_dataset', 'StorageError',
-           'storage_error', 'extract_row', 'map_studies', 'extract_features', 'quality_checks']
+           'storage_error', 'extract_row', 'iter_studies', 'map_studies', 'extract_features', 'quality_checks']
 
 # %% ../nbs/00_dicom.ipynb #c005
 HU_MIN, HU_MAX = -1024.0, 3071.0
@@ -165,8 +165,8 @@ def read_meta(path, salt:bytes|None=None) -> dict:
 # %% ../nbs/00_dicom.ipynb #c022
 def hu_stats(hu:np.ndarray) -> dict:
     "Summary statistics of a HU slice (floats, to the nearest HU), from one 4096-bin histogram: fast on 512x512."
-    v = np.rint(hu).astype(np.int32).ravel() - int(HU_MIN)
-    h = np.bincount(np.clip(v, 0, 4095), minlength=4096).astype(np.float64)
+    v = (np.clip(hu, HU_MIN, HU_MAX) + (.5 - HU_MIN)).astype(np.int16).ravel()     # nearest HU, offset to 0..4095
+    h = np.bincount(v, minlength=4096).astype(np.float64)
     x = np.arange(4096) + HU_MIN; n = h.sum(); c = np.cumsum(h)
     mean = float((h*x).sum()/n); std = float(np.sqrt(max((h*x*x).sum()/n - mean*mean, 0.)))
     q = [float(x[np.searchsorted(c, p*n, 'left')]) for p in (.01, .5, .99)]
@@ -346,13 +346,17 @@ def _call(args):
     fn, path, kw = args
     return fn(path, **kw)
 
-def map_studies(fn, paths, num_workers=0, **kw) -> list:
-    "`fn(path, **kw)` for every path, in `num_workers` forked processes when > 1 (order kept)."
+def iter_studies(fn, paths, num_workers=0, **kw):
+    "Yield `fn(path, **kw)` for every path in order, from `num_workers` forked processes when > 1 (results streamed)."
     items = [(fn, p, kw) for p in paths]
     if num_workers and num_workers > 1 and len(items) > 1:
         with ProcessPoolExecutor(num_workers, mp_context=mp.get_context('fork')) as ex:
-            return list(ex.map(_call, items, chunksize=max(1, min(16, len(items)//(4*num_workers)))))
-    return [_call(o) for o in items]
+            yield from ex.map(_call, items, chunksize=max(1, min(16, len(items)//(4*num_workers))))
+    else: yield from map(_call, items)
+
+def map_studies(fn, paths, num_workers=0, **kw) -> list:
+    "`fn(path, **kw)` for every path, in `num_workers` forked processes when > 1 (order kept)."
+    return list(iter_studies(fn, paths, num_workers, **kw))
 
 def extract_features(studies:pd.DataFrame, num_workers=0, salt:bytes|None=None, worker=extract_row, **kw) -> pd.DataFrame:
     "Read every study in `studies` (ID, Label, path) once with `worker`; one row per file: ID, Label, file, ok, error, ..."

@@ -248,13 +248,15 @@ def step_features(run:Run):
     run.set_status('running', data_fingerprint=fp)
     run.save_csv('features.csv', feats.drop(columns=['cached', 'crc32'], errors='ignore'))
     ex = excluded_table(rep, feats); run.save_csv('excluded.csv', ex)
-    qc = quality_checks(feats, rep); qc['cache'] = dict(dir=str(cache.dir), decoded=cache.n_decoded, seconds=round(cache.build_s, 2), size_mb=round(cache.size_mb(), 1))
+    qc = quality_checks(feats, rep); qc['cache'] = dict(dir=str(cache.dir), decoded=cache.n_decoded, seconds=round(cache.build_s, 2), size_mb=round(cache.size_mb(), 1),
+                       files=cache.n_files(), old_caches_ignored=cache.old_caches)
     qc['excluded'] = dict(n=len(ex), file='excluded.csv', by_reason={k: int(v) for k, v in ex.reason.value_counts().items()})
     run.save_json('features_checks_summary.json', qc)
     run.state.update(cache=cache, feats=feats, excluded=ex, qc=qc)
     print(f"{len(feats)} studies: {qc['n_ok']} ok, {qc['n_error']} with errors; decoded {cache.n_decoded} "
           f"(the rest from the cache) in {cache.build_s:.1f}s with {nw} workers")
     print_excluded(ex)
+    if cache.old_caches: print(f"note: {len(cache.old_caches)} cache folder(s) of an earlier format are not used and can be deleted: {', '.join(cache.old_caches[:3])}")
     if qc['identical_content_groups']: print(f"WARNING: {len(qc['identical_content_groups'])} groups of byte-identical files under different IDs")
     return feats, qc
 

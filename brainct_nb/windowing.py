@@ -19,10 +19,11 @@ def _disk(r):
     y, x = np.ogrid[-r:r+1, -r:r+1]
     return x*x + y*y <= r*r
 
-def head_mask_small(hu:np.ndarray, thresh=-300., factor=2, size=5, regrow=2) -> tuple[np.ndarray, int]:
-    "Head mask on a `factor`x subsampled grid and the factor: opening of HU > `thresh`, largest component, thin parts regrown."
+def head_mask_small(hu:np.ndarray, thresh=-300., factor=None, size_px=10, regrow=2) -> tuple[np.ndarray, int]:
+    "Head mask on a subsampled grid (about 170 px a side) and its factor: opening of HU > `thresh`, largest component, thin parts regrown."
     h, w = hu.shape
-    f = max(1, min(factor, min(h, w)//64))
+    f = max(1, min(int(round(min(h, w)/170)) if factor is None else factor, min(h, w)//64))
+    size = max(3, int(round(size_px/f)))                      # the opening is about `size_px` full-resolution pixels wide
     small = hu[::f, ::f] > thresh
     opened = ndi.maximum_filter(ndi.minimum_filter(small.view(np.uint8), size), size)    # opening by a size x size square
     lab, n = ndi.label(opened)
