@@ -20,7 +20,8 @@ from .train import load_config, ct_learner, seed_everything
 from .windowing import window_ranges
 
 # %% auto #0
-__all__ = ['bench_ingestion', 'SeedStyle', 'bench_raw', 'bench_seed', 'bench_ours', 'run_bench']
+__all__ = ['bench_ingestion', 'md_table', 'SeedStyle', 'bench_raw', 'bench_seed', 'bench_ours', 'run_bench', 'replicate_dataset',
+           'scale_point', 'run_scaling']
 
 # %% ../nbs/09_bench.ipynb #c005
 def _rss_mb() -> float:
@@ -45,6 +46,17 @@ def bench_ingestion(paths, out_size=256, workers=2, salt=b'bench') -> dict:
             assert f.ok.all()
         res[f'ours_{nw}proc'] = len(paths)/dt/nw
     return res
+
+def _fmt(v):
+    if isinstance(v, (float, np.floating)):
+        return '' if np.isnan(v) else (f'{v:,.0f}' if abs(v) >= 100 else f'{v:.3g}')
+    return f'{v:,}' if isinstance(v, (int, np.integer)) else str(v)
+
+def md_table(df:pd.DataFrame, index=False) -> str:
+    "A Markdown table of `df` (numbers with 3 significant digits, thousands separators)."
+    if index: df = df.reset_index()
+    return ('| ' + ' | '.join(map(str, df.columns)) + ' |\n|' + '---|'*len(df.columns) + '\n' +
+            '\n'.join('| ' + ' | '.join(_fmt(v) for v in r) + ' |' for r in df.itertuples(index=False)) + '\n')
 
 # %% ../nbs/09_bench.ipynb #c006
 class SeedStyle(Dataset):
@@ -158,9 +170,72 @@ def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size
     head = (f"# brainct_nb benchmark\n\n{datetime.now():%Y-%m-%d %H:%M}; {hw}; torch {torch.__version__}; {n} synthetic 512x512 studies; "
             f"out_size {size}; ResNet-18; {time.time()-t_start:.0f}s in all\n\n"
             "ratio: train rows against the raw model at the same batch size; ingestion rows against plain pydicom.\n\n")
-    fmt = lambda v: '' if isinstance(v, float) and np.isnan(v) else (f'{v:,.0f}' if isinstance(v, float) and abs(v) >= 100 else (f'{v:.3g}' if isinstance(v, float) else str(v)))
-    md = head + '| ' + ' | '.join(df.columns) + ' |\n|' + '---|'*len(df.columns) + '\n' + \
-         '\n'.join('| ' + ' | '.join(fmt(v) for v in r) + ' |' for r in df.itertuples(index=False)) + '\n'
+    md = head + md_table(df)
     print(md)
     if out: Path(out).write_text(md)
     return df
+
+# %% ../nbs/09_bench.ipynb #c007t
+def replicate_dataset(dest, n:int, base_n=64, size=256, seed=0) -> Path:
+    "`n` distinct studies written from `base_n` demo phantoms (new UIDs and PatientID per copy), labels in labels1.csv."
+    dest = Path(dest); base = make_demo_dataset(dest/'_base', n=base_n, prevalence=1/16, seed=seed, sizes=(size,), n_dup=0, multi_slice_frac=0)
+    lab = pd.read_csv(base/'labels1.csv', dtype=str)
+    dss = [pydicom.dcmread(base/'CTs'/f'{i}.dcm') for i in lab.ID]
+    ct = dest/'CTs'; ct.mkdir(parents=True, exist_ok=True); ids, ys = [], []
+    for k in range(n):
+        ds = dss[k % base_n]; uid = pydicom.uid.generate_uid()
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = uid; ds.PatientID = f'P{k:06d}'; ds.InstanceNumber = k
+        ds.save_as(ct/f'ID_{k:06d}.dcm'); ids.append(f'ID_{k:06d}'); ys.append(lab.Label[k % base_n])
+    pd.DataFrame(dict(ID=ids, Label=ys)).to_csv(dest/'labels1.csv', index=False)
+    return dest
+
+def scale_point(data, n:int, out_size=64, mode='epoch', bs=64) -> dict:
+    "One scaling measurement in this process on the first `n` studies of `data` (`mode`: 'epoch' or 'protocol')."
+    from brainct_nb.data import CropStore
+    from brainct_nb.pipeline import run_all
+    data = Path(data); lab = pd.read_csv(data/'labels1.csv', dtype=str).iloc[:n]
+    lab.to_csv(data/f'labels_{n}.csv', index=False)
+    res = dict(n=n, mode=mode, rss_imports_mb=_rss_mb())
+    with tempfile.TemporaryDirectory() as d:
+        if mode == 'protocol':
+            t0 = time.time()
+            run_all(data_root=str(data), labels=f'labels_{n}.csv', out_size=out_size, k_folds=2, num_workers=0, pretrained=False,
+                    out_dir=d, config_json=dict(epochs_head=1, epochs_ft=1))
+            return dict(res, protocol_s=time.time() - t0, rss_protocol_mb=_rss_mb())
+        rep = validate_dataset(data, labels=f'labels_{n}.csv')
+        store = CropStore(Path(d)/'store', out_size, b'scaling')
+        t0 = time.perf_counter(); feats = store.build(rep.studies); dt = time.perf_counter() - t0
+        res.update(ingest_per_s_core=n/dt, store_mb=store.size_mb(), store_files=store.n_files(), rss_ingest_mb=_rss_mb())
+        crops = store.crops(feats); y = feats.Label.values[feats.ok.values]
+        dls = ct_dataloaders(crops, y, np.arange(len(crops)), [], bs=bs, device='cpu', num_workers=0)
+        learn = ct_learner(dls, ct_model('resnet18'), load_config(), verbose=False)
+        t0 = time.perf_counter(); learn.fit(1, 1e-3); dt = time.perf_counter() - t0
+        return dict(res, epoch_img_s=len(crops)/dt, rss_epoch_mb=_rss_mb())
+
+def run_scaling(ns=(1000, 5000, 20000), out_size=64, protocol_ns=(1000, 5000), out='bench_scaling.md', keep=None) -> pd.DataFrame:
+    "Every scaling point in a fresh process (so peak memory is per point); prints and writes the table and the memory slope."
+    import subprocess, sys, json as _json
+    rows, t_start = [], time.time()
+    with tempfile.TemporaryDirectory() as d:
+        data = replicate_dataset(keep or Path(d)/'data', max(ns))
+        for n, mode in [(n, 'epoch') for n in ns] + [(n, 'protocol') for n in protocol_ns]:
+            code = f"import json; from brainct_nb.bench import scale_point; print(json.dumps(scale_point({str(data)!r}, {n}, {out_size}, {mode!r})))"
+            r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+            if r.returncode: raise RuntimeError(f"scaling point n={n} {mode} failed:\n{r.stderr[-3000:]}")
+            rows.append(_json.loads(r.stdout.strip().splitlines()[-1])); print(rows[-1], flush=True)
+    df = pd.DataFrame(rows)
+    ep = df[df['mode'] == 'epoch'].set_index('n'); pr = df[df['mode'] == 'protocol'].set_index('n')
+    slope = lambda s: float(np.polyfit(s.index.values/1000, s.values, 1)[0]) if len(s) > 1 else float('nan')
+    tab = pd.DataFrame({'ingestion (studies/s/core)': ep.ingest_per_s_core, 'store on disk (MB)': ep.store_mb,
+                        'store files': ep.store_files, 'files of a per-study cache': 2*ep.index.values,
+                        'peak RSS after ingestion (MB)': ep.rss_ingest_mb, 'peak RSS, training epoch (MB)': ep.rss_epoch_mb,
+                        'epoch img/s': ep.epoch_img_s, 'peak RSS, whole protocol (MB)': pr.rss_protocol_mb.reindex(ep.index)})
+    hw = f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores"
+    md = (f"# brainct_nb scaling benchmark\n\n{datetime.now():%Y-%m-%d %H:%M}; {hw}; torch {torch.__version__}; out_size {out_size}; "
+          f"synthetic 256x256 studies; {time.time() - t_start:.0f}s in all\n\n" + md_table(tab, index=True) +
+          f"\n\nimport baseline (RSS after imports): {ep.rss_imports_mb.median():.0f} MB. Peak RSS slope: training epoch "
+          f"{slope(ep.rss_epoch_mb):.2f} MB per 1,000 studies; after ingestion {slope(ep.rss_ingest_mb):.2f}; whole protocol "
+          f"{slope(pr.rss_protocol_mb):.2f} (N = {', '.join(map(str, protocol_ns))}).\n")
+    print(md)
+    if out: Path(out).write_text(md)
+    return tab

@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--n', type=int, default=None, help='number of synthetic studies')
     b.add_argument('--out-size', type=int, default=None); b.add_argument('--batch-sizes', default=None, help='e.g. 16,64,256')
     b.add_argument('--compile', action='store_true', help='also measure torch.compile')
+    b.add_argument('--scaling', action='store_true', help='memory and speed against N (1k, 5k, 20k studies; several minutes)')
+    b.add_argument('--ns', default='1000,5000,20000', help='N values for --scaling')
     return ap
 
 # %% ../nbs/08_cli.ipynb #c007
@@ -57,6 +59,11 @@ def _dispatch(a) -> int:
         n_bad = int(df.error.notna().sum())
         if a.out: print(f"{len(df)} files scored ({n_bad} could not be) -> {a.out}")
         else: print(df.to_csv(index=False))
+        return 0
+    if a.cmd == 'bench' and a.scaling:
+        from brainct_nb.bench import run_scaling
+        ns = [int(x) for x in a.ns.split(',')]
+        run_scaling(ns, a.out_size or 64, [n for n in ns if n <= 5000], out=a.out if a.out != 'bench_results.md' else 'bench_scaling.md')
         return 0
     if a.cmd == 'bench':
         from brainct_nb.bench import run_bench

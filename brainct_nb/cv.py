@@ -17,9 +17,9 @@ from .dicom import ParamError
 from fastai.vision.core import imagenet_stats
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'METRICS', 'STRATEGIES', 'GRID', 'make_folds', 'inner_split', 'confusion_metrics', 'threshold_table',
-           'cv_threshold_tables', 'check_strategy', 'select_threshold', 'fingerprint', 'FitProgress', 'run_cv',
-           'plot_cv_curves', 'rank_candidates', 'run_grid']
+__all__ = ['THRESHOLDS', 'METRICS', 'STRATEGIES', 'GRID', 'VERIFY_SEED_OFFSET', 'make_folds', 'inner_split', 'confusion_metrics',
+           'threshold_table', 'cv_threshold_tables', 'check_strategy', 'select_threshold', 'fingerprint', 'FitProgress',
+           'run_cv', 'plot_cv_curves', 'load_grid', 'check_grid', 'rank_candidates', 'run_grid']
 
 # %% ../nbs/05_cv.ipynb #c005
 def make_folds(labels, groups=None, k=5, seed=42) -> np.ndarray:
@@ -120,7 +120,7 @@ class FitProgress:
 
 # %% ../nbs/05_cv.ipynb #c015
 def run_cv(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed=42, bs=16, out_dir=None, resume=False,
-           model_fn=None, stats=None, ranges=None, device=None, inner_frac=.2, verbose=False, progress:FitProgress|None=None) -> dict:
+           model_fn=None, stats=None, ranges=None, device=None, inner_frac=.2, verbose=False, progress:FitProgress|None=None, num_workers=None) -> dict:
     "K-fold CV -> dict(oof=DataFrame(ID, Label, fold, prob), folds=DataFrame(per-fold metrics), history=DataFrame)."
     cfg = cfg or TrainConfig(); labels = np.asarray(labels).astype(int); ids = np.asarray(ids).astype(str)
     folds = make_folds(labels, groups, k, seed)
@@ -142,7 +142,7 @@ def run_cv(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed
         t0 = time.time()
         outer = np.nonzero(folds == f)[0]
         itr, iva = inner_split(np.nonzero(folds != f)[0], labels, groups, inner_frac, seed + f)
-        dls = ct_dataloaders(crops, labels, itr, iva, bs=bs, ranges=ranges, device=device, **({'stats': stats} if stats else {}))
+        dls = ct_dataloaders(crops, labels, itr, iva, bs=bs, ranges=ranges, device=device, num_workers=num_workers, **({'stats': stats} if stats else {}))
         seed_everything(seed + f)
         model = model_fn(cfg) if model_fn else None
         n_pos_iva = int(labels[iva].sum())
@@ -197,6 +197,33 @@ GRID = [dict(),
         dict(dropout_p=.3, label_smoothing=.1),
         dict(ft_trainable_attrs=['layer2', 'layer3', 'layer4', 'fc'], weight_decay_ft=5e-3),
         dict(lr_head=1e-3, patience_ft=4)]
+
+VERIFY_SEED_OFFSET = 1000
+
+def load_grid(src=None) -> list[dict]:
+    "Grid candidates (override dicts) from a JSON list, inline or a file path; `GRID` when `src` is None."
+    if src in (None, '', 'None'): return [dict(g) for g in GRID]
+    if isinstance(src, (list, tuple)): cands = list(src)
+    else:
+        s = str(src).strip()
+        try: cands = json.loads(s if s[:1] in '[{' else Path(s).read_text())
+        except FileNotFoundError: raise ParamError(f"grid_json {s} not found") from None
+        except json.JSONDecodeError as e: raise ParamError(f"grid_json is not valid JSON ({e})") from None
+    if not isinstance(cands, list) or not cands or not all(isinstance(c, dict) for c in cands):
+        raise ParamError("grid_json must be a non-empty JSON list of objects of config overrides, e.g. [{}, {\"lr_ft\": 3e-4}]")
+    return cands
+
+def check_grid(cands:list, base:TrainConfig, module_names:list, arch='the model') -> list[TrainConfig]:
+    "Every candidate as a full config, checked (keys, values, `ft_trainable_attrs` against `module_names`) before any training."
+    cfgs = []
+    for i, over in enumerate(cands):
+        try: cfg = load_config(over, base)
+        except ParamError as e: raise ParamError(f"grid candidate {i} {json.dumps(over)}: {e}") from None
+        attrs = cfg.ft_trainable_attrs
+        bad = [] if attrs in ('all', ['all']) else [a for a in attrs if a not in module_names]
+        if bad: raise ParamError(f"grid candidate {i} {json.dumps(over)}: ft_trainable_attrs {bad} are not modules of {arch} {module_names}")
+        cfgs.append(cfg)
+    return cfgs
 
 def rank_candidates(table:pd.DataFrame) -> pd.DataFrame:
     "Sort grid results: mean AUPRC (2 decimals) desc, then AUPRC std asc, then train/val gap asc."

@@ -63,21 +63,24 @@ def crop_row(path, salt:bytes, out_size:int) -> tuple[dict, np.ndarray|None]:
     return dict(row, cached=False), (out.get('crop') if row['ok'] else None)
 
 class _ShardWriter:
-    "Appends crops to `.part` shards of `rows` rows; `commit` renames a shard and writes its index rows atomically."
-    def __init__(self, store): self.store, self.mm, self.rows, self.n = store, None, [], 0
+    "Appends crops to a `.part` shard (plain writes: nothing stays resident); `commit` renames it and writes its index rows atomically."
+    def __init__(self, store): self.store, self.fh, self.rows, self.n = store, None, [], 0
     def add(self, crop, row) -> tuple[str, int]:
-        if self.mm is None:
+        if self.fh is None:
             self.name = f"shard_{os.getpid()}_{time.time_ns():x}"
             self.part = self.store.dir/f'{self.name}.npy.part'
-            S = self.store.out_size
-            self.mm = np.lib.format.open_memmap(self.part, 'w+', np.int16, (self.store.rows_per_shard, S, S))
+            S = self.store.out_size; self.fh = open(self.part, 'wb')
+            np.lib.format.write_array_header_1_0(self.fh, {'descr': '<i2', 'fortran_order': False, 'shape': (self.store.rows_per_shard, S, S)})
         at = (self.name, self.n)
-        self.mm[self.n] = crop; self.rows.append(dict(row, shard=self.name, row=self.n)); self.n += 1
+        self.fh.write(np.ascontiguousarray(crop, dtype='<i2').tobytes()); self.rows.append(dict(row, shard=self.name, row=self.n)); self.n += 1
         if self.n == self.store.rows_per_shard: self.commit()
         return at
+    def abort(self):
+        "Close and remove an unfinished `.part` shard."
+        if self.fh is not None: self.fh.close(); self.fh = None; self.part.unlink(missing_ok=True)
     def commit(self):
-        if self.mm is None: return
-        self.mm.flush(); del self.mm; self.mm = None
+        if self.fh is None: return
+        self.fh.flush(); os.fsync(self.fh.fileno()); self.fh.close(); self.fh = None
         npy = self.store.dir/f'{self.name}.npy'
         _shrink_npy(self.part, self.n); os.replace(self.part, npy)
         idx = pd.DataFrame(self.rows).drop(columns=['cached'], errors='ignore')
@@ -85,13 +88,14 @@ class _ShardWriter:
         self.rows, self.n = [], 0
 
 def _shrink_npy(path, n):
-    "Rewrite the header of a partly filled `.npy` to `n` rows (same header size) and cut the unused tail."
+    "Make a `.part` shard with `n` rows written a valid `.npy`: header rewritten to `n` rows (same size) and the file cut there."
     off, shape = npy_offset(path)
     hdr = {'descr': np.lib.format.dtype_to_descr(np.dtype(np.int16)), 'fortran_order': False, 'shape': (n,) + tuple(shape[1:])}
     buf = io.BytesIO(); np.lib.format.write_array_header_1_0(buf, hdr)
-    if len(buf.getvalue()) != off: return                                # keeps the full shape: rows beyond n are unused
+    row = int(np.prod(shape[1:]))*2
     with open(path, 'r+b') as f:
-        f.write(buf.getvalue()); f.truncate(off + n*int(np.prod(shape[1:]))*2)
+        if len(buf.getvalue()) == off: f.write(buf.getvalue()); f.truncate(off + n*row)
+        else: f.truncate(off + shape[0]*row)          # the header keeps the capacity; rows beyond n are zeros, never indexed
 
 # %% ../nbs/02_data.ipynb #c007
 class CropView:
@@ -178,7 +182,7 @@ class CropStore:
         except OSError as e: raise storage_error(e, f"the crop store {self.dir}") from None
         finally:
             _KNOWN = frozenset()
-            if w.mm is not None: del w.mm; w.part.unlink(missing_ok=True)
+            w.abort()
         head = pd.DataFrame(dict(ID=studies.ID.values, Label=studies.Label.values, file=[Path(p).name for p in paths]))
         feats = pd.concat([head, pd.DataFrame(rows)], axis=1)
         feats['ok'] = feats.ok.astype(bool); feats['cached'] = feats.cached.astype(bool)

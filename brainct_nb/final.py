@@ -174,10 +174,10 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64, out=None
 
 # %% ../nbs/06_final.ipynb #c016
 def train_final(crops, labels, cfg:TrainConfig, epochs:tuple[int, int], seed=42, bs=16, model_fn=None, stats=None,
-                ranges=None, device=None, verbose=False, progress=None):
+                ranges=None, device=None, verbose=False, progress=None, num_workers=None):
     "Two-stage training on all of `crops` for the fixed `epochs`; returns (learner, history)."
     idx = np.arange(len(crops))
-    dls = ct_dataloaders(crops, labels, idx, [], bs=bs, ranges=ranges, device=device, **({'stats': stats} if stats else {}))
+    dls = ct_dataloaders(crops, labels, idx, [], bs=bs, ranges=ranges, device=device, num_workers=num_workers, **({'stats': stats} if stats else {}))
     seed_everything(seed)
     learn, hist, _ = train_two_stage(dls, cfg, model_fn(cfg) if model_fn else None, epochs=epochs, verbose=verbose,
                                      on_epoch=(lambda row: progress.epoch('training', row)) if progress else None)

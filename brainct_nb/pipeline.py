@@ -13,11 +13,11 @@ from sklearn.metrics import average_precision_score
 from . import __version__
 from .dicom import validate_dataset, quality_checks, project_salt, DatasetError, ParamError, BrainctError, storage_error, MIN_SIZE
 from .demo import make_demo_dataset
-from .windowing import preprocessing_figure, window_ranges
+from .windowing import preprocessing_figure, window_ranges, parse_windows
 from .data import CropCache, load_or_make_split, atomic_write, default_device
 from .model import ct_model, weights_available, DEFAULT_FT_ATTRS, arch_stats
 from .train import TrainConfig, load_config, read_overrides, SCRATCH_OVERRIDES
-from .cv import run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, GRID, check_strategy, fingerprint, FitProgress
+from .cv import run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, GRID, check_strategy, fingerprint, FitProgress, load_grid, check_grid, VERIFY_SEED_OFFSET
 from .final import (final_epochs, train_final, predict_crops, metrics_with_ci, plot_test_curves, save_bundle)
 
 # %% auto #0
@@ -29,7 +29,7 @@ __all__ = ['STATUS', 'RESUME_FREE', 'RunParams', 'check_params', 'write_json', '
 # %% ../nbs/07_pipeline.ipynb #c005
 @dataclass
 class RunParams:
-    "Parameters of a run (the seed's CLI arguments plus out_dir, arch, pretrained, weights, device, resume, grouping)."
+    "Parameters of a run (the seed's CLI arguments plus out_dir, arch, pretrained, weights, device, resume, grouping, windows, loader_workers, grid_json)."
     data_root: str|None = None
     labels: str = 'labels1.csv'
     cts: str = 'CTs'
@@ -51,6 +51,9 @@ class RunParams:
     resume: str|None = None
     demo_n: int = 600
     grouping: str = 'auto'
+    windows: str|None = None
+    loader_workers: int|None = None
+    grid_json: str|None = None
     verbose: bool = False
 
     @property
@@ -73,6 +76,8 @@ def check_params(p:RunParams) -> RunParams:
     _check(num(p.seed) and p.seed >= 0, 'seed', p.seed, 'an integer >= 0')
     _check(num(p.demo_n) and p.demo_n >= 40, 'demo_n', p.demo_n, 'an integer >= 40')
     _check(p.grouping in ('auto', 'patient', 'study'), 'grouping', p.grouping, "'auto', 'patient' or 'study'")
+    _check(p.loader_workers is None or (num(p.loader_workers) and p.loader_workers >= 0), 'loader_workers', p.loader_workers,
+           'None (0 on the CPU, up to 8 on a GPU) or an integer >= 0')
     return p
 
 
@@ -157,7 +162,8 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
     except TypeError as e: raise ParamError(f"{e}; the parameters are {[f.name for f in fields(RunParams)]}") from None
     p = check_params(p); notes = []
     user = read_overrides(None if p.config_json in (None, '', 'None') else p.config_json)
-    ct_model(p.arch, dropout_p=0.)                                                    # an unknown arch fails here, by name
+    modules = [n for n, _ in ct_model(p.arch, dropout_p=0.).named_children()]        # an unknown arch fails here, by name
+    ranges = parse_windows(p.windows)                                                 # so does a bad window spec
     avail = weights_available(p.arch, p.weights)
     want = p.pretrained if p.pretrained is not None else (avail if p.demo else True)
     if want and not avail: ct_model(p.arch, pretrained=True, weights=p.weights)      # raises WeightsError with the how-to
@@ -165,16 +171,21 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
     if p.arch in DEFAULT_FT_ATTRS and want and 'ft_trainable_attrs' not in user:
         cfg.ft_trainable_attrs = DEFAULT_FT_ATTRS[p.arch]
         notes.append(f"{p.arch}: fine-tuning {cfg.ft_trainable_attrs} (the seed's layer names are ResNet's)")
+    check_grid([{}], cfg, modules, p.arch)                                            # config_json's layer names
+    grid = load_grid(None if p.grid_json in (None, '', 'None') else p.grid_json)
+    if p.run_grid: check_grid(grid, cfg, modules, p.arch)                             # every candidate, before any training
     if not want:
         notes.append(f"no pretrained {p.arch} weights used: training from scratch with the scratch recipe {SCRATCH_OVERRIDES}"
                      + ("" if p.pretrained is False else " (ImageNet weights are not available offline; see the README)"))
     run_dir = _resume_dir(p) if p.resume else new_run_dir(p.out_dir)
     run = Run(p, run_dir, cfg, bool(want), out_size=int(p.out_size if p.out_size is not None else (64 if p.demo else 256)))
+    run.state.update(ranges=ranges, stats=arch_stats(p.arch), grid=grid)
     for n in notes: run.log(n)
     if p.resume: run.log(f"resuming {run_dir}")
     run.save_json('run_args.json' if not p.resume else f'run_args_resume_{datetime.now():%Y%m%d_%H%M%S}.json', asdict(p))
     run.set_status('running', **({'resumed': datetime.now().isoformat(timespec='seconds')} if p.resume else
                                  {'started': datetime.now().isoformat(timespec='seconds')}))
+    write_effective_config(run)
     return run
 
 def run_step(fn):
@@ -306,20 +317,24 @@ def step_cv(run:Run):
     tr = feats[feats.ok].merge(sp[['ID', 'group', 'split']], on='ID')
     tr = tr[tr.split == 'train'].reset_index(drop=True)
     crops = cache.crops(tr)
-    stats = arch_stats(p.arch)
-    ranges = window_ranges()
+    stats, ranges = run.state['stats'], run.state['ranges']
     kw = dict(crops=crops, labels=tr.Label.values, ids=tr.ID.values, groups=tr.group.values, k=p.k_folds, seed=p.seed,
               bs=p.batch_size, resume=bool(p.resume), model_fn=_model_fn(run), stats=stats, ranges=ranges,
-              device=_device(run), verbose=p.verbose,
-              progress=FitProgress(p.k_folds*(len(GRID) if p.run_grid else 1), 'grid' if p.run_grid else 'CV'))
+              device=_device(run), verbose=p.verbose, num_workers=p.loader_workers,
+              progress=FitProgress(p.k_folds*(len(run.state['grid']) + 1 if p.run_grid else 1), 'grid' if p.run_grid else 'CV'))
     t0 = time.time()
+    source = f"out-of-fold predictions of the {p.k_folds}-fold CV (fold seed {p.seed})"
     if p.run_grid:
-        table, run.cfg, res = run_grid(run.cfg, GRID, out_dir=run.dir/'cv'/'grid', **kw)
+        table, run.cfg, _ = run_grid(run.cfg, run.state['grid'], out_dir=run.dir/'cv'/'grid', **kw)
         run.save_csv('grid_search.csv', table); print(table.to_string())
+        vseed = p.seed + VERIFY_SEED_OFFSET                       # fresh folds: the grid's own OOF chose the winner
+        res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv'/'verify', **{**kw, 'seed': vseed})
+        source = (f"verification CV of grid candidate {int(table.candidate[0])} with fresh folds (fold seed {vseed}); the grid's "
+                  "own OOF predictions chose the candidate, so a threshold taken from them would be optimistic")
     else: res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv', **kw)
     oof, folds = res['oof'], res['folds']
     by_fold, summary = cv_threshold_tables(oof)
-    sel = select_threshold(summary, p.threshold_strategy, p.sens_target)
+    sel = select_threshold(summary, p.threshold_strategy, p.sens_target); sel['threshold_source'] = source
     for name, df in [('cv_oof_predictions.csv', oof), ('cv_history.csv', res['history']), ('cv_thresholds_by_fold.csv', by_fold),
                      ('cv_thresholds_summary.csv', summary)]: run.save_csv(name, df)
     cvm = dict(auprc_mean=folds.auprc.mean(), auprc_std=folds.auprc.std(ddof=0), roc_auc_mean=folds.roc_auc.mean(),
@@ -328,7 +343,8 @@ def step_cv(run:Run):
                folds=folds.to_dict('records'), config=run.cfg.to_dict(), seconds=time.time() - t0)
     run.save_json('cv_metrics.json', cvm); run.save_json('threshold_selection.json', sel)
     figs = [plot_cv_curves(oof, 'roc', run.dir/'cv_mean_roc.png'), plot_cv_curves(oof, 'pr', run.dir/'cv_mean_pr.png')]
-    run.state.update(cv=res, cv_metrics=cvm, selection=sel, summary=summary, stats=stats, ranges=ranges)
+    run.state.update(cv=res, cv_metrics=cvm, selection=sel, summary=summary)
+    write_effective_config(run)
     print(f"CV AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} "
           f"({cvm['seconds']:.0f}s); threshold {sel['threshold']:.2f} by {sel['rule_applied']}")
     return dict(metrics=cvm, selection=sel, summary=summary, figures=figs)
@@ -343,7 +359,7 @@ def step_final(run:Run):
     epochs = final_epochs(run.state['cv']['folds'])
     t0, progress = time.time(), FitProgress(1, 'final model')
     learn, hist = train_final(cache.crops(tr), tr.Label.values, run.cfg, epochs, p.seed, p.batch_size, _model_fn(run),
-                              run.state['stats'], run.state['ranges'], _device(run), p.verbose, progress)
+                              run.state['stats'], run.state['ranges'], _device(run), p.verbose, progress, p.loader_workers)
     progress.fit_done('training', f'{sum(epochs)} epochs, {time.time() - t0:.0f}s')
     run.save_csv('final_history.csv', hist)
     model, thr = learn.model.float(), run.state['selection']['threshold']
@@ -355,19 +371,19 @@ def step_final(run:Run):
     tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0)
     run.save_json('test_metrics.json', tm)
     figs = plot_test_curves(te.Label.values, probs, thr, run.dir)
-    write_effective_config(run)
     run.state.update(test_metrics=tm)
-    run.set_status('finished')
+    run.set_status('finished'); write_effective_config(run)
     return dict(metrics=tm, figures=figs, history=hist)
 
 def write_effective_config(run:Run):
-    "effective_config.json: the training config used, pretrained or not (and why), preprocessing, environment."
+    "effective_config.json (written at the start, updated after CV and at the end): config used, pretrained or not (and why), preprocessing, environment."
     p = run.params
-    run.save_json('effective_config.json', dict(
+    run.save_json('effective_config.json', dict(stage=read_status(run.dir).get('state', 'running'),
         train_config=run.cfg.to_dict(), arch=p.arch, pretrained=run.pretrained, notes=run.notes,
         demo=p.demo, demo_n=p.demo_n if p.demo else None, out_size=run.out_size, window_ranges=run.state.get('ranges'),
         norm_stats=[list(map(float, s)) for s in run.state['stats']] if 'stats' in run.state else None,
-        run_grid=p.run_grid, threshold=run.state.get('selection', {}).get('threshold'), device=_device(run),
+        run_grid=p.run_grid, grid=run.state.get('grid') if p.run_grid else None, threshold_source=run.state.get('selection', {}).get('threshold_source'),
+        grouping=p.grouping, loader_workers=p.loader_workers, threshold=run.state.get('selection', {}).get('threshold'), device=_device(run),
         versions=dict(brainct_nb=__version__, python=platform.python_version(), torch=torch.__version__,
                       fastai=__import__('fastai').__version__, pydicom=__import__('pydicom').__version__)))
 

@@ -134,8 +134,10 @@ class History(Callback):
 
 # %% ../nbs/04_train.ipynb #c015
 def opt_func(cfg:TrainConfig):
-    "fastai optimiser for `cfg.optimizer` ('adamw' = Adam with decoupled weight decay)."
-    return {'adamw': partial(Adam, decouple_wd=True), 'adam': partial(Adam, decouple_wd=False), 'sgd': partial(SGD, mom=.9)}[cfg.optimizer]
+    "fastai optimiser for `cfg.optimizer`, with torch's defaults ('adamw' is `torch.optim.AdamW`: betas .9/.999, eps 1e-8)."
+    torch_adam = dict(mom=.9, sqr_mom=.999, eps=1e-8)
+    return {'adamw': partial(Adam, decouple_wd=True, **torch_adam), 'adam': partial(Adam, decouple_wd=False, **torch_adam),
+            'sgd': partial(SGD, mom=.9)}[cfg.optimizer]
 
 def seed_everything(seed:int):
     "Seed python, numpy and torch (CPU and GPU) and make cuDNN deterministic."
@@ -145,7 +147,7 @@ def ct_learner(dls, model:nn.Module, cfg:TrainConfig, verbose=True, on_epoch=Non
     "A fastai Learner with smoothed BCE, AUPRC/ROC-AUC (when there is validation data), frozen-BN handling and history."
     has_valid = len(dls.valid_ds) > 0
     learn = Learner(dls, model, loss_func=SmoothBCE(cfg.label_smoothing), opt_func=opt_func(cfg), splitter=ct_splitter,
-                    metrics=[auprc_metric(), roc_auc_metric()] if has_valid else [], train_bn=False,
+                    metrics=[auprc_metric(), roc_auc_metric()] if has_valid else [], train_bn=False, wd_bn_bias=True,
                     cbs=[BnFreeze(), History(verbose, on_epoch)])
     learn.remove_cb(ProgressCallback); learn.logger = noop
     if dls.device is not None and torch.device(dls.device).type == 'cuda':

@@ -12,7 +12,7 @@ from .dicom import read_hu, AIR_HU, DicomError, ParamError
 
 # %% auto #0
 __all__ = ['WINDOWS', 'head_mask_small', 'head_bbox', 'seed_bbox', 'reference_head', 'box_check', 'letterbox', 'preprocess_hu',
-           'window_ranges', 'hu_to_windows', 'preprocessing_figure']
+           'window_ranges', 'hu_to_windows', 'parse_windows', 'preprocessing_figure']
 
 # %% ../nbs/01_windowing.ipynb #c006
 def _disk(r):
@@ -80,7 +80,7 @@ def letterbox(hu:np.ndarray, box, out_size=256, fill=AIR_HU) -> np.ndarray:
     sq = np.full((s, s), fill, np.float32)
     y0, x0 = (s-h)//2, (s-w)//2
     sq[y0:y0+h, x0:x0+w] = crop
-    if s != out_size: sq = np.asarray(Image.fromarray(sq, mode='F').resize((out_size, out_size), Image.BILINEAR))
+    if s != out_size: sq = np.asarray(Image.fromarray(sq, mode='F').resize((out_size, out_size), Image.BILINEAR, reducing_gap=2.))
     return np.clip(np.rint(sq), -32768, 32767).astype(np.int16)
 
 def preprocess_hu(hu:np.ndarray, out_size=256, require_head=True, path='<slice>') -> tuple[np.ndarray, dict]:
@@ -112,6 +112,20 @@ def hu_to_windows(x:torch.Tensor, ranges) -> torch.Tensor:
     lo = x.new_tensor([r[0] for r in ranges]).view(-1, 1, 1)
     hi = x.new_tensor([r[1] for r in ranges]).view(-1, 1, 1)
     return ((x - lo) / (hi - lo)).clamp_(0, 1)
+
+def parse_windows(spec:str|None) -> list[tuple[float, float]]:
+    "Window ranges from a run parameter: None (the seed's 45/90 in 3), 'subwindows:C,W,N', or names / 'C/W' pairs: 'brain,subdural,600/2800'."
+    if spec in (None, '', 'None'): return window_ranges()
+    s = str(spec).strip()
+    try:
+        if s.startswith('subwindows:'):
+            c, w, n = s.split(':', 1)[1].split(',')
+            if int(n) < 1 or float(w) <= 0: raise ValueError
+            return window_ranges(center=float(c), width=float(w), n=int(n))
+        return window_ranges([tuple(map(float, t.split('/'))) if '/' in t else t.strip() for t in s.split(',')])
+    except ParamError: raise
+    except (ValueError, TypeError): raise ParamError(f"windows={spec!r}: expected 'subwindows:CENTER,WIDTH,N' (e.g. 'subwindows:40,90,3') or "
+                                                     f"names/CENTER/WIDTH pairs (e.g. 'brain,subdural,600/2800'); names: {sorted(WINDOWS)}") from None
 
 # %% ../nbs/01_windowing.ipynb #c021
 def preprocessing_figure(paths, title='', out_size=256, ranges=None, fname=None):

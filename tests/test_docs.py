@@ -38,3 +38,17 @@ def test_nbdev_workflows_and_no_run_output_in_nbs():
     except (OSError, subprocess.CalledProcessError): pytest.skip('not a git checkout')
     assert not [f for f in tracked if f.endswith(('.npy', '.dcm', '.pt')) or '/outputs/' in f or f.endswith('sidebar.yml')]
     assert set(Path(f).suffix for f in tracked) <= {'.ipynb', '.yml', '.css'}
+
+def test_run_notebook_has_every_parameter():
+    "run.ipynb's parameters cell and its start_run call cover every RunParams field (the CLI is generated from the same dataclass)."
+    import ast
+    from dataclasses import fields
+    from brainct_nb.pipeline import RunParams
+    nb = json.loads((ROOT/'nbs'/'run.ipynb').read_text())
+    params = next(c for c in nb['cells'] if 'parameters' in c.get('metadata', {}).get('tags', []))
+    names = {t.id for n in ast.parse(''.join(params['source'])).body if isinstance(n, ast.Assign) for t in n.targets}
+    call = ''.join(next(c for c in nb['cells'] if 'start_run(' in ''.join(c['source']))['source'])
+    want = {f.name for f in fields(RunParams)} - {'verbose'}
+    assert want <= names, want - names
+    assert all(f'{n}={n}' in call for n in want), [n for n in want if f'{n}={n}' not in call]
+    assert nb['metadata']['kernelspec']['name'] == 'python3'

@@ -147,3 +147,22 @@ def test_predict_zero_files_and_altered_bundle(setup, tmp_path, capsys):
     src = sorted(Path(setup['params']['data_root'], 'CTs').glob('*.dcm'))[0]
     assert cli_main(['predict', '--run', str(b), '--dicoms', str(src)]) == 2
     assert 'was edited after it was written' in capsys.readouterr().err
+
+def test_predict_round_trip_on_demo_files(setup, tmp_path):
+    "predict needs nothing but a finished run: the test split's own files score exactly as the final step scored them."
+    d = setup['run'].dir
+    tp = pd.read_csv(d/'test_predictions.csv', dtype={'ID': str})
+    paths = [str(Path(setup['params']['data_root'])/'CTs'/f'{i}.dcm') for i in tp.ID]
+    assert cli_main(['predict', '--run', str(d), '--dicoms', *paths, '--out', str(tmp_path/'p.csv')]) == 0
+    pr = pd.read_csv(tmp_path/'p.csv')
+    np.testing.assert_allclose(pr.probability.values, tp.prob.values, rtol=0, atol=1e-6)
+    thr = json.loads((d/'bundle.json').read_text())['threshold']
+    assert (pr.label.values == (pr.probability.values >= thr).astype(int)).all() and (pr.label.values == tp.pred.values).all()
+
+def test_grid_from_json_with_verification_cv(setup, tmp_path):
+    p = {**setup['params'], 'out_dir': str(tmp_path/'o'), 'run_grid': True, 'grid_json': '[{}, {"lr_ft": 0.002}]', 'k_folds': 2}
+    run = P.start_run(**p)
+    P.step_validate(run); P.step_features(run); P.step_split(run); P.step_cv(run)
+    sel = json.loads((run.dir/'threshold_selection.json').read_text())
+    assert 'verification CV of grid candidate' in sel['threshold_source'] and (run.dir/'cv'/'verify'/'fold1.json').exists()
+    assert len(pd.read_csv(run.dir/'grid_search.csv')) == 2
