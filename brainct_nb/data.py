@@ -125,10 +125,11 @@ class CropStore:
         self._fds, self._off, self.n_decoded, self.build_s = {}, {}, 0, 0.
         self.old_caches = sorted(str(d) for d in self.root.glob('s*_*') if d.is_dir() and d != self.dir and any(d.glob('*.json')))
 
-    def index(self) -> pd.DataFrame:
-        "Every committed index row (content_sha1 -> shard, row, crc32, metadata); of two copies the newest is used."
-        parts = [pd.read_parquet(p) for p in sorted(self.dir.glob('shard_*.parquet'), key=lambda q: (q.stat().st_mtime_ns, q.name))]
-        if not parts: return pd.DataFrame(columns=['content_sha1', 'shard', 'row', 'crc32'])
+    def index(self, columns=None) -> pd.DataFrame:
+        "Every committed index row (content_sha1 -> shard, row, crc32, metadata, or just `columns`); of two copies the newest is used."
+        cols = None if columns is None else list(dict.fromkeys(['content_sha1', *columns]))
+        parts = [pd.read_parquet(p, columns=cols) for p in sorted(self.dir.glob('shard_*.parquet'), key=lambda q: (q.stat().st_mtime_ns, q.name))]
+        if not parts: return pd.DataFrame(columns=cols or ['content_sha1', 'shard', 'row', 'crc32'])
         return pd.concat(parts, ignore_index=True).drop_duplicates('content_sha1', keep='last').reset_index(drop=True)
 
     def read(self, shard:str, row:int) -> np.ndarray:
@@ -162,29 +163,38 @@ class CropStore:
         "Features table (one row per study, `cached` says whether it was a hit); decodes only misses and corrupted rows."
         global _KNOWN
         t0 = time.time(); self._clean_orphans()
-        idx = self.index().set_index('content_sha1', drop=False)
+        idx = self.index(['shard', 'row', 'crc32']).set_index('content_sha1', drop=False)
         _KNOWN = frozenset(idx.index)
-        paths, rows, redo, w = list(studies.path), [], [], _ShardWriter(self)
+        paths, hits, redo, w = list(studies.path), {}, [], _ShardWriter(self)
+        misses, chunk = [], {}                                     # decoded rows, kept as small DataFrames, not dicts
+        def keep(k, row):
+            chunk[k] = row
+            if len(chunk) >= 2048: misses.append(pd.DataFrame.from_dict(chunk, orient='index')); chunk.clear()
         try:
             for k, (row, crop) in enumerate(iter_studies(crop_row, paths, num_workers, salt=self.salt, out_size=self.out_size)):
                 if row['cached']:
-                    e = idx.loc[row['content_sha1']]
-                    if self._crc_ok(e): rows.append(dict(e.drop(['shard', 'row']).to_dict(), cached=True)); continue
-                    redo.append(k); rows.append(None); continue
+                    if self._crc_ok(idx.loc[row['content_sha1']]): hits[k] = row['content_sha1']
+                    else: redo.append(k)
+                    continue
                 if crop is not None: w.add(crop, row)
-                rows.append(row)
+                keep(k, row)
             _KNOWN = frozenset()
             for k in redo:                                                  # corrupted rows: decode again, into a new shard
                 row, crop = crop_row(paths[k], self.salt, self.out_size)
                 if crop is not None: w.add(crop, row)
-                rows[k] = row
+                keep(k, row)
             w.commit()
         except OSError as e: raise storage_error(e, f"the crop store {self.dir}") from None
         finally:
             _KNOWN = frozenset()
             w.abort()
+        if chunk: misses.append(pd.DataFrame.from_dict(chunk, orient='index'))
+        if hits:                                                           # metadata of the hits: one read of the index
+            h = self.index().set_index('content_sha1', drop=False).loc[list(hits.values())].drop(columns=['shard', 'row']).reset_index(drop=True)
+            misses.append(h.set_axis(list(hits.keys())).assign(cached=True))
+        rows = pd.concat(misses).sort_index().reset_index(drop=True)
         head = pd.DataFrame(dict(ID=studies.ID.values, Label=studies.Label.values, file=[Path(p).name for p in paths]))
-        feats = pd.concat([head, pd.DataFrame(rows)], axis=1)
+        feats = pd.concat([head, rows], axis=1)
         feats['ok'] = feats.ok.astype(bool); feats['cached'] = feats.cached.astype(bool)
         self.build_s, self.n_decoded = time.time() - t0, int((~feats.cached & feats.ok).sum())
         return feats
@@ -192,7 +202,7 @@ class CropStore:
     def crops(self, feats:pd.DataFrame) -> CropView:
         "The crops of the `ok` rows of `feats`, in order, as a lazy `CropView` (nothing is read until used)."
         ok = feats[feats.ok]
-        loc = self.index().set_index('content_sha1').loc[ok.content_sha1.values]
+        loc = self.index(['shard', 'row']).set_index('content_sha1').loc[ok.content_sha1.values]
         return CropView(self, loc['shard'].values, loc['row'].values)
 
     def size_mb(self) -> float:
