@@ -7,10 +7,11 @@ from __future__ import annotations
 import hashlib, json, sys, time, warnings
 from dataclasses import asdict
 from pathlib import Path
-import numpy as np, pandas as pd
+import numpy as np, pandas as pd, torch
 from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve, precision_recall_curve
-from .data import ct_dataloaders, stratified_group_split
+from .data import ct_dataloaders, stratified_group_split, atomic_write
+from .executor import LocalExecutor
 from .train import TrainConfig, load_config, train_two_stage, seed_everything, predict_crops
 from .windowing import window_ranges
 from .dicom import ParamError
@@ -19,7 +20,8 @@ from fastai.vision.core import imagenet_stats
 # %% auto #0
 __all__ = ['THRESHOLDS', 'METRICS', 'STRATEGIES', 'GRID', 'VERIFY_SEED_OFFSET', 'make_folds', 'inner_split', 'confusion_metrics',
            'threshold_table', 'cv_threshold_tables', 'check_strategy', 'select_threshold', 'fingerprint', 'FitProgress',
-           'run_cv', 'plot_cv_curves', 'load_grid', 'check_grid', 'rank_candidates', 'run_grid']
+           'fit_fold', 'cv_plan', 'run_plans', 'run_cv', 'plot_cv_curves', 'load_grid', 'check_grid', 'rank_candidates',
+           'run_grid']
 
 # %% ../nbs/05_cv.ipynb #c005
 def make_folds(labels, groups=None, k=5, seed=42) -> np.ndarray:
@@ -119,55 +121,88 @@ class FitProgress:
         self.stream.write(('\r' + line.ljust(120) if self.tty else line) + '\n'); self.stream.flush()
 
 # %% ../nbs/05_cv.ipynb #c015
-def run_cv(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed=42, bs=16, out_dir=None, resume=False,
-           model_fn=None, stats=None, ranges=None, device=None, inner_frac=.2, verbose=False, progress:FitProgress|None=None, num_workers=None) -> dict:
-    "K-fold CV -> dict(oof=DataFrame(ID, Label, fold, prob), folds=DataFrame(per-fold metrics), history=DataFrame)."
+def fit_fold(f, crops, labels, ids, groups, folds, cfg, seed, bs, out, fp, model_fn, stats, ranges, device, inner_frac,
+             num_workers=None, threads=None, on_epoch=None, verbose=False) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    "One outer fold, self-contained (a task for any executor): inner split, two-stage fit, OOF prediction, fold files written."
+    if threads: torch.set_num_threads(int(threads))
+    t0 = time.time()
+    outer = np.nonzero(folds == f)[0]
+    itr, iva = inner_split(np.nonzero(folds != f)[0], labels, groups, inner_frac, seed + f)
+    dls = ct_dataloaders(crops, labels, itr, iva, bs=bs, ranges=ranges, device=device, num_workers=num_workers, **({'stats': stats} if stats else {}))
+    seed_everything(seed + f)
+    model = model_fn(cfg) if model_fn else None
+    n_pos_iva = int(labels[iva].sum())
+    if n_pos_iva == 0:
+        warnings.warn(f"fold {f}: the inner validation split has no positive study; AUPRC is undefined there, so this fold "
+                      f"trains for the full budget ({cfg.epochs_head}+{cfg.epochs_ft} epochs) without early stopping")
+    learn, hist, (eh, ef) = train_two_stage(dls, cfg, model, epochs=None if n_pos_iva else (cfg.epochs_head, cfg.epochs_ft),
+                                            verbose=verbose, on_epoch=on_epoch)
+    score = lambda pos: predict_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, 64, learn.dls.device)
+    p_out, p_tr = score(outer), score(itr)
+    oof = pd.DataFrame(dict(ID=ids[outer], Label=labels[outer], fold=f, prob=p_out))
+    met = dict(fold=f, n_train=len(itr), n_inner_valid=len(iva), inner_valid_pos=n_pos_iva, n_oof=len(outer), n_pos_oof=int(labels[outer].sum()),
+               auprc=float(average_precision_score(labels[outer], p_out)), roc_auc=float(roc_auc_score(labels[outer], p_out)),
+               roc_auc_train=float(roc_auc_score(labels[itr], p_tr)), auprc_train=float(average_precision_score(labels[itr], p_tr)),
+               inner_valid_auprc=float(hist.auprc.max()) if 'auprc' in hist else None,
+               best_epochs_head=int(eh), best_epochs_ft=int(ef), seconds=time.time() - t0)
+    hist = hist.assign(fold=f)
+    if out is not None:                                          # written as soon as the fold is done: resume reuses it
+        out = Path(out); oof.to_csv(out/f'fold{f}_oof.csv', index=False); hist.to_csv(out/f'fold{f}_history.csv', index=False)
+        atomic_write(out/f'fold{f}.json', lambda t: Path(t).write_text(json.dumps(dict(fingerprint=fp, metrics=met), indent=1)))
+    return oof, met, hist
+
+def _fold_summary(met): return f"OOF AUPRC {met['auprc']:.3f} ROC-AUC {met['roc_auc']:.3f} (train ROC-AUC {met['roc_auc_train']:.3f}), {met['seconds']:.0f}s"
+
+def cv_plan(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed=42, bs=16, out_dir=None, resume=False,
+            model_fn=None, stats=None, ranges=None, device=None, inner_frac=.2, verbose=False, num_workers=None,
+            threads=None, local=True, progress=None, label='') -> dict:
+    "The folds of one CV: results reused from `out_dir` (resume) and the `fit_fold` tasks still to run."
     cfg = cfg or TrainConfig(); labels = np.asarray(labels).astype(int); ids = np.asarray(ids).astype(str)
     folds = make_folds(labels, groups, k, seed)
     fp = fingerprint(asdict(cfg), list(ids), labels.tolist(), k, seed, bs, crops.shape[1:], inner_frac, str(stats), str(ranges))
     out = Path(out_dir) if out_dir else None
     if out: out.mkdir(parents=True, exist_ok=True)
-    oofs, rows, hists = [], [], []
+    done, tasks = {}, []
     for f in range(k):
         fj = out/f'fold{f}.json' if out else None
         if resume and fj is not None and fj.exists():
             meta = json.loads(fj.read_text())
             if meta['fingerprint'] == fp:
-                if verbose: print(f"fold {f}: finished earlier, reused")
-                oofs.append(pd.read_csv(out/f'fold{f}_oof.csv', dtype={'ID': str})); rows.append(meta['metrics'])
-                hists.append(pd.read_csv(out/f'fold{f}_history.csv'))
-                if progress: progress.fit_done(f'fold {f}', 'finished earlier, reused')
+                done[f] = (pd.read_csv(out/f'fold{f}_oof.csv', dtype={'ID': str}), meta['metrics'], pd.read_csv(out/f'fold{f}_history.csv'))
+                if progress: progress.fit_done(f'{label}fold {f}', 'finished earlier, reused')
+                elif verbose: print(f"{label}fold {f}: finished earlier, reused")
                 continue
-            if verbose: print(f"fold {f}: earlier result made with other settings, recomputed")
-        t0 = time.time()
-        outer = np.nonzero(folds == f)[0]
-        itr, iva = inner_split(np.nonzero(folds != f)[0], labels, groups, inner_frac, seed + f)
-        dls = ct_dataloaders(crops, labels, itr, iva, bs=bs, ranges=ranges, device=device, num_workers=num_workers, **({'stats': stats} if stats else {}))
-        seed_everything(seed + f)
-        model = model_fn(cfg) if model_fn else None
-        n_pos_iva = int(labels[iva].sum())
-        if n_pos_iva == 0:
-            warnings.warn(f"fold {f}: the inner validation split has no positive study; AUPRC is undefined there, so this fold "
-                          f"trains for the full budget ({cfg.epochs_head}+{cfg.epochs_ft} epochs) without early stopping")
-        learn, hist, (eh, ef) = train_two_stage(dls, cfg, model, epochs=None if n_pos_iva else (cfg.epochs_head, cfg.epochs_ft), verbose=verbose,
-                                                on_epoch=(lambda row: progress.epoch(f'fold {f}', row)) if progress else None)
-        score = lambda pos: predict_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, 64, learn.dls.device)
-        p_out, p_tr = score(outer), score(itr)
-        oof = pd.DataFrame(dict(ID=ids[outer], Label=labels[outer], fold=f, prob=p_out))
-        met = dict(fold=f, n_train=len(itr), n_inner_valid=len(iva), inner_valid_pos=n_pos_iva, n_oof=len(outer), n_pos_oof=int(labels[outer].sum()),
-                   auprc=float(average_precision_score(labels[outer], p_out)), roc_auc=float(roc_auc_score(labels[outer], p_out)),
-                   roc_auc_train=float(roc_auc_score(labels[itr], p_tr)), auprc_train=float(average_precision_score(labels[itr], p_tr)),
-                   inner_valid_auprc=float(hist.auprc.max()) if 'auprc' in hist else None,
-                   best_epochs_head=int(eh), best_epochs_ft=int(ef), seconds=time.time() - t0)
-        hist = hist.assign(fold=f)
-        if out:
-            oof.to_csv(out/f'fold{f}_oof.csv', index=False); hist.to_csv(out/f'fold{f}_history.csv', index=False)
-            fj.write_text(json.dumps(dict(fingerprint=fp, metrics=met), indent=1))
-        summary = f"OOF AUPRC {met['auprc']:.3f} ROC-AUC {met['roc_auc']:.3f} (train ROC-AUC {met['roc_auc_train']:.3f}), {met['seconds']:.0f}s"
-        if progress: progress.fit_done(f'fold {f}', summary)
-        elif verbose: print(f"fold {f}: {summary}")
-        oofs.append(oof); rows.append(met); hists.append(hist)
-    return dict(oof=pd.concat(oofs, ignore_index=True), folds=pd.DataFrame(rows), history=pd.concat(hists, ignore_index=True), fingerprint=fp)
+            if verbose: print(f"{label}fold {f}: earlier result made with other settings, recomputed")
+        on_epoch = (lambda row, f=f: progress.epoch(f'{label}fold {f}', row)) if (progress and local) else None
+        tasks.append((f, crops, labels, ids, groups, folds, cfg, seed, bs, out, fp, model_fn, stats, ranges, device, inner_frac,
+                      num_workers, threads, on_epoch, verbose and local))
+    return dict(done=done, tasks=tasks, fingerprint=fp, k=k, label=label)
+
+def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[dict]:
+    "Run the tasks of every plan on `executor` (all at once: folds of several candidates fan out together); one CV result per plan."
+    executor = executor or LocalExecutor()
+    flat = [(p, t) for p in plans for t in p['tasks']]
+    def done(i, r):
+        p, t = flat[i]; summary = _fold_summary(r[1])
+        if progress: progress.fit_done(f"{p['label']}fold {t[0]}", summary)
+        elif verbose: print(f"{p['label']}fold {t[0]}: {summary}")
+    results = executor.map(fit_fold, [t for _, t in flat], on_done=done)
+    for (p, t), r in zip(flat, results): p['done'][t[0]] = r
+    out = []
+    for p in plans:
+        parts = [p['done'][f] for f in range(p['k'])]
+        out.append(dict(oof=pd.concat([a for a, _, _ in parts], ignore_index=True), folds=pd.DataFrame([m for _, m, _ in parts]),
+                        history=pd.concat([h for _, _, h in parts], ignore_index=True), fingerprint=p['fingerprint']))
+    return out
+
+def run_cv(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed=42, bs=16, out_dir=None, resume=False,
+           model_fn=None, stats=None, ranges=None, device=None, inner_frac=.2, verbose=False, progress:FitProgress|None=None,
+           num_workers=None, executor=None) -> dict:
+    "K-fold CV on `executor` (default: this process) -> dict(oof=DataFrame(ID, Label, fold, prob), folds=DataFrame(per-fold metrics), history=DataFrame)."
+    executor = executor or LocalExecutor()
+    plan = cv_plan(crops, labels, ids, groups, k, cfg, seed, bs, out_dir, resume, model_fn, stats, ranges, device, inner_frac,
+                   verbose, num_workers, executor.threads(), executor.name == 'local', progress)
+    return run_plans([plan], executor, progress, verbose)[0]
 
 # %% ../nbs/05_cv.ipynb #c017
 def plot_cv_curves(oof:pd.DataFrame, kind='roc', fname=None, title=None):
@@ -230,16 +265,19 @@ def rank_candidates(table:pd.DataFrame) -> pd.DataFrame:
     t = table.assign(_a=-table.auprc_mean.round(2))
     return t.sort_values(['_a', 'auprc_std', 'gap']).drop(columns='_a').reset_index(drop=True)
 
-def run_grid(base:TrainConfig, candidates=GRID, out_dir=None, **cv_kwargs) -> tuple[pd.DataFrame, TrainConfig, dict]:
-    "CV of every candidate (overrides of `base`); returns (ranked table, best config, best CV result)."
-    rows, results = [], {}
-    for i, over in enumerate(candidates):
-        cfg = load_config(over, base)
-        res = run_cv(cfg=cfg, out_dir=(Path(out_dir)/f'cand{i}') if out_dir else None, **cv_kwargs)
-        f = res['folds']; results[i] = (cfg, res)
+def run_grid(base:TrainConfig, candidates=GRID, out_dir=None, executor=None, progress=None, verbose=False, **cv_kwargs) -> tuple[pd.DataFrame, TrainConfig, dict]:
+    "CV of every candidate (overrides of `base`), every (candidate, fold) a task; returns (ranked table, best config, best CV result)."
+    executor = executor or LocalExecutor()
+    cfgs = [load_config(over, base) for over in candidates]
+    plans = [cv_plan(cfg=cfg, out_dir=(Path(out_dir)/f'cand{i}') if out_dir else None, verbose=verbose, threads=executor.threads(),
+                     local=executor.name == 'local', progress=progress, label=f'candidate {i} ', **cv_kwargs) for i, cfg in enumerate(cfgs)]
+    results = run_plans(plans, executor, progress, verbose)
+    rows = []
+    for i, (over, res) in enumerate(zip(candidates, results)):
+        f = res['folds']
         rows.append(dict(candidate=i, overrides=json.dumps(over), auprc_mean=f.auprc.mean(), auprc_std=f.auprc.std(ddof=0),
                          roc_auc_mean=f.roc_auc.mean(), roc_auc_train_mean=f.roc_auc_train.mean(),
                          gap=f.roc_auc_train.mean() - f.roc_auc.mean()))
     table = rank_candidates(pd.DataFrame(rows))
     best = int(table.candidate[0])
-    return table, results[best][0], results[best][1]
+    return table, cfgs[best], results[best]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #c002
 from __future__ import annotations
-import hashlib, io, json, os, time, zlib
+import hashlib, io, json, os, socket, time, zlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
@@ -48,6 +48,7 @@ def npy_offset(path) -> tuple[int, tuple]:
 
 # %% ../nbs/02_data.ipynb #c006
 _KNOWN: frozenset = frozenset()          # content SHA-1s already in the store (set before workers fork)
+_HOST = socket.gethostname().replace('_', '-').replace('.', '-') or 'host'   # shard names say which node wrote them
 
 def crop_row(path, salt:bytes, out_size:int) -> tuple[dict, np.ndarray|None]:
     "Worker: (row, crop) of one study; a file whose content is already stored is not decoded: ({content_sha1, cached}, None)."
@@ -67,7 +68,7 @@ class _ShardWriter:
     def __init__(self, store): self.store, self.fh, self.rows, self.n = store, None, [], 0
     def add(self, crop, row) -> tuple[str, int]:
         if self.fh is None:
-            self.name = f"shard_{os.getpid()}_{time.time_ns():x}"
+            self.name = f"shard_{os.getpid()}_{time.time_ns():x}_{_HOST}"
             self.part = self.store.dir/f'{self.name}.npy.part'
             S = self.store.out_size; self.fh = open(self.part, 'wb')
             np.lib.format.write_array_header_1_0(self.fh, {'descr': '<i2', 'fortran_order': False, 'shape': (self.store.rows_per_shard, S, S)})
@@ -154,14 +155,17 @@ class CropStore:
     def _clean_orphans(self):
         "Remove `.part` shards (and shards without index rows) left by writers that no longer run."
         for p in list(self.dir.glob('shard_*.npy.part')) + [q for q in self.dir.glob('shard_*.npy') if not q.with_suffix('.parquet').exists()]:
-            pid = int(p.name.split('_')[1])
+            parts = p.name.split('.')[0].split('_')
+            if len(parts) < 4 or parts[3] != _HOST: continue                # another node's writer: not ours to judge
+            pid = int(parts[1])
             try: os.kill(pid, 0); alive = pid != os.getpid()           # this process has no open writer here
             except OSError: alive = False
             if not alive: p.unlink(missing_ok=True)
 
-    def build(self, studies:pd.DataFrame, num_workers=0) -> pd.DataFrame:
+    def build(self, studies:pd.DataFrame, num_workers=0, executor=None) -> pd.DataFrame:
         "Features table (one row per study, `cached` says whether it was a hit); decodes only misses and corrupted rows."
         global _KNOWN
+        if executor is not None and executor.name != 'local': return self._build_on(executor, studies)
         t0 = time.time(); self._clean_orphans()
         idx = self.index(['shard', 'row', 'crc32']).set_index('content_sha1', drop=False)
         _KNOWN = frozenset(idx.index)
@@ -199,6 +203,17 @@ class CropStore:
         self.build_s, self.n_decoded = time.time() - t0, int((~feats.cached & feats.ok).sum())
         return feats
 
+    def _build_on(self, executor, studies:pd.DataFrame) -> pd.DataFrame:
+        "Ingestion fanned out: chunks of studies as tasks, each building its own shards of this store (a filesystem all workers see)."
+        t0 = time.time(); cpus = int(executor.resources().get('CPU', 1))
+        size = max(32, -(-len(studies)//(4*max(1, cpus))))
+        chunks = [studies.iloc[i:i + size] for i in range(0, len(studies), size)]
+        args = (self.root, self.out_size, self.salt, self.rows_per_shard*2*self.out_size**2)
+        parts = executor.map(_build_chunk, [args + (c,) for c in chunks], cpus=1)
+        feats = pd.concat([f for f, _ in parts], ignore_index=True)
+        self.build_s, self.n_decoded = time.time() - t0, sum(n for _, n in parts)
+        return feats
+
     def crops(self, feats:pd.DataFrame) -> CropView:
         "The crops of the `ok` rows of `feats`, in order, as a lazy `CropView` (nothing is read until used)."
         ok = feats[feats.ok]
@@ -212,6 +227,11 @@ class CropStore:
     def n_files(self) -> int:
         "Number of files in the store folder."
         return sum(1 for _ in self.dir.iterdir())
+
+def _build_chunk(root, out_size, salt, shard_bytes, studies) -> tuple[pd.DataFrame, int]:
+    "A task: build the store for one chunk of studies; (its features rows, studies decoded)."
+    s = CropStore(root, out_size, salt, shard_bytes); f = s.build(studies)
+    return f, s.n_decoded
 
 CropCache = CropStore                       # the name earlier versions used
 

@@ -5,6 +5,7 @@
 # %% ../nbs/07_pipeline.ipynb #c002
 from __future__ import annotations
 import functools, json, os, platform, sys, time
+from functools import partial
 from dataclasses import dataclass, field, asdict, fields
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from .data import CropCache, load_or_make_split, atomic_write, default_device
 from .model import ct_model, weights_available, DEFAULT_FT_ATTRS, arch_stats
 from .train import TrainConfig, load_config, read_overrides, SCRATCH_OVERRIDES
 from .cv import run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, GRID, check_strategy, fingerprint, FitProgress, load_grid, check_grid, VERIFY_SEED_OFFSET
+from .executor import make_executor
 from .final import (final_epochs, train_final, predict_crops, metrics_with_ci, plot_test_curves, save_bundle)
 
 # %% auto #0
@@ -29,7 +31,7 @@ __all__ = ['STATUS', 'RESUME_FREE', 'RunParams', 'check_params', 'write_json', '
 # %% ../nbs/07_pipeline.ipynb #c005
 @dataclass
 class RunParams:
-    "Parameters of a run (the seed's CLI arguments plus out_dir, arch, pretrained, weights, device, resume, grouping, windows, loader_workers, grid_json)."
+    "Parameters of a run (the seed's CLI arguments plus out_dir, arch, pretrained, weights, device, resume, grouping, windows, loader_workers, grid_json, executor and its resources)."
     data_root: str|None = None
     labels: str = 'labels1.csv'
     cts: str = 'CTs'
@@ -54,6 +56,10 @@ class RunParams:
     windows: str|None = None
     loader_workers: int|None = None
     grid_json: str|None = None
+    executor: str = 'local'
+    ray_address: str|None = None
+    cpus_per_fit: int|None = None
+    gpus_per_fit: float|None = None
     verbose: bool = False
 
     @property
@@ -78,12 +84,15 @@ def check_params(p:RunParams) -> RunParams:
     _check(p.grouping in ('auto', 'patient', 'study'), 'grouping', p.grouping, "'auto', 'patient' or 'study'")
     _check(p.loader_workers is None or (num(p.loader_workers) and p.loader_workers >= 0), 'loader_workers', p.loader_workers,
            'None (0 on the CPU, up to 8 on a GPU) or an integer >= 0')
+    _check(p.executor in ('local', 'ray'), 'executor', p.executor, "'local' or 'ray'")
+    _check(p.cpus_per_fit is None or (num(p.cpus_per_fit) and p.cpus_per_fit >= 1), 'cpus_per_fit', p.cpus_per_fit, 'None or an integer >= 1')
+    _check(p.gpus_per_fit is None or (num(p.gpus_per_fit, (int, float)) and p.gpus_per_fit >= 0), 'gpus_per_fit', p.gpus_per_fit, 'None or a number >= 0')
     return p
 
 
 # %% ../nbs/07_pipeline.ipynb #c007
 STATUS = 'run_status.json'
-RESUME_FREE = ('resume', 'verbose', 'num_workers', 'device')          # may change when a run is resumed
+RESUME_FREE = ('resume', 'verbose', 'num_workers', 'device', 'executor', 'ray_address', 'cpus_per_fit', 'gpus_per_fit')  # may change on resume
 
 def _json_default(o): return o.item() if hasattr(o, 'item') else str(o)
 
@@ -180,6 +189,11 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
     run_dir = _resume_dir(p) if p.resume else new_run_dir(p.out_dir)
     run = Run(p, run_dir, cfg, bool(want), out_size=int(p.out_size if p.out_size is not None else (64 if p.demo else 256)))
     run.state.update(ranges=ranges, stats=arch_stats(p.arch), grid=grid)
+    try: run.state['executor'] = make_executor(p.executor, p.ray_address, p.cpus_per_fit, p.gpus_per_fit)
+    except BaseException as e:
+        run.set_status('failed', step='start_run', error=str(e)); raise
+    if p.executor != 'local': run.log(f"executor ray: {run.state['executor'].resources()}, {run.state['executor'].cpus_per_fit} CPU and "
+                                      f"{run.state['executor'].gpus_per_fit} GPU per fit (Ray started in {run.state['executor'].startup_s:.1f}s)")
     for n in notes: run.log(n)
     if p.resume: run.log(f"resuming {run_dir}")
     run.save_json('run_args.json' if not p.resume else f'run_args_resume_{datetime.now():%Y%m%d_%H%M%S}.json', asdict(p))
@@ -251,7 +265,7 @@ def step_features(run:Run):
     try: cache = CropCache(Path(p.out_dir)/'cache', run.out_size, project_salt())
     except OSError as e: raise storage_error(e, f"the cache under {p.out_dir}") from None
     nw = max(0, min(p.num_workers, os.cpu_count() or 1))
-    feats = cache.build(rep.studies, num_workers=nw)
+    feats = cache.build(rep.studies, num_workers=nw, executor=run.state.get('executor'))
     fp, old = data_fingerprint(feats), read_status(run.dir).get('data_fingerprint')
     if old and old != fp:
         raise DatasetError(f"resume={run.dir}: the data changed since this run began (IDs, labels or file contents differ): "
@@ -304,9 +318,12 @@ def step_figures(run:Run, n=4):
     return figs
 
 # %% ../nbs/07_pipeline.ipynb #c014
+def _new_model(arch, pretrained, weights, cfg):
+    return ct_model(arch, pretrained=pretrained, weights=weights, dropout_p=cfg.dropout_p)
+
 def _model_fn(run):
-    p = run.params
-    return lambda cfg: ct_model(p.arch, pretrained=run.pretrained, weights=p.weights, dropout_p=cfg.dropout_p)
+    "A picklable model factory (a task on another process or node builds its own model)."
+    return partial(_new_model, run.params.arch, run.pretrained, run.params.weights)
 
 def _device(run): return default_device(run.params.device)
 
@@ -320,7 +337,7 @@ def step_cv(run:Run):
     stats, ranges = run.state['stats'], run.state['ranges']
     kw = dict(crops=crops, labels=tr.Label.values, ids=tr.ID.values, groups=tr.group.values, k=p.k_folds, seed=p.seed,
               bs=p.batch_size, resume=bool(p.resume), model_fn=_model_fn(run), stats=stats, ranges=ranges,
-              device=_device(run), verbose=p.verbose, num_workers=p.loader_workers,
+              device=_device(run), verbose=p.verbose, num_workers=p.loader_workers, executor=run.state.get('executor'),
               progress=FitProgress(p.k_folds*(len(run.state['grid']) + 1 if p.run_grid else 1), 'grid' if p.run_grid else 'CV'))
     t0 = time.time()
     source = f"out-of-fold predictions of the {p.k_folds}-fold CV (fold seed {p.seed})"
@@ -383,7 +400,8 @@ def write_effective_config(run:Run):
         demo=p.demo, demo_n=p.demo_n if p.demo else None, out_size=run.out_size, window_ranges=run.state.get('ranges'),
         norm_stats=[list(map(float, s)) for s in run.state['stats']] if 'stats' in run.state else None,
         run_grid=p.run_grid, grid=run.state.get('grid') if p.run_grid else None, threshold_source=run.state.get('selection', {}).get('threshold_source'),
-        grouping=p.grouping, loader_workers=p.loader_workers, threshold=run.state.get('selection', {}).get('threshold'), device=_device(run),
+        grouping=p.grouping, loader_workers=p.loader_workers,
+        execution=run.state['executor'].info() if 'executor' in run.state else None, threshold=run.state.get('selection', {}).get('threshold'), device=_device(run),
         versions=dict(brainct_nb=__version__, python=platform.python_version(), torch=torch.__version__,
                       fastai=__import__('fastai').__version__, pydicom=__import__('pydicom').__version__)))
 
@@ -427,8 +445,10 @@ def run_all(params:RunParams|dict|None=None, **kwargs) -> Run:
     "Every step in order (what `brainct run` does); returns the finished `Run`."
     import matplotlib.pyplot as plt
     run = start_run(params, **kwargs); t0 = time.time()
-    step_validate(run); step_features(run); step_split(run); step_figures(run); plt.close('all')
-    step_cv(run); plt.close('all'); step_final(run); plt.close('all')
+    try:
+        step_validate(run); step_features(run); step_split(run); step_figures(run); plt.close('all')
+        step_cv(run); plt.close('all'); step_final(run); plt.close('all')
+    finally: run.state['executor'].shutdown()
     tm = run.state['test_metrics']
     print(f"done in {time.time()-t0:.0f}s: test ROC-AUC {tm['roc_auc']['value']:.3f}, AUPRC {tm['auprc']['value']:.3f} -> {run.dir}")
     return run

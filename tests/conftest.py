@@ -1,4 +1,4 @@
-import os, sys
+import os, shutil, sys
 from pathlib import Path
 import pytest
 
@@ -18,3 +18,8 @@ def _isolated_env(tmp_path_factory):
 def ge_files():
     if not GE_DIR.is_dir(): pytest.skip(f'real GE series not present at {GE_DIR}')
     return sorted(GE_DIR.glob('*.dcm'))
+
+@pytest.fixture
+def copy(demo, tmp_path):
+    "A writable copy of the module's `demo` dataset (each test module defines `demo`)."
+    d = tmp_path/'data'; shutil.copytree(demo, d); return d

@@ -14,10 +14,6 @@ BASE = dict(pretrained=False, out_size=32, k_folds=3, num_workers=0)
 def demo(tmp_path_factory):
     return make_demo_dataset(tmp_path_factory.mktemp('h')/'demo', n=80, prevalence=.2, seed=31)
 
-@pytest.fixture
-def copy(demo, tmp_path):
-    d = tmp_path/'data'; shutil.copytree(demo, d); return d
-
 def _uncompressed(d):
     return [f for f in sorted((d/'CTs').glob('*.dcm')) if ' (' not in f.name
             and not pydicom.dcmread(f, stop_before_pixels=True).file_meta.TransferSyntaxUID.is_compressed]

@@ -9,10 +9,6 @@ from brainct_nb.dicom import validate_dataset, DatasetError
 def demo(tmp_path_factory):
     return make_demo_dataset(tmp_path_factory.mktemp('v')/'demo', n=40, prevalence=.25, seed=5)
 
-@pytest.fixture
-def copy(demo, tmp_path):
-    d = tmp_path/'d'; shutil.copytree(demo, d); return d
-
 def _labels(d): return pd.read_csv(d/'labels1.csv', dtype=str)
 
 def test_clean_demo(demo):
