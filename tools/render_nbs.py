@@ -1,4 +1,4 @@
-"""Execute the numbered notebooks in place so the docs site shows their figures and tables (`#| slow` cells skipped).
+"""Execute the numbered notebooks (and eda, scaling_out) in place so the docs site shows their figures and tables (`#| slow` cells skipped).
 
 Usage: .venv/bin/python tools/render_nbs.py [NB ...]; then `nbdev_clean`. Outputs are kept small: stderr streams
 (library warnings) are dropped, figures are JPEG at 64 dpi, and text outputs over 4,000 characters are cut.
@@ -33,5 +33,5 @@ def render(fn:Path):
     print(f"{fn.name}: {time.time() - t0:.0f}s, {sum(len(c.get('outputs', [])) for c in nb.cells)} outputs")
 
 if __name__ == '__main__':
-    names = sys.argv[1:] or sorted(p.name for p in NBS.glob('[0-9]*.ipynb'))
+    names = sys.argv[1:] or sorted(p.name for p in NBS.glob('[0-9]*.ipynb')) + ['eda.ipynb', 'scaling_out.ipynb']
     for n in names: render(NBS/n)
