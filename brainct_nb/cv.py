@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_cv.ipynb #c002
 from __future__ import annotations
-import hashlib, json, sys, time, warnings
+import gc, hashlib, json, sys, time, warnings
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -146,6 +146,7 @@ def fit_fold(f, crops, labels, ids, groups, folds, cfg, seed, bs, out, fp, model
                inner_valid_auprc=float(hist.auprc.max()) if 'auprc' in hist else None,
                best_epochs_head=int(eh), best_epochs_ft=int(ef), seconds=time.time() - t0)
     hist = hist.assign(fold=f)
+    del learn, dls, model, score; gc.collect()                   # a Learner is a reference cycle: free it now, not folds later
     if out is not None:                                          # written as soon as the fold is done: resume reuses it
         out = Path(out); oof.to_csv(out/f'fold{f}_oof.csv', index=False); hist.to_csv(out/f'fold{f}_history.csv', index=False)
         atomic_write(out/f'fold{f}.json', lambda t: Path(t).write_text(json.dumps(dict(fingerprint=fp, metrics=met), indent=1)))

@@ -1,4 +1,4 @@
-"Property-based tests (hypothesis): the labels reader and the DICOM header handling accept with the same content or reject with a named reason; never an unhandled exception."
+"Property-based tests (hypothesis, derandomized so CI runs the same examples every time): the labels reader and the DICOM header handling accept with the same content or reject with a named reason; never an unhandled exception."
 import csv, io, re, tempfile
 from pathlib import Path
 import numpy as np, pydicom, pytest
@@ -8,7 +8,7 @@ from brainct_nb.dicom import read_labels, norm_id, DatasetError, hu_from_dataset
 TEXT = st.text(st.characters(blacklist_categories=('Cs', 'Cc')), max_size=12)
 LABEL = st.sampled_from(['0', '1', '0.0', '1.0', ' 1', '0 ', '2', 'x', '', '-1'])
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(TEXT, LABEL), max_size=15), sep=st.sampled_from([',', ';', '\t']),
        enc=st.sampled_from(['utf-8', 'utf-8-sig', 'utf-16']), header=st.sampled_from([('ID', 'Label'), (' id ', 'LABEL'), ('ID', 'Target')]))
 def test_labels_reader_accepts_same_content_or_names_the_reason(rows, sep, enc, header):
@@ -32,9 +32,13 @@ def _ds(raw, **tags):
         if v is not None: setattr(ds, k, v)
     return ds
 
+def _ds_str(v):
+    "A DS string (at most 16 characters) for any number, including nan and inf."
+    return f'{v:.6g}' if isinstance(v, float) else str(v)
+
 NUM = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32), st.integers(-5000, 5000), st.just(0), st.none())
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(shape=st.tuples(st.integers(1, 48), st.integers(1, 48)) | st.tuples(st.integers(32, 48), st.integers(32, 48)), signed=st.booleans(), seed=st.integers(0, 2**16),
        slope=NUM, intercept=NUM, pad=st.one_of(st.none(), st.integers(-3000, 3000)), bits=st.integers(8, 16),
        pi=st.sampled_from(['MONOCHROME1', 'MONOCHROME2'] * 4 + ['RGB', 'PALETTE COLOR']), modality=st.sampled_from(['CT'] * 8 + ['MR', None]),
@@ -43,7 +47,7 @@ def test_header_values_give_finite_hu_or_a_named_reason(shape, signed, seed, slo
     rng = np.random.default_rng(seed)
     raw = rng.integers(-2000 if signed else 0, 4000, shape).astype(np.int16 if signed else np.uint16)
     if pad is not None and not signed: pad = abs(pad)
-    ds = _ds(raw, RescaleSlope=None if slope is None else str(slope)[:16], RescaleIntercept=None if intercept is None else str(intercept)[:16],
+    ds = _ds(raw, RescaleSlope=None if slope is None else _ds_str(slope), RescaleIntercept=None if intercept is None else _ds_str(intercept),
              PixelPaddingValue=pad, BitsStored=bits, HighBit=bits - 1, PhotometricInterpretation=pi, NumberOfFrames=frames)
     if modality is None: del ds.Modality
     else: ds.Modality = modality
