@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         flag = '--' + f.name.replace('_', '-')
         if f.name == 'run_grid': r.add_argument(flag, action='store_true', help='run the grid search')
         elif f.name == 'verbose': r.add_argument(flag, action='store_true', help='print one line per epoch')
+        elif f.name == 'tta': r.add_argument(flag, action='store_true', help='average each study with its left-right mirror')
         elif f.name == 'pretrained': r.add_argument(flag, type=_bool, default=None, help='use ImageNet weights (true/false)')
         else:
             t = {'int': int, 'float': float}.get(str(f.type).split('|')[0].strip(), str)
@@ -39,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--dicoms', required=True, nargs='+', help='DICOM files or folders')
     p.add_argument('--out', default=None, help='CSV to write (default: print)')
     p.add_argument('--num-workers', type=int, default=0); p.add_argument('--device', default='cpu')
+    p.add_argument('--operating-point', default='chosen', help='label with this operating point of the run (chosen, high_sensitivity, high_specificity, youden)')
+    p.add_argument('--prevalence', type=float, default=None, help="also print PPV/NPV of each operating point at this prevalence (a site's own)")
+    p.add_argument('--cam', default=None, metavar='DIR', help='write a Grad-CAM overlay PNG per scored file into DIR')
     b = sub.add_parser('bench', help='throughput benchmark: seed-style pipeline vs ours', parents=[common])
     b.add_argument('--quick', action='store_true', help='a small CPU run (about a minute)')
     b.add_argument('--device', default=None); b.add_argument('--out', default='bench_results.md')
@@ -55,10 +59,16 @@ def _dispatch(a) -> int:
         run_all(RunParams(**{f.name: getattr(a, f.name) for f in fields(RunParams)})); return 0
     if a.cmd == 'predict':
         from brainct_nb.final import predict_dicoms
-        df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out)
+        from brainct_nb.final import verify_bundle, prevalence_table
+        if a.prevalence is not None: prevalence_table(verify_bundle(a.run), a.prevalence)   # a bad prevalence fails before any scoring
+        df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out, operating_point=a.operating_point, cam_dir=a.cam)
         n_bad = int(df.error.notna().sum())
         if a.out: print(f"{len(df)} files scored ({n_bad} could not be) -> {a.out}")
         else: print(df.to_csv(index=False))
+        if a.cam: print(f"Grad-CAM overlays (final model) -> {a.cam}")
+        if a.prevalence is not None:
+            print(f"PPV/NPV at prevalence {a.prevalence:g} (from each operating point's test sensitivity/specificity):")
+            print(prevalence_table(verify_bundle(a.run), a.prevalence).round(3).to_string(index=False))
         return 0
     if a.cmd == 'bench' and a.scaling:
         from brainct_nb.bench import run_scaling

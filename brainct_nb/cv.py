@@ -12,7 +12,7 @@ from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve, precision_recall_curve
 from .data import ct_dataloaders, stratified_group_split, atomic_write
 from .executor import LocalExecutor
-from .train import TrainConfig, load_config, train_two_stage, seed_everything, predict_crops
+from .train import TrainConfig, load_config, train_two_stage, seed_everything, predict_crops, score_crops
 from .windowing import window_ranges
 from .dicom import ParamError
 from fastai.vision.core import imagenet_stats
@@ -122,8 +122,8 @@ class FitProgress:
 
 # %% ../nbs/05_cv.ipynb #c015
 def fit_fold(f, crops, labels, ids, groups, folds, cfg, seed, bs, out, fp, model_fn, stats, ranges, device, inner_frac,
-             num_workers=None, threads=None, on_epoch=None, verbose=False) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    "One outer fold, self-contained (a task for any executor): inner split, two-stage fit, OOF prediction, fold files written."
+             num_workers=None, threads=None, on_epoch=None, verbose=False, save_model=False) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    "One outer fold, self-contained (a task for any executor): inner split, two-stage fit, OOF prediction (plain and mirrored), fold files (and the fold's weights with `save_model`) written."
     if threads: torch.set_num_threads(int(threads))
     t0 = time.time()
     outer = np.nonzero(folds == f)[0]
@@ -137,15 +137,19 @@ def fit_fold(f, crops, labels, ids, groups, folds, cfg, seed, bs, out, fp, model
                       f"trains for the full budget ({cfg.epochs_head}+{cfg.epochs_ft} epochs) without early stopping")
     learn, hist, (eh, ef) = train_two_stage(dls, cfg, model, epochs=None if n_pos_iva else (cfg.epochs_head, cfg.epochs_ft),
                                             verbose=verbose, on_epoch=on_epoch)
-    score = lambda pos: predict_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, 64, learn.dls.device)
-    p_out, p_tr = score(outer), score(itr)
-    oof = pd.DataFrame(dict(ID=ids[outer], Label=labels[outer], fold=f, prob=p_out))
+    score = lambda pos, tta=False: score_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, tta, 64, learn.dls.device)
+    p_out, p_tr, p_tta = score(outer), score(itr), score(outer, True)
+    oof = pd.DataFrame(dict(ID=ids[outer], Label=labels[outer], fold=f, prob=p_out, prob_tta=p_tta))
     met = dict(fold=f, n_train=len(itr), n_inner_valid=len(iva), inner_valid_pos=n_pos_iva, n_oof=len(outer), n_pos_oof=int(labels[outer].sum()),
                auprc=float(average_precision_score(labels[outer], p_out)), roc_auc=float(roc_auc_score(labels[outer], p_out)),
+               auprc_tta=float(average_precision_score(labels[outer], p_tta)), roc_auc_tta=float(roc_auc_score(labels[outer], p_tta)),
                roc_auc_train=float(roc_auc_score(labels[itr], p_tr)), auprc_train=float(average_precision_score(labels[itr], p_tr)),
                inner_valid_auprc=float(hist.auprc.max()) if 'auprc' in hist else None,
                best_epochs_head=int(eh), best_epochs_ft=int(ef), seconds=time.time() - t0)
     hist = hist.assign(fold=f)
+    if out is not None and save_model:                           # before fold{f}.json: a resumable fold always has its weights
+        sd = {k: v.detach().float().cpu() for k, v in learn.model.state_dict().items()}
+        atomic_write(Path(out)/f'fold{f}_model.pt', lambda t: torch.save(sd, t))
     del learn, dls, model, score; gc.collect()                   # a Learner is a reference cycle: free it now, not folds later
     if out is not None:                                          # written as soon as the fold is done: resume reuses it
         out = Path(out); oof.to_csv(out/f'fold{f}_oof.csv', index=False); hist.to_csv(out/f'fold{f}_history.csv', index=False)
@@ -156,11 +160,11 @@ def _fold_summary(met): return f"OOF AUPRC {met['auprc']:.3f} ROC-AUC {met['roc_
 
 def cv_plan(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed=42, bs=16, out_dir=None, resume=False,
             model_fn=None, stats=None, ranges=None, device=None, inner_frac=.2, verbose=False, num_workers=None,
-            threads=None, local=True, progress=None, label='') -> dict:
+            threads=None, local=True, progress=None, label='', save_models=False) -> dict:
     "The folds of one CV: results reused from `out_dir` (resume) and the `fit_fold` tasks still to run."
     cfg = cfg or TrainConfig(); labels = np.asarray(labels).astype(int); ids = np.asarray(ids).astype(str)
     folds = make_folds(labels, groups, k, seed)
-    fp = fingerprint(asdict(cfg), list(ids), labels.tolist(), k, seed, bs, crops.shape[1:], inner_frac, str(stats), str(ranges))
+    fp = fingerprint('oof/2', asdict(cfg), list(ids), labels.tolist(), k, seed, bs, crops.shape[1:], inner_frac, str(stats), str(ranges))
     out = Path(out_dir) if out_dir else None
     if out: out.mkdir(parents=True, exist_ok=True)
     done, tasks = {}, []
@@ -168,7 +172,7 @@ def cv_plan(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, see
         fj = out/f'fold{f}.json' if out else None
         if resume and fj is not None and fj.exists():
             meta = json.loads(fj.read_text())
-            if meta['fingerprint'] == fp:
+            if meta['fingerprint'] == fp and (not save_models or (out/f'fold{f}_model.pt').exists()):
                 done[f] = (pd.read_csv(out/f'fold{f}_oof.csv', dtype={'ID': str}), meta['metrics'], pd.read_csv(out/f'fold{f}_history.csv'))
                 if progress: progress.fit_done(f'{label}fold {f}', 'finished earlier, reused')
                 elif verbose: print(f"{label}fold {f}: finished earlier, reused")
@@ -176,7 +180,7 @@ def cv_plan(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, see
             if verbose: print(f"{label}fold {f}: earlier result made with other settings, recomputed")
         on_epoch = (lambda row, f=f: progress.epoch(f'{label}fold {f}', row)) if (progress and local) else None
         tasks.append((f, crops, labels, ids, groups, folds, cfg, seed, bs, out, fp, model_fn, stats, ranges, device, inner_frac,
-                      num_workers, threads, on_epoch, verbose and local))
+                      num_workers, threads, on_epoch, verbose and local, save_models))
     return dict(done=done, tasks=tasks, fingerprint=fp, k=k, label=label)
 
 def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[dict]:
@@ -198,11 +202,11 @@ def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[d
 
 def run_cv(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed=42, bs=16, out_dir=None, resume=False,
            model_fn=None, stats=None, ranges=None, device=None, inner_frac=.2, verbose=False, progress:FitProgress|None=None,
-           num_workers=None, executor=None) -> dict:
+           num_workers=None, executor=None, save_models=False) -> dict:
     "K-fold CV on `executor` (default: this process) -> dict(oof=DataFrame(ID, Label, fold, prob), folds=DataFrame(per-fold metrics), history=DataFrame)."
     executor = executor or LocalExecutor()
     plan = cv_plan(crops, labels, ids, groups, k, cfg, seed, bs, out_dir, resume, model_fn, stats, ranges, device, inner_frac,
-                   verbose, num_workers, executor.threads(), executor.name == 'local', progress)
+                   verbose, num_workers, executor.threads(), executor.name == 'local', progress, save_models=save_models)
     return run_plans([plan], executor, progress, verbose)[0]
 
 # %% ../nbs/05_cv.ipynb #c017

@@ -32,8 +32,8 @@ def _ellipse(yy, xx, cy, cx, ry, rx, ang=0.):
     return ((c*x + s*y)/rx)**2 + ((-s*x + c*y)/ry)**2
 
 # %% ../nbs/00a_demo.ipynb #c007
-def head_phantom(size=256, rng=None, finding:str|None=None, head=None) -> np.ndarray:
-    "One axial head slice in HU (float32, `size` x `size`); `finding` is None, 'bleed' or 'lesion'; `head` fixes the shape."
+def head_phantom(size=256, rng=None, finding:str|None=None, head=None, return_mask=False):
+    "One axial head slice in HU (float32, `size` x `size`); `finding` is None, 'bleed' or 'lesion'; `head` fixes the shape; `return_mask` also gives the finding's mask."
     rng = rng if rng is not None else np.random.default_rng()
     h = head or dict(ry=rng.uniform(.30, .40), rx=rng.uniform(.24, .32), ang=rng.uniform(-.15, .15),
                      cy=rng.uniform(-.06, 0.), cx=rng.uniform(-.03, .03), skull=rng.uniform(.018, .04),
@@ -58,6 +58,7 @@ def head_phantom(size=256, rng=None, finding:str|None=None, head=None) -> np.nda
     for _ in range(rng.integers(0, 3)):                                               # calcifications (distractors)
         cy, cx = h['cy'] + rng.uniform(-.04, .04), h['cx'] + rng.uniform(-.07, .07)
         out[_ellipse(yy, xx, cy, cx, .006, .006) <= 1] = rng.uniform(90, 250)
+    finding_mask = np.zeros((size, size), bool)
     if finding is not None:
         ang, rad = rng.uniform(0, 2*np.pi), rng.uniform(0, .55)
         cy, cx = h['cy'] + rad*(h['ry']-t)*np.sin(ang), h['cx'] + rad*(h['rx']-t)*np.cos(ang)
@@ -65,18 +66,18 @@ def head_phantom(size=256, rng=None, finding:str|None=None, head=None) -> np.nda
         blob = _ellipse(yy, xx, cy, cx, r*rng.uniform(.7, 1.3), r, rng.uniform(0, np.pi)) + .25*_smooth_noise(rng, (size, size), size/60)
         if finding == 'bleed':
             m = (blob <= 1) & brain
-            out[m] += rng.uniform(20, 45)
+            out[m] += rng.uniform(20, 45); finding_mask = m
         elif finding == 'lesion':
             edema = (blob <= 2.2) & brain
             out[edema] -= rng.uniform(5, 9)
             core = (blob <= .8) & brain
-            out[core] -= rng.uniform(3, 11)
+            out[core] -= rng.uniform(3, 11); finding_mask = edema
         else: raise ValueError(f"finding must be None, 'bleed' or 'lesion', got {finding!r}")
     # curved headrest below the head: a thin plastic arc that never touches the skull
     hr = np.abs(np.sqrt((yy-h['cy']+.05)**2 + (xx-h['cx'])**2) - (h['ry'] + rng.uniform(.05, .08)))
     arc = (hr < .006) & (yy > h['cy'] + .12)
     out[arc] = rng.uniform(150, 450)
-    return out.astype(np.float32)
+    return (out.astype(np.float32), finding_mask) if return_mask else out.astype(np.float32)
 
 # %% ../nbs/00a_demo.ipynb #c010
 ENCODINGS = (dict(signed=False, intercept=-1024., padding=0),      # unsigned, intercept -1024, padding raw 0

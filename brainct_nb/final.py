@@ -13,12 +13,14 @@ from .dicom import DicomError, BrainctError, ParamError, map_studies, read_study
 from .windowing import preprocess_hu
 from .data import ct_dataloaders, atomic_write
 from .model import load_state, WeightsError
-from .train import TrainConfig, train_two_stage, seed_everything, predict_crops
+from .train import TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
+from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, check_ensemble
 from .cv import confusion_metrics, METRICS
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'plot_test_curves', 'BundleError', 'save_bundle',
-           'verify_bundle', 'load_bundle', 'dicom_paths', 'check_out_path', 'predict_dicoms', 'train_final']
+__all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'operating_point_metrics',
+           'operating_point_table', 'plot_test_curves', 'BundleError', 'save_bundle', 'verify_bundle', 'load_bundle',
+           'load_models', 'dicom_paths', 'check_out_path', 'prevalence_table', 'predict_dicoms', 'train_final']
 
 # %% ../nbs/06_final.ipynb #c005
 def final_epochs(folds:pd.DataFrame) -> tuple[int, int]:
@@ -37,10 +39,10 @@ def bootstrap_ci(y, p, fn, n_boot=2000, seed=0, alpha=.05) -> tuple[float, float
     if not vals: return (float('nan'), float('nan'))
     return float(np.quantile(vals, alpha/2)), float(np.quantile(vals, 1 - alpha/2))
 
-def metrics_with_ci(y, p, threshold, n_boot=2000, seed=0) -> dict:
-    "ROC-AUC, AUPRC and the metrics/confusion matrix at `threshold`, each with a bootstrap 95% CI."
+def metrics_with_ci(y, p, threshold, n_boot=2000, seed=0, ranking=True) -> dict:
+    "ROC-AUC and AUPRC (unless `ranking=False`) and the metrics/confusion matrix at `threshold`, each with a bootstrap 95% CI."
     y = np.asarray(y).astype(int); p = np.asarray(p, float)
-    fns = dict(roc_auc=lambda a, b: roc_auc_score(a, b), auprc=lambda a, b: average_precision_score(a, b))
+    fns = dict(roc_auc=lambda a, b: roc_auc_score(a, b), auprc=lambda a, b: average_precision_score(a, b)) if ranking else {}
     for k in METRICS + ['tp', 'fp', 'tn', 'fn']:
         fns[k] = (lambda key: lambda a, b: confusion_metrics(a, b, threshold)[key])(k)
     res = dict(threshold=float(threshold), n=int(len(y)), n_pos=int(y.sum()), prevalence=float(y.mean()), ci_level=.95, n_boot=n_boot)
@@ -50,6 +52,21 @@ def metrics_with_ci(y, p, threshold, n_boot=2000, seed=0) -> dict:
     cm = confusion_metrics(y, p, threshold)
     res['confusion_matrix'] = dict(tp=cm['tp'], fp=cm['fp'], tn=cm['tn'], fn=cm['fn'])
     return res
+
+# %% ../nbs/06_final.ipynb #c009c
+def operating_point_metrics(y, p, points:dict, n_boot=2000, seed=0) -> dict:
+    "`metrics_with_ci` at each named operating point ({name: {'threshold', 'rule', ...}}), keyed by name."
+    return {name: dict(rule=pt.get('rule', ''), **metrics_with_ci(y, p, pt['threshold'], n_boot, seed, ranking=False)) for name, pt in points.items()}
+
+def operating_point_table(opm:dict) -> pd.DataFrame:
+    "One row per operating point: threshold, rule, sensitivity/specificity/PPV/NPV with 95% CIs, confusion counts."
+    rows = []
+    for name, m in opm.items():
+        r = dict(operating_point=name, threshold=m['threshold'], rule=m['rule'])
+        for k in ('sensitivity', 'specificity', 'ppv', 'npv'):
+            r[k] = m[k]['value']; r[f'{k}_ci'] = f"{m[k]['ci_low']:.2f}-{m[k]['ci_high']:.2f}"
+        rows.append({**r, **m['confusion_matrix']})
+    return pd.DataFrame(rows)
 
 # %% ../nbs/06_final.ipynb #c010
 def plot_test_curves(y, p, threshold, out_dir=None):
@@ -73,7 +90,8 @@ def plot_test_curves(y, p, threshold, out_dir=None):
     return figs
 
 # %% ../nbs/06_final.ipynb #c012
-BUNDLE_FORMAT = 'brainct_nb.bundle/2'
+BUNDLE_FORMAT = 'brainct_nb.bundle/3'
+READABLE_FORMATS = ('brainct_nb.bundle/2', BUNDLE_FORMAT)   # 2 has no calibration, TTA, ensemble or operating points
 
 class BundleError(BrainctError):
     "A model bundle that is missing, altered or unreadable; the message names the file and what is wrong."
@@ -87,8 +105,8 @@ def _sha256(path) -> str:
 def _meta_hash(meta:dict) -> str:
     return hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != 'bundle_sha256'}, sort_keys=True).encode()).hexdigest()
 
-def save_bundle(out_dir, model, threshold:float, out_size:int, ranges, stats=None, extra:dict|None=None) -> Path:
-    "Write the model's weights and `bundle.json` (with the weights' SHA-256 and its own) to `out_dir`."
+def save_bundle(out_dir, model, threshold:float, out_size:int, ranges, stats=None, extra:dict|None=None, fold_weights=()) -> Path:
+    "Write the model's weights and `bundle.json` (with the SHA-256 of every weights file, `fold_weights` included, and its own) to `out_dir`."
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     wp = out_dir/'final_model_state_dict.pt'
     atomic_write(wp, lambda t: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, t))
@@ -96,7 +114,8 @@ def save_bundle(out_dir, model, threshold:float, out_size:int, ranges, stats=Non
     meta = dict(format=BUNDLE_FORMAT, arch=getattr(model, 'arch', 'resnet18'), dropout_p=float(model.fc[0].p),
                 threshold=float(threshold), out_size=int(out_size), window_ranges=[list(map(float, r)) for r in ranges],
                 norm_mean=list(map(float, stats[0])), norm_std=list(map(float, stats[1])),
-                weights=wp.name, weights_sha256=_sha256(wp), **(extra or {}))
+                weights=wp.name, weights_sha256=_sha256(wp),
+                fold_weights=[dict(file=Path(f).relative_to(out_dir).as_posix(), sha256=_sha256(f)) for f in fold_weights], **(extra or {}))
     meta['bundle_sha256'] = _meta_hash(meta)
     atomic_write(out_dir/'bundle.json', lambda t: Path(t).write_text(json.dumps(meta, indent=1)))
     return out_dir
@@ -107,17 +126,18 @@ def verify_bundle(run_dir) -> dict:
     if not bj.exists(): raise BundleError(f"{run_dir} has no bundle.json: not a finished brainct_nb run (the final step writes it)")
     try: meta = json.loads(bj.read_text())
     except ValueError as e: raise BundleError(f"{bj} is not valid JSON ({e})") from None
-    if meta.get('format') != BUNDLE_FORMAT or 'bundle_sha256' not in meta:
+    if meta.get('format') not in READABLE_FORMATS or 'bundle_sha256' not in meta:
         raise BundleError(f"{bj}: format {meta.get('format')!r} has no integrity hashes (made before {BUNDLE_FORMAT}); "
                           "re-run the protocol to get a verifiable bundle")
     if _meta_hash(meta) != meta['bundle_sha256']:
         raise BundleError(f"{bj} was edited after it was written (its fields no longer match bundle_sha256): a changed out_size, "
                           "window, threshold or weights path would silently change every prediction. Restore the original file")
-    wp = run_dir/meta['weights']
-    if not wp.is_file(): raise BundleError(f"weights file {wp} named by {bj} is missing")
-    if _sha256(wp) != meta['weights_sha256']:
-        raise BundleError(f"weights file {wp} does not match the SHA-256 recorded in {bj} "
-                          f"({'empty file' if wp.stat().st_size == 0 else 'altered, truncated or replaced'}): copy the run folder again")
+    for name, digest in [(meta['weights'], meta['weights_sha256'])] + [(w['file'], w['sha256']) for w in meta.get('fold_weights', [])]:
+        wp = run_dir/name
+        if not wp.is_file(): raise BundleError(f"weights file {wp} named by {bj} is missing")
+        if _sha256(wp) != digest:
+            raise BundleError(f"weights file {wp} does not match the SHA-256 recorded in {bj} "
+                              f"({'empty file' if wp.stat().st_size == 0 else 'altered, truncated or replaced'}): copy the run folder again")
     return meta
 
 def load_bundle(run_dir, model_fn=None):
@@ -130,6 +150,22 @@ def load_bundle(run_dir, model_fn=None):
     try: model.load_state_dict(load_state(run_dir/meta['weights']))
     except (RuntimeError, WeightsError) as e: raise BundleError(f"{run_dir/meta['weights']}: {str(e).splitlines()[0]}") from None
     return model.eval(), meta
+
+def load_models(run_dir, model_fn=None) -> dict:
+    "The bundle's scoring recipe: dict(models (what `ensemble` averages), final (the final model), meta), every file verified."
+    run_dir = Path(run_dir); final, meta = load_bundle(run_dir, model_fn)
+    if model_fn is None:
+        from brainct_nb.model import ct_model
+        model_fn = ct_model
+    folds = []
+    for w in meta.get('fold_weights', []):
+        m = model_fn(meta['arch'], pretrained=False, dropout_p=meta['dropout_p'])
+        try: m.load_state_dict(load_state(run_dir/w['file']))
+        except (RuntimeError, WeightsError) as e: raise BundleError(f"{run_dir/w['file']}: {str(e).splitlines()[0]}") from None
+        folds.append(m.eval())
+    ens = check_ensemble(meta.get('ensemble', 'final'))
+    if ens != 'final' and not folds: raise BundleError(f"{run_dir/'bundle.json'}: ensemble={ens!r} but the bundle lists no fold weights")
+    return dict(models={'final': [final], 'folds': folds, 'both': folds + [final]}[ens], final=final, meta=meta)
 
 # %% ../nbs/06_final.ipynb #c014
 def _crop_one(path, out_size, salt):
@@ -155,20 +191,50 @@ def check_out_path(out) -> Path:
     if not os.access(d, os.W_OK): raise ParamError(f"--out {out}: folder {d} is not writable")
     return out
 
-def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64, out=None) -> pd.DataFrame:
-    "Score DICOM files with a finished run: one row per file (probability, label at the run's threshold, or the reason)."
+def prevalence_table(meta:dict, prevalence:float) -> pd.DataFrame:
+    "PPV and NPV at `prevalence` for each operating point of a bundle, from its test sensitivity/specificity (CV when absent)."
+    rows = []
+    for name, pt in (meta.get('operating_points') or {}).items():
+        src = 'test' if pt.get('test_sensitivity') is not None else 'cv'
+        sens, spec = pt[f'{src}_sensitivity'], pt[f'{src}_specificity']
+        rows.append(dict(operating_point=name, threshold=pt['threshold'], sensitivity=sens, specificity=spec, source=src,
+                         **{f'{k}_at_{prevalence:g}': v for k, v in at_prevalence(sens, spec, prevalence).items() if k != 'prevalence'}))
+    if not rows: raise BundleError("this bundle has no operating points (made before brainct_nb.bundle/3): re-run the protocol")
+    return pd.DataFrame(rows)
+
+def _cam_names(paths) -> list[str]:
+    stems = [Path(p).stem for p in paths]
+    return [f"{s}_cam.png" if stems.count(s) == 1 else f"{s}_{i}_cam.png" for i, s in enumerate(stems)]
+
+def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64, out=None, operating_point='chosen', cam_dir=None) -> pd.DataFrame:
+    "Score DICOM files with a finished run, exactly as its test set was scored (ensemble, TTA, recalibration); one row per file."
     if out is not None: out = check_out_path(out)
-    model, meta = load_bundle(run_dir)
+    if cam_dir is not None:
+        cam_dir = Path(cam_dir)
+        try: cam_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e: raise ParamError(f"--cam {cam_dir}: cannot create the folder ({e.strerror})") from None
+    b = load_models(run_dir); meta = b['meta']
+    pts = meta.get('operating_points') or dict(chosen=dict(threshold=meta['threshold']))
+    if operating_point not in pts: raise ParamError(f"operating point {operating_point!r} is not in the bundle of {run_dir}; it has {sorted(pts)}")
+    thr = float(pts[operating_point]['threshold'])
     paths = dicom_paths(dicoms)
     if not paths: raise ParamError(f"no DICOM files (*.dcm or no extension) found in {dicoms}")
     res = map_studies(_crop_one, paths, num_workers, out_size=meta['out_size'], salt=project_salt())
     ok = [i for i, r in enumerate(res) if r['crop'] is not None]
-    probs = predict_crops(model, np.stack([res[i]['crop'] for i in ok]) if ok else np.zeros((0, 1, 1), np.int16),
-                          meta['window_ranges'], (meta['norm_mean'], meta['norm_std']), bs, device)
+    crops = np.stack([res[i]['crop'] for i in ok]) if ok else np.zeros((0, 1, 1), np.int16)
+    stats = (meta['norm_mean'], meta['norm_std'])
+    raw = score_crops(b['models'], crops, meta['window_ranges'], stats, meta.get('tta', False), bs, device)
+    probs = Recalibrator.from_dict(meta.get('calibration'))(raw)
     df = pd.DataFrame(dict(file=[str(p) for p in paths], probability=np.nan, label=pd.array([pd.NA]*len(paths), dtype='Int64'),
-                           threshold=meta['threshold'], error=[r['error'] for r in res]))
+                           threshold=thr, operating_point=operating_point, error=[r['error'] for r in res]))
     df.loc[ok, 'probability'] = probs
-    df.loc[ok, 'label'] = (probs >= meta['threshold']).astype(int)
+    df.loc[ok, 'label'] = (probs >= thr).astype(int)
+    if (meta.get('calibration') or {}).get('method', 'none') != 'none': df.insert(2, 'probability_uncalibrated', np.nan); df.loc[ok, 'probability_uncalibrated'] = raw
+    if cam_dir is not None:
+        cams, _ = grad_cam(b['final'], crops, meta['window_ranges'], stats, device=device)
+        names = _cam_names(paths); df['cam'] = None
+        for j, i in enumerate(ok):
+            df.loc[i, 'cam'] = str(save_cam_png(cam_dir/names[i], crops[j], cams[j], f"{Path(paths[i]).name}  p={probs[j]:.2f}"))
     if out is not None: atomic_write(out, lambda t: df.to_csv(t, index=False))
     return df
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, asdict, fields
 from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from sklearn.metrics import average_precision_score
+from sklearn.metrics import average_precision_score, roc_auc_score
 from . import __version__
 from .dicom import validate_dataset, quality_checks, project_salt, DatasetError, ParamError, BrainctError, storage_error, MIN_SIZE
 from .demo import make_demo_dataset
@@ -20,18 +20,27 @@ from .model import ct_model, weights_available, DEFAULT_FT_ATTRS, arch_stats
 from .train import TrainConfig, load_config, read_overrides, SCRATCH_OVERRIDES
 from .cv import run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, GRID, check_strategy, fingerprint, FitProgress, load_grid, check_grid, VERIFY_SEED_OFFSET
 from .executor import make_executor
-from .final import (final_epochs, train_final, predict_crops, metrics_with_ci, plot_test_curves, save_bundle)
+from .final import (final_epochs, train_final, predict_crops, metrics_with_ci, plot_test_curves, save_bundle,
+                              operating_point_metrics, operating_point_table)
+from .train import score_crops
+from .model import load_state
+from .cv import THRESHOLDS
+from .trust import (Recalibrator, check_calibration, check_ensemble, ENSEMBLES, operating_points, calibration_stats,
+                              reliability_table, plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure,
+                              subgroup_columns, subgroup_table)
 
 # %% auto #0
-__all__ = ['STATUS', 'RESUME_FREE', 'RunParams', 'check_params', 'write_json', 'read_status', 'Run', 'new_run_dir', 'start_run',
-           'run_step', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint', 'step_features',
-           'step_split', 'step_figures', 'step_cv', 'step_final', 'write_effective_config', 'papermill_output_path',
+__all__ = ['STATUS', 'RESUME_FREE', 'FINE_THRESHOLDS', 'CARD_ITEMS', 'NOT_APPLICABLE', 'RunParams', 'check_params', 'write_json',
+           'read_status', 'Run', 'new_run_dir', 'start_run', 'run_step', 'step_validate', 'excluded_table',
+           'print_excluded', 'data_fingerprint', 'step_features', 'step_split', 'step_figures', 'scale_name',
+           'tta_effect', 'step_cv', 'scoring_variants', 'step_final', 'write_effective_config', 'step_calibration',
+           'step_decision_curve', 'step_explain', 'model_card_text', 'step_model_card', 'papermill_output_path',
            'keep_executed_notebook', 'run_all']
 
 # %% ../nbs/07_pipeline.ipynb #c005
 @dataclass
 class RunParams:
-    "Parameters of a run (the seed's CLI arguments plus out_dir, arch, pretrained, weights, device, resume, grouping, windows, loader_workers, grid_json, executor and its resources)."
+    "Parameters of a run (the seed's CLI arguments plus out_dir, arch, pretrained, weights, device, resume, grouping, windows, loader_workers, grid_json, executor and its resources, calibration, tta, ensemble)."
     data_root: str|None = None
     labels: str = 'labels1.csv'
     cts: str = 'CTs'
@@ -60,6 +69,9 @@ class RunParams:
     ray_address: str|None = None
     cpus_per_fit: int|None = None
     gpus_per_fit: float|None = None
+    calibration: str = 'none'
+    tta: bool = False
+    ensemble: str = 'final'
     verbose: bool = False
 
     @property
@@ -87,6 +99,8 @@ def check_params(p:RunParams) -> RunParams:
     _check(p.executor in ('local', 'ray'), 'executor', p.executor, "'local' or 'ray'")
     _check(p.cpus_per_fit is None or (num(p.cpus_per_fit) and p.cpus_per_fit >= 1), 'cpus_per_fit', p.cpus_per_fit, 'None or an integer >= 1')
     _check(p.gpus_per_fit is None or (num(p.gpus_per_fit, (int, float)) and p.gpus_per_fit >= 0), 'gpus_per_fit', p.gpus_per_fit, 'None or a number >= 0')
+    check_calibration(p.calibration); check_ensemble(p.ensemble)
+    _check(isinstance(p.tta, bool), 'tta', p.tta, 'True or False')
     return p
 
 
@@ -327,6 +341,22 @@ def _model_fn(run):
 
 def _device(run): return default_device(run.params.device)
 
+FINE_THRESHOLDS = np.round(np.arange(.01, .991, .01), 2)   # recalibrated probabilities at 1:17 sit low: a finer grid
+
+def scale_name(p:RunParams) -> str:
+    "What the run's probability is, in words (for tables, figures and the model card)."
+    s = {'final': 'final model', 'folds': f'mean of the {p.k_folds} fold models', 'both': f'mean of the {p.k_folds} fold models and the final model'}[p.ensemble]
+    return s + (', averaged with the left-right mirror' if p.tta else '') + ({'none': '', 'platt': ', Platt-recalibrated', 'isotonic': ', isotonic-recalibrated'}[p.calibration])
+
+def tta_effect(oof:pd.DataFrame, folds:pd.DataFrame) -> dict:
+    "OOF AUPRC and ROC-AUC without and with the mirror (pooled, and fold mean/std), with the counts they rest on."
+    out = dict(n=int(len(oof)), n_pos=int(oof.Label.sum()))
+    for name, col, sfx in (('without_tta', 'prob_plain', ''), ('with_tta', 'prob_tta', '_tta')):
+        out[name] = dict(pooled_auprc=float(average_precision_score(oof.Label, oof[col])), pooled_roc_auc=float(roc_auc_score(oof.Label, oof[col])),
+                         auprc_mean=float(folds[f'auprc{sfx}'].mean()), auprc_std=float(folds[f'auprc{sfx}'].std(ddof=0)),
+                         roc_auc_mean=float(folds[f'roc_auc{sfx}'].mean()), roc_auc_std=float(folds[f'roc_auc{sfx}'].std(ddof=0)))
+    return out
+
 @run_step
 def step_cv(run:Run):
     "Step 6: K-fold CV (or grid search) on the training split; OOF tables, curves, threshold_selection.json."
@@ -339,37 +369,70 @@ def step_cv(run:Run):
               bs=p.batch_size, resume=bool(p.resume), model_fn=_model_fn(run), stats=stats, ranges=ranges,
               device=_device(run), verbose=p.verbose, num_workers=p.loader_workers, executor=run.state.get('executor'),
               progress=FitProgress(p.k_folds*(len(run.state['grid']) + 1 if p.run_grid else 1), 'grid' if p.run_grid else 'CV'))
+    keep = dict(save_models=True)                                 # fold weights: the fold ensemble and the scoring comparison
     t0 = time.time()
     source = f"out-of-fold predictions of the {p.k_folds}-fold CV (fold seed {p.seed})"
     if p.run_grid:
         table, run.cfg, _ = run_grid(run.cfg, run.state['grid'], out_dir=run.dir/'cv'/'grid', **kw)
         run.save_csv('grid_search.csv', table); print(table.to_string())
         vseed = p.seed + VERIFY_SEED_OFFSET                       # fresh folds: the grid's own OOF chose the winner
-        res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv'/'verify', **{**kw, 'seed': vseed})
+        res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv'/'verify', **{**kw, 'seed': vseed}, **keep)
         source = (f"verification CV of grid candidate {int(table.candidate[0])} with fresh folds (fold seed {vseed}); the grid's "
                   "own OOF predictions chose the candidate, so a threshold taken from them would be optimistic")
-    else: res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv', **kw)
-    oof, folds = res['oof'], res['folds']
-    by_fold, summary = cv_threshold_tables(oof)
+    else: res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv', **kw, **keep)
+    oof, folds = res['oof'].rename(columns={'prob': 'prob_plain'}), res['folds']
+    oof['prob_model'] = oof['prob_tta' if p.tta else 'prob_plain']
+    recal = Recalibrator.fit(oof.Label, oof.prob_model, p.calibration)       # fitted on OOF only
+    oof['prob'] = recal(oof.prob_model); res['oof'] = oof
+    by_fold, summary = cv_threshold_tables(oof, THRESHOLDS if p.calibration == 'none' else FINE_THRESHOLDS)
     sel = select_threshold(summary, p.threshold_strategy, p.sens_target); sel['threshold_source'] = source
+    sel['scale'] = scale_name(p)
+    sel['operating_points'] = operating_points(summary, p.threshold_strategy, p.sens_target)
     for name, df in [('cv_oof_predictions.csv', oof), ('cv_history.csv', res['history']), ('cv_thresholds_by_fold.csv', by_fold),
                      ('cv_thresholds_summary.csv', summary)]: run.save_csv(name, df)
     cvm = dict(auprc_mean=folds.auprc.mean(), auprc_std=folds.auprc.std(ddof=0), roc_auc_mean=folds.roc_auc.mean(),
                roc_auc_std=folds.roc_auc.std(ddof=0), roc_auc_train_mean=folds.roc_auc_train.mean(),
-               pooled_oof_auprc=float(average_precision_score(oof.Label, oof.prob)),
+               pooled_oof_auprc=float(average_precision_score(oof.Label, oof.prob)), tta_effect=tta_effect(oof, folds),
                folds=folds.to_dict('records'), config=run.cfg.to_dict(), seconds=time.time() - t0)
     run.save_json('cv_metrics.json', cvm); run.save_json('threshold_selection.json', sel)
     figs = [plot_cv_curves(oof, 'roc', run.dir/'cv_mean_roc.png'), plot_cv_curves(oof, 'pr', run.dir/'cv_mean_pr.png')]
-    run.state.update(cv=res, cv_metrics=cvm, selection=sel, summary=summary)
+    run.state.update(cv=res, cv_metrics=cvm, selection=sel, summary=summary, recalibrator=recal)
     write_effective_config(run)
     print(f"CV AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} "
           f"({cvm['seconds']:.0f}s); threshold {sel['threshold']:.2f} by {sel['rule_applied']}")
+    te = cvm['tta_effect']
+    print(f"TTA on the OOF predictions ({te['n_pos']} positives): pooled AUPRC {te['without_tta']['pooled_auprc']:.3f} -> {te['with_tta']['pooled_auprc']:.3f}, "
+          f"ROC-AUC {te['without_tta']['pooled_roc_auc']:.3f} -> {te['with_tta']['pooled_roc_auc']:.3f}")
     return dict(metrics=cvm, selection=sel, summary=summary, figures=figs)
 
 # %% ../nbs/07_pipeline.ipynb #c016
+def _fold_files(run:Run) -> list[Path]:
+    "Weights of the CV fold models the threshold came from (the verification CV's after a grid search)."
+    d = run.dir/'cv'/('verify' if run.params.run_grid else '')
+    return [d/f'fold{f}_model.pt' for f in range(run.params.k_folds)]
+
+def _load_fold_models(run:Run, files) -> list:
+    out = []
+    for f in files:
+        m = ct_model(run.params.arch, pretrained=False, dropout_p=run.cfg.dropout_p); m.load_state_dict(load_state(f)); out.append(m.eval())
+    return out
+
+def scoring_variants(models:dict, crops, y, ranges, stats, device='cpu') -> pd.DataFrame:
+    "Test AUPRC/ROC-AUC of every ensemble x TTA choice ({'final': [m], 'folds': [...]}), each (model, view) scored once."
+    views = {False: crops, True: np.ascontiguousarray(crops[..., ::-1])}
+    pm = {(k, i, v): predict_crops(m, views[v], ranges, stats, 64, device) for k, ms in models.items() for i, m in enumerate(ms) for v in views}
+    rows = []
+    for ens in ENSEMBLES:
+        keys = [(k, i) for k in ({'final': ['final'], 'folds': ['folds'], 'both': ['folds', 'final']}[ens]) for i in range(len(models[k]))]
+        for tta in (False, True):
+            pr = np.mean([pm[(k, i, v)] for k, i in keys for v in ([False, True] if tta else [False])], axis=0)
+            rows.append(dict(ensemble=ens, tta=tta, n_models=len(keys), n=len(y), n_pos=int(np.sum(y)),
+                             auprc=average_precision_score(y, pr), roc_auc=roc_auc_score(y, pr)))
+    return pd.DataFrame(rows)
+
 @run_step
 def step_final(run:Run):
-    "Step 7: final model on all non-test studies, test scored once; test_predictions.csv, test_metrics.json, bundle."
+    "Step 7: final model on all non-test studies; the test set scored once as configured (ensemble, TTA, recalibration); metrics at every operating point; the bundle."
     p, feats, sp, cache = run.params, run.state['feats'], run.state['split'], run.state['cache']
     ok = feats[feats.ok].merge(sp[['ID', 'split']], on='ID')
     tr, te = ok[ok.split == 'train'].reset_index(drop=True), ok[ok.split == 'test'].reset_index(drop=True)
@@ -379,18 +442,32 @@ def step_final(run:Run):
                               run.state['stats'], run.state['ranges'], _device(run), p.verbose, progress, p.loader_workers)
     progress.fit_done('training', f'{sum(epochs)} epochs, {time.time() - t0:.0f}s')
     run.save_csv('final_history.csv', hist)
-    model, thr = learn.model.float(), run.state['selection']['threshold']
-    save_bundle(run.dir, model, thr, run.out_size, run.state['ranges'], run.state['stats'], dict(epochs=list(epochs), cv_fingerprint=run.state['cv']['fingerprint']))
-    probs = predict_crops(model, cache.crops(te), run.state['ranges'], run.state['stats'], 64, _device(run))   # the only read of test crops
+    model, sel, recal = learn.model.float().eval(), run.state['selection'], run.state['recalibrator']
+    thr, R, ST, dev = sel['threshold'], run.state['ranges'], run.state['stats'], _device(run)
+    files = _fold_files(run); folds = _load_fold_models(run, files) if all(f.exists() for f in files) else []
+    if p.ensemble != 'final' and not folds: raise BrainctError(f"ensemble={p.ensemble!r}: the fold weights {files[0].parent}/fold*_model.pt are missing")
+    crops = cache.crops(te)                                                     # the only read of test crops
+    raw = score_crops({'final': [model], 'folds': folds, 'both': folds + [model]}[p.ensemble], crops, R, ST, p.tta, 64, dev)
+    probs = recal(raw); y = te.Label.values
     pred = pd.DataFrame(dict(ID=te.ID, Label=te.Label, prob=probs, pred=(probs >= thr).astype(int)))
+    if p.calibration != 'none': pred.insert(3, 'prob_model', raw)
     run.save_csv('test_predictions.csv', pred)
-    tm = metrics_with_ci(te.Label.values, probs, thr, seed=p.seed)
-    tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0)
+    tm = metrics_with_ci(y, probs, thr, seed=p.seed)
+    opm = operating_point_metrics(y, probs, sel['operating_points'], seed=p.seed)
+    tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0, scale=sel['scale'], operating_points=opm)
     run.save_json('test_metrics.json', tm)
-    figs = plot_test_curves(te.Label.values, probs, thr, run.dir)
-    run.state.update(test_metrics=tm)
-    run.set_status('finished'); write_effective_config(run)
-    return dict(metrics=tm, figures=figs, history=hist)
+    opt = operating_point_table(opm); run.save_csv('test_operating_points.csv', opt)
+    variants = scoring_variants(dict(final=[model], folds=folds), crops, y, R, ST, dev) if folds else None
+    if variants is not None: run.save_csv('test_scoring_variants.csv', variants)
+    pts = {k: dict(v, test_sensitivity=opm[k]['sensitivity']['value'], test_specificity=opm[k]['specificity']['value'],
+                   test_n=opm[k]['n'], test_n_pos=opm[k]['n_pos']) for k, v in sel['operating_points'].items()}
+    save_bundle(run.dir, model, thr, run.out_size, R, ST, dict(epochs=list(epochs), cv_fingerprint=run.state['cv']['fingerprint'],
+                tta=p.tta, ensemble=p.ensemble, calibration=recal.to_dict(), operating_points=pts, scale=sel['scale']),
+                fold_weights=files if p.ensemble != 'final' else ())
+    figs = plot_test_curves(y, probs, thr, run.dir)
+    run.state.update(test_metrics=tm, final_model=model, test=dict(ids=te.ID.values, y=y, prob=probs, prob_model=raw, table=te))
+    write_effective_config(run)
+    return dict(metrics=tm, figures=figs, history=hist, operating_points=opt, variants=variants)
 
 def write_effective_config(run:Run):
     "effective_config.json (written at the start, updated after CV and at the end): config used, pretrained or not (and why), preprocessing, environment."
@@ -401,9 +478,162 @@ def write_effective_config(run:Run):
         norm_stats=[list(map(float, s)) for s in run.state['stats']] if 'stats' in run.state else None,
         run_grid=p.run_grid, grid=run.state.get('grid') if p.run_grid else None, threshold_source=run.state.get('selection', {}).get('threshold_source'),
         grouping=p.grouping, loader_workers=p.loader_workers,
-        execution=run.state['executor'].info() if 'executor' in run.state else None, threshold=run.state.get('selection', {}).get('threshold'), device=_device(run),
+        execution=run.state['executor'].info() if 'executor' in run.state else None, calibration=p.calibration, tta=p.tta, ensemble=p.ensemble, threshold=run.state.get('selection', {}).get('threshold'), device=_device(run),
         versions=dict(brainct_nb=__version__, python=platform.python_version(), torch=torch.__version__,
                       fastai=__import__('fastai').__version__, pydicom=__import__('pydicom').__version__)))
+
+# %% ../nbs/07_pipeline.ipynb #c016c
+@run_step
+def step_calibration(run:Run):
+    "Step 8: reliability diagrams (OOF, test), Brier/ECE/slope/intercept before and after recalibration; calibration.json, calibration_bins.csv."
+    p, oof, t = run.params, run.state['cv']['oof'], run.state['test']
+    sets = {'OOF': {'OOF, model output': (oof.Label.values, oof.prob_model.values)},
+            'test': {'test, model output': (t['y'], t['prob_model'])}}
+    if p.calibration != 'none':
+        sets['OOF'][f'OOF, {p.calibration} (in-sample: fitted here)'] = (oof.Label.values, oof.prob.values)
+        sets['test'][f'test, {p.calibration}'] = (t['y'], t['prob'])
+    stats = {n: calibration_stats(y, pr) for g in sets.values() for n, (y, pr) in g.items()}
+    bins = pd.concat([reliability_table(y, pr).assign(set=n) for g in sets.values() for n, (y, pr) in g.items()], ignore_index=True)
+    run.save_csv('calibration_bins.csv', bins)
+    run.save_json('calibration.json', dict(method=p.calibration, recalibrator=run.state['recalibrator'].to_dict(), scale=run.state['selection']['scale'], sets=stats))
+    figs = [plot_reliability(sets['OOF'], run.dir/'calibration_oof.png', title='Calibration: out-of-fold'),
+            plot_reliability(sets['test'], run.dir/'calibration_test.png', title='Calibration: test set')]
+    table = pd.DataFrame(stats).T[['n', 'n_pos', 'brier', 'brier_reference', 'ece', 'slope', 'intercept']]
+    run.state['calibration'] = table
+    return dict(table=table, figures=figs)
+
+@run_step
+def step_decision_curve(run:Run):
+    "Step 9: net benefit vs treat-all / treat-none on OOF and test (decision_curves.png, decision_curves.csv)."
+    oof, t, thr = run.state['cv']['oof'], run.state['test'], run.state['selection']['threshold']
+    fig, tables = plot_decision_curves({'OOF': (oof.Label.values, oof.prob.values), 'test': (t['y'], t['prob'])}, thr, run.dir/'decision_curves.png')
+    dc = pd.concat([d.assign(set=k) for k, d in tables.items()], ignore_index=True); run.save_csv('decision_curves.csv', dc)
+    tt = tables['test']; better = tt[(tt.net_benefit_model > tt.net_benefit_all) & (tt.net_benefit_model > 0)].threshold
+    run.state['decision'] = dict(test_better_range=(float(better.min()), float(better.max())) if len(better) else None)
+    print(f"test: the model beats treat-all and treat-none for threshold probabilities {better.min():.2f}-{better.max():.2f}"
+          if len(better) else "test: the model does not beat treat-all and treat-none at any threshold probability in 0.01-0.50")
+    return dict(figure=fig, table=dc)
+
+@run_step
+def step_explain(run:Run, n=3):
+    "Step 10: Grad-CAM of the final model on the test set's most confident true positives, false positives and false negatives."
+    t, thr = run.state['test'], run.state['selection']['threshold']
+    cases = pick_cases(t['y'], t['prob'], thr, n)
+    idx = np.unique(np.concatenate([v for v in cases.values()])).astype(int)
+    crops = run.state['cache'].crops(t['table'].iloc[idx])
+    cams, _ = grad_cam(run.state['final_model'], crops, run.state['ranges'], run.state['stats'], device=_device(run))
+    pos = {int(i): j for j, i in enumerate(idx)}
+    sub = {k: np.array([pos[int(i)] for i in v], int) for k, v in cases.items()}
+    fig = cam_figure(crops, cams, t['prob'][idx], sub, ids=t['ids'][idx], fname=run.dir/'gradcam_test_cases.png')
+    rows = [dict(kind=k, ID=t['ids'][i], Label=int(t['y'][i]), prob=float(t['prob'][i])) for k, v in cases.items() for i in v]
+    run.save_csv('gradcam_test_cases.csv', pd.DataFrame(rows, columns=['kind', 'ID', 'Label', 'prob']))
+    return dict(figure=fig, cases=pd.DataFrame(rows, columns=['kind', 'ID', 'Label', 'prob']))
+
+# %% ../nbs/07_pipeline.ipynb #c016e
+def _ci(m:dict, k:str) -> str: return f"{m[k]['value']:.3f} (95% CI {m[k]['ci_low']:.3f}-{m[k]['ci_high']:.3f})"
+
+def _md_table(df:pd.DataFrame, floatfmt='.3f') -> str:
+    "A small DataFrame as a Markdown table (no extra dependency)."
+    fmt = lambda v: (f"{v:{floatfmt}}" if isinstance(v, (float, np.floating)) and not pd.isna(v) else ('' if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)))
+    cols = [str(c) for c in df.columns]
+    return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(fmt(v) for v in r) + ' |' for r in df.itertuples(index=False)])
+
+CARD_ITEMS = [('TRIPOD+AI 3a / CLAIM 2-3', 'intended use, clinical setting', 'Intended use'),
+              ('TRIPOD+AI 5, 6a / CLAIM 7-9', 'data source, eligibility, dates', 'Training and evaluation data'),
+              ('TRIPOD+AI 7 / CLAIM 11-12', 'data preparation, preprocessing', 'Method'),
+              ('TRIPOD+AI 8 / CLAIM 15-16', 'outcome and reference standard', 'Training and evaluation data (labels as given)'),
+              ('TRIPOD+AI 9, 10 / CLAIM 20', 'sample size, missing / excluded data', 'Training and evaluation data, excluded files'),
+              ('TRIPOD+AI 12 / CLAIM 21-27', 'model, training, hyper-parameter choice', 'Method'),
+              ('TRIPOD+AI 12f-g / CLAIM 28-32', 'performance measures, calibration, uncertainty', 'Results, Calibration'),
+              ('TRIPOD+AI 14 / CLAIM 31', 'fairness: performance by subgroup', 'Subgroups'),
+              ('TRIPOD+AI 23 / CLAIM 37', 'performance with CIs, numbers at risk', 'Results'),
+              ('TRIPOD+AI 18, 27 / CLAIM 40', 'limitations, generalisability', 'Limitations'),
+              ('TRIPOD+AI 15, 19 / CLAIM 41-42', 'code, software, reproducibility', 'Software and fingerprint')]
+NOT_APPLICABLE = ('TRIPOD+AI items on survival/time-to-event outcomes and on prospective recruitment, and CLAIM items on '
+                  'multi-reader studies and segmentation ground truth: a retrospective single-slice classifier has none of them.')
+
+def model_card_text(run:Run) -> str:
+    "The model card of a run (Markdown), from its state and artifacts."
+    p, cvm, tm, sel = run.params, run.state['cv_metrics'], run.state['test_metrics'], run.state['selection']
+    feats, sp = run.state['feats'], run.state['split']
+    ok = feats[feats.ok].merge(sp[['ID', 'split']], on='ID')
+    n_tr, n_te = int((ok.split == 'train').sum()), int((ok.split == 'test').sum())
+    pos_tr, pos_te = int(ok.Label[ok.split == 'train'].sum()), int(ok.Label[ok.split == 'test'].sum())
+    ex = run.state.get('excluded', pd.DataFrame(columns=['reason']))
+    sc = lambda col: ', '.join(f"{k} ({v})" for k, v in ok[col].fillna('unknown').astype(str).value_counts().head(6).items()) if col in ok else 'not recorded'
+    sp_mm = pd.to_numeric(ok.get('spacing_row'), errors='coerce')
+    t = run.state['test']; te = t['table']
+    keys = subgroup_columns(te); sg = subgroup_table(keys, t['y'], t['prob'], sel['threshold'])
+    opt = operating_point_table(tm['operating_points'])[['operating_point', 'threshold', 'sensitivity', 'sensitivity_ci', 'specificity', 'specificity_ci', 'ppv', 'npv', 'tp', 'fp', 'tn', 'fn']]
+    cal = run.state.get('calibration')
+    dec = run.state.get('decision', {}).get('test_better_range')
+    te_eff = cvm.get('tta_effect', {})
+    L = [f"# Model card: brain CT binary classifier ({run.dir.name})", '',
+         f"Written by brainct_nb {__version__} on {datetime.now():%Y-%m-%d}. Structure: Mitchell et al. 2019. "
+         + ("**Demo run on synthetic phantoms: every number below describes the demo, not a clinical model.**" if p.demo else ''), '',
+         '## Model details',
+         f"- Architecture: {p.arch} ({'ImageNet-pretrained' if run.pretrained else 'trained from scratch, no pretrained weights'}), one logit, "
+         f"dropout {run.cfg.dropout_p}; input {run.out_size}x{run.out_size} px, {len(run.state['ranges'])} HU window channels {[[round(a), round(b)] for a, b in run.state['ranges']]}.",
+         f"- Output: {sel['scale']}. Label at threshold {sel['threshold']:.2f} ({sel['rule_applied']}).",
+         f"- Bundle: `bundle.json` + weights in this folder; `brainct predict --run {run.dir.name}` scores new DICOM files the same way.", '',
+         '## Intended use',
+         '- Research use: ranking or flagging single axial head CT slices for the finding the labels describe, for a reader who '
+         'checks every flag. A second reader or a triage aid under study, inside the population it was developed on.',
+         '- Not intended for: diagnosis without a radiologist; other body parts, contrast phases or modalities; whole-volume '
+         'decisions (it sees one slice); sites whose scanners or prevalence differ without a local validation (see operating points).', '',
+         '## Training and evaluation data',
+         f"- {len(feats)} studies listed, {len(ok)} usable: training/CV {n_tr} ({pos_tr} positive), held-out test {n_te} ({pos_te} positive); "
+         f"prevalence {ok.Label.mean():.3f}. Split grouped by {sp.attrs.get('grouping', p.grouping)} (seed {p.seed}, test_size {p.test_size}).",
+         f"- Scanners (manufacturer): {sc('manufacturer')}. Models: {sc('model')}.",
+         f"- Matrix: {sc('rows')} rows. Pixel spacing: median {sp_mm.median():.3f} mm (range {sp_mm.min():.3f}-{sp_mm.max():.3f}). "
+         f"Slice thickness: {sc('slice_thickness')} mm." if sp_mm.notna().any() else f"- Matrix: {sc('rows')} rows. Pixel spacing: not recorded.",
+         f"- Excluded: {len(ex)} ({'; '.join(f'{k}: {v}' for k, v in ex.reason.value_counts().items()) if len(ex) else 'none'}); every one named in `excluded.csv`.",
+         '- Labels: as given in the labels CSV; their reference standard is the data provider\'s and is not checked here.', '',
+         '## Method',
+         f"- Preprocessing: DICOM rescale to HU with padding to air, head crop and letterbox to {run.out_size} px, window channels, "
+         f"{'ImageNet' if run.state['stats'] is not None else ''} normalisation.",
+         f"- Protocol: {p.k_folds}-fold stratified grouped CV on the training split, early stopping on an inner validation split; "
+         f"final model on all training studies for the median best epochs {tm.get('final_epochs')}; test set scored once. "
+         f"Threshold and operating points chosen on the OOF predictions. Calibration: {p.calibration}; TTA: {p.tta}; ensemble: {p.ensemble}.",
+         f"- Training config: {json.dumps(run.cfg.to_dict())}.", '',
+         '## Results',
+         f"- CV (OOF, {te_eff.get('n_pos', '?')} positives): AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} (mean ± std over folds).",
+         f"- Test ({tm['n']} studies, {tm['n_pos']} positive): ROC-AUC {_ci(tm, 'roc_auc')}, AUPRC {_ci(tm, 'auprc')}; at the chosen "
+         f"threshold {tm['threshold']:.2f}: sensitivity {_ci(tm, 'sensitivity')}, specificity {_ci(tm, 'specificity')}, PPV {_ci(tm, 'ppv')}, NPV {_ci(tm, 'npv')}.",
+         f"- TTA on OOF: AUPRC {te_eff['without_tta']['pooled_auprc']:.3f} -> {te_eff['with_tta']['pooled_auprc']:.3f} (pooled)." if te_eff else '', '',
+         '### Operating points (chosen on CV, measured on test)', '', _md_table(opt), '',
+         'PPV and NPV change with prevalence: `brainct predict --prevalence P` reports them at a site\'s own prevalence.', '',
+         '## Calibration', '', _md_table(cal.reset_index().rename(columns={'index': 'set'})) if cal is not None else 'not computed', '',
+         'ECE: 10 equal-width bins on [0, 1], weighted by count. Figures: `calibration_oof.png`, `calibration_test.png`.', '',
+         '## Decision curve',
+         f"- Test: the model's net benefit exceeds treat-all and treat-none for threshold probabilities {dec[0]:.2f}-{dec[1]:.2f} (`decision_curves.png`)." if dec else
+         '- Test: no threshold probability in 0.01-0.50 where the model beats both treat-all and treat-none (`decision_curves.png`).', '',
+         '## Subgroups (test set)', '', _md_table(sg), '',
+         '## Explanations',
+         '- `gradcam_test_cases.png`: Grad-CAM of the final model on the most confident true positives, false positives and false negatives. '
+         f"The last convolutional block is a {max(1, run.out_size//32)}x{max(1, run.out_size//32)} grid at this input size: coarse maps; a hot region on a lesion shows use, not exclusive use.", '',
+         '## Limitations',
+         f"- {tm['n_pos']} test positives: every test interval above is wide; subgroup rows under 10 studies are not interpretable.",
+         '- Single slice, retrospective, one labelled dataset; no external validation. Probabilities are calibrated (if at all) to this '
+         'development prevalence; recalibrate and re-pick the threshold at a new site.',
+         '- The recalibration map was fitted on fold-model OOF predictions and is applied to the final model (same recipe, more data).', '',
+         '## Reporting checklist (items that apply)', '', _md_table(pd.DataFrame(CARD_ITEMS, columns=['item', 'topic', 'where in this card'])), '',
+         f"Not applicable: {NOT_APPLICABLE}", '',
+         '## Software and fingerprint',
+         f"- brainct_nb {__version__}, Python {platform.python_version()}, torch {torch.__version__}, fastai {__import__('fastai').__version__}, "
+         f"pydicom {__import__('pydicom').__version__}, scikit-learn {__import__('sklearn').__version__}.",
+         f"- Data fingerprint {read_status(run.dir).get('data_fingerprint')}; CV fingerprint {run.state['cv']['fingerprint']}; "
+         f"bundle SHA-256 {json.loads((run.dir/'bundle.json').read_text())['bundle_sha256'][:16]}...; parameters in `run_args.json`."]
+    return '\n'.join(L) + '\n'
+
+@run_step
+def step_model_card(run:Run):
+    "Step 11: model_card.md, then the run is marked finished."
+    text = model_card_text(run)
+    try: atomic_write(run.dir/'model_card.md', lambda t: Path(t).write_text(text))
+    except OSError as e: raise storage_error(e, run.dir/'model_card.md') from None
+    run.set_status('finished'); write_effective_config(run)
+    return text
 
 # %% ../nbs/07_pipeline.ipynb #c018
 _WAIT_AND_COPY = """
@@ -448,6 +678,7 @@ def run_all(params:RunParams|dict|None=None, **kwargs) -> Run:
     try:
         step_validate(run); step_features(run); step_split(run); step_figures(run); plt.close('all')
         step_cv(run); plt.close('all'); step_final(run); plt.close('all')
+        step_calibration(run); step_decision_curve(run); step_explain(run); plt.close('all'); step_model_card(run)
     finally: run.state['executor'].shutdown()
     tm = run.state['test_metrics']
     print(f"done in {time.time()-t0:.0f}s: test ROC-AUC {tm['roc_auc']['value']:.3f}, AUPRC {tm['auprc']['value']:.3f} -> {run.dir}")

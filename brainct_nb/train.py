@@ -33,7 +33,7 @@ from .dicom import ParamError
 # %% auto #0
 __all__ = ['SCRATCH_OVERRIDES', 'TrainConfig', 'read_overrides', 'load_config', 'SmoothBCE', 'auprc_metric', 'roc_auc_metric',
            'BestEpoch', 'History', 'opt_func', 'seed_everything', 'ct_learner', 'train_two_stage', 'valid_tfms',
-           'predict_crops']
+           'predict_crops', 'score_crops']
 
 # %% ../nbs/04_train.ipynb #c005
 @dataclass
@@ -191,3 +191,9 @@ def predict_crops(model, crops:np.ndarray, ranges, stats, bs=64, device='cpu') -
         x = tfm(torch.from_numpy(np.ascontiguousarray(crops[i:i+bs])).to(device)[:, None])
         out.append(torch.sigmoid(model(x.as_subclass(torch.Tensor)).float()).reshape(-1).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
+
+def score_crops(models, crops:np.ndarray, ranges, stats, tta=False, bs=64, device='cpu') -> np.ndarray:
+    "Mean probability over `models` (one or a list) and, with `tta`, over each (N, S, S) crop and its left-right mirror."
+    models = list(models) if isinstance(models, (list, tuple)) else [models]
+    views = [crops] + ([np.ascontiguousarray(crops[..., ::-1])] if tta else [])
+    return np.mean([predict_crops(m, v, ranges, stats, bs, device) for m in models for v in views], axis=0)
