@@ -107,6 +107,7 @@ class CropView:
     def __len__(self): return len(self.row)
     def __getitem__(self, i):
         if isinstance(i, (int, np.integer)): return self.store.read(self.shard[i], int(self.row[i]))
+        if isinstance(i, tuple): raise IndexError("a CropView selects crops only (one index, slice or index array); read it with np.asarray first")
         sel = np.arange(len(self))[i]
         return CropView(self.store, self.shard[sel], self.row[sel])
     def __array__(self, dtype=None, copy=None):

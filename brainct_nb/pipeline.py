@@ -419,8 +419,7 @@ def _load_fold_models(run:Run, files) -> list:
 
 def scoring_variants(models:dict, crops, y, ranges, stats, device='cpu') -> pd.DataFrame:
     "Test AUPRC/ROC-AUC of every ensemble x TTA choice ({'final': [m], 'folds': [...]}), each (model, view) scored once."
-    views = {False: crops, True: np.ascontiguousarray(crops[..., ::-1])}
-    pm = {(k, i, v): predict_crops(m, views[v], ranges, stats, 64, device) for k, ms in models.items() for i, m in enumerate(ms) for v in views}
+    pm = {(k, i, v): predict_crops(m, crops, ranges, stats, 64, device, flip=v) for k, ms in models.items() for i, m in enumerate(ms) for v in (False, True)}
     rows = []
     for ens in ENSEMBLES:
         keys = [(k, i) for k in ({'final': ['final'], 'folds': ['folds'], 'both': ['folds', 'final']}[ens]) for i in range(len(models[k]))]
@@ -591,7 +590,7 @@ def model_card_text(run:Run) -> str:
          '- Labels: as given in the labels CSV; their reference standard is the data provider\'s and is not checked here.', '',
          '## Method',
          f"- Preprocessing: DICOM rescale to HU with padding to air, head crop and letterbox to {run.out_size} px, window channels, "
-         f"{'ImageNet' if run.state['stats'] is not None else ''} normalisation.",
+         f"normalised with the backbone's pretraining statistics (mean {[round(float(v), 3) for v in run.state['stats'][0]]}).",
          f"- Protocol: {p.k_folds}-fold stratified grouped CV on the training split, early stopping on an inner validation split; "
          f"final model on all training studies for the median best epochs {tm.get('final_epochs')}; test set scored once. "
          f"Threshold and operating points chosen on the OOF predictions. Calibration: {p.calibration}; TTA: {p.tta}; ensemble: {p.ensemble}.",

@@ -184,16 +184,16 @@ def valid_tfms(ranges, stats, device='cpu'):
     return lambda x: norm(HUWindows(ranges)(TensorHU(x)))
 
 @torch.no_grad()
-def predict_crops(model, crops:np.ndarray, ranges, stats, bs=64, device='cpu') -> np.ndarray:
-    "Probabilities for (N, S, S) int16 crops: the validation transforms of training, the model, a sigmoid."
+def predict_crops(model, crops:np.ndarray, ranges, stats, bs=64, device='cpu', flip=False) -> np.ndarray:
+    "Probabilities for (N, S, S) int16 crops (an array or a lazy `CropView`): the validation transforms of training, the model, a sigmoid; `flip` mirrors each crop left-right."
     model = model.to(device).eval(); out = []; tfm = valid_tfms(ranges, stats, device)
     for i in range(0, len(crops), bs):
-        x = tfm(torch.from_numpy(np.ascontiguousarray(crops[i:i+bs])).to(device)[:, None])
+        b = np.asarray(crops[i:i+bs])                          # one batch read at a time (a CropView stays lazy)
+        x = tfm(torch.from_numpy(np.ascontiguousarray(b[..., ::-1] if flip else b)).to(device)[:, None])
         out.append(torch.sigmoid(model(x.as_subclass(torch.Tensor)).float()).reshape(-1).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 def score_crops(models, crops:np.ndarray, ranges, stats, tta=False, bs=64, device='cpu') -> np.ndarray:
     "Mean probability over `models` (one or a list) and, with `tta`, over each (N, S, S) crop and its left-right mirror."
     models = list(models) if isinstance(models, (list, tuple)) else [models]
-    views = [crops] + ([np.ascontiguousarray(crops[..., ::-1])] if tta else [])
-    return np.mean([predict_crops(m, v, ranges, stats, bs, device) for m in models for v in views], axis=0)
+    return np.mean([predict_crops(m, crops, ranges, stats, bs, device, flip) for m in models for flip in ([False, True] if tta else [False])], axis=0)

@@ -49,7 +49,7 @@ def calibration_stats(y, p, n_bins=ECE_BINS) -> dict:
     if 0 < y.sum() < len(y):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')                   # perfectly separated data: a huge slope, which is the answer
-            lr = LogisticRegression(penalty=None, max_iter=1000).fit(_logit(p)[:, None], y)
+            lr = LogisticRegression(C=np.inf, max_iter=1000).fit(_logit(p)[:, None], y)
         slope, intercept = float(lr.coef_[0, 0]), float(lr.intercept_[0])
     return dict(n=int(len(y)), n_pos=int(y.sum()), brier=float(brier_score_loss(y, p)),
                 brier_reference=float(y.mean()*(1 - y.mean())),
@@ -77,7 +77,7 @@ class Recalibrator:
         check_calibration(method); y, p = np.asarray(y).astype(int), np.asarray(p, float)
         if method != 'none' and not 0 < y.sum() < len(y): raise ParamError(f"calibration={method!r} needs both classes in the OOF predictions")
         if method == 'platt':
-            lr = LogisticRegression(penalty=None, max_iter=1000).fit(_logit(p)[:, None], y)
+            lr = LogisticRegression(C=np.inf, max_iter=1000).fit(_logit(p)[:, None], y)
             return cls(method, dict(a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0])))
         if method == 'isotonic':
             iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds='clip').fit(p, y)

@@ -1,0 +1,84 @@
+"Trustworthy predictions end to end: recalibration, TTA and a fold ensemble in a run; predict reproduces the test scores, labels at the reported thresholds, writes CAM overlays and PPV/NPV at another prevalence."
+import json
+from pathlib import Path
+import numpy as np, pandas as pd, pytest
+from brainct_nb.demo import make_demo_dataset
+from brainct_nb import pipeline as P
+from brainct_nb.cli import main as cli_main
+
+FAST = dict(epochs_head=1, epochs_ft=3, patience_ft=2)
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp('trust')
+    data = make_demo_dataset(root/'data', n=120, prevalence=.15, seed=12)
+    (root/'fast.json').write_text(json.dumps(FAST))
+    return P.run_all(data_root=str(data), seed=3, k_folds=3, out_size=32, pretrained=False, num_workers=0,
+                     config_json=str(root/'fast.json'), out_dir=str(root/'outputs'), calibration='platt', tta=True, ensemble='both')
+
+def test_recalibration_is_fitted_on_oof_and_carried(run):
+    d = run.dir
+    oof = pd.read_csv(d/'cv_oof_predictions.csv')
+    np.testing.assert_allclose(oof.prob_model, oof.prob_tta)                                                  # tta: the mirror averaged in
+    rc = P.Recalibrator.from_dict(json.loads((d/'bundle.json').read_text())['calibration'])
+    ref = P.Recalibrator.fit(oof.Label, oof.prob_model, 'platt')                                             # refit on OOF: the same map
+    np.testing.assert_allclose(rc(oof.prob_model), ref(oof.prob_model), atol=1e-9)
+    np.testing.assert_allclose(oof.prob, rc(oof.prob_model), atol=1e-9)
+    tp = pd.read_csv(d/'test_predictions.csv')
+    np.testing.assert_allclose(tp.prob, rc(tp.prob_model), atol=1e-9)                                         # applied to the test scores
+    cal = json.loads((d/'calibration.json').read_text())
+    assert cal['method'] == 'platt' and {'OOF, model output', 'test, model output', 'test, platt'} <= set(cal['sets'])
+    sel = json.loads((d/'threshold_selection.json').read_text())
+    assert 'Platt' in sel['scale'] and 'mirror' in sel['scale'] and 'fold models and the final model' in sel['scale']
+    summary = pd.read_csv(d/'cv_thresholds_summary.csv')
+    assert np.isclose(summary.threshold.diff().dropna(), .01).all()                   # the fine grid on a recalibrated scale
+
+def test_tta_effect_and_variants_reported(run):
+    d = run.dir
+    cvm = json.loads((d/'cv_metrics.json').read_text())
+    te = cvm['tta_effect']; assert te['n_pos'] > 0 and 0 <= te['with_tta']['pooled_auprc'] <= 1
+    v = pd.read_csv(d/'test_scoring_variants.csv')
+    assert len(v) == 6 and set(v.ensemble) == {'final', 'folds', 'both'} and v.n_models.tolist() == [1, 1, 3, 3, 4, 4]
+    meta = json.loads((d/'bundle.json').read_text())
+    assert meta['ensemble'] == 'both' and meta['tta'] is True and len(meta['fold_weights']) == 3
+
+def test_operating_points_in_bundle_and_test_metrics(run):
+    d = run.dir
+    meta, tm = json.loads((d/'bundle.json').read_text()), json.loads((d/'test_metrics.json').read_text())
+    assert set(meta['operating_points']) == {'chosen', 'high_sensitivity', 'high_specificity', 'youden'}
+    assert meta['operating_points']['chosen']['threshold'] == meta['threshold'] == tm['threshold']
+    for k, pt in meta['operating_points'].items():
+        assert tm['operating_points'][k]['threshold'] == pt['threshold']
+        assert pt['test_sensitivity'] == tm['operating_points'][k]['sensitivity']['value']
+    card = (d/'model_card.md').read_text()
+    for s in ('## Intended use', '## Training and evaluation data', '## Calibration', '## Subgroups (test set)', 'TRIPOD+AI', 'CLAIM',
+              'Mitchell', 'high_specificity', 'Data fingerprint'):
+        assert s in card, s
+    assert json.loads((d/'run_status.json').read_text())['state'] == 'finished'
+
+def test_predict_reproduces_test_scores_labels_cams_and_prevalence(run, tmp_path, capsys):
+    d = run.dir; tp = pd.read_csv(d/'test_predictions.csv', dtype={'ID': str})
+    data = Path(run.params.data_root)/'CTs'
+    paths = [str(data/f'{i}.dcm') for i in tp.ID]
+    meta = json.loads((d/'bundle.json').read_text())
+    for op in ('chosen', 'high_sensitivity'):
+        out = tmp_path/f'{op}.csv'
+        assert cli_main(['predict', '--run', str(d), '--dicoms', *paths, '--out', str(out), '--operating-point', op,
+                         '--cam', str(tmp_path/'cams'), '--prevalence', '0.061']) == 0
+        pr = pd.read_csv(out)
+        np.testing.assert_allclose(pr.probability, tp.prob, atol=1e-6)                  # ensemble + TTA + recalibration, as in the run
+        thr = meta['operating_points'][op]['threshold']
+        assert (pr.threshold == thr).all() and (pr.label == (pr.probability >= thr)).all()
+        if op == 'chosen': assert (pr.label.values == tp.pred.values).all()             # the reported threshold, exactly
+    pngs = sorted((tmp_path/'cams').glob('*_cam.png'))
+    assert len(pngs) == len(paths) and all(p.stat().st_size > 1000 for p in pngs)
+    o = capsys.readouterr().out
+    assert 'PPV/NPV at prevalence 0.061' in o and 'high_specificity' in o
+    from brainct_nb.final import prevalence_table
+    t = prevalence_table(meta, .061); t2 = prevalence_table(meta, .3)
+    ok = t['ppv_at_0.061'].notna()                                                     # NaN where no study is called positive
+    assert ok.any() and (t['ppv_at_0.061'][ok] < t2['ppv_at_0.3'][ok]).all()            # rarer finding, lower PPV
+    assert cli_main(['predict', '--run', str(d), '--dicoms', paths[0], '--operating-point', 'nope']) == 2
+    assert "operating point 'nope' is not in the bundle" in capsys.readouterr().err
+    assert cli_main(['predict', '--run', str(d), '--dicoms', paths[0], '--prevalence', '6.1']) == 2
+    assert 'prevalence must be a fraction' in capsys.readouterr().err
