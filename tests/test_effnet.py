@@ -46,3 +46,14 @@ def test_frozen_stage_is_bitwise_frozen_and_bundle_round_trips(demo, tmp_path):
     df = predict_dicoms(tmp_path, list(rep.studies.path[:6]))
     direct = predict_crops(model, crops[:6], window_ranges(), EFFNET_STATS)
     np.testing.assert_allclose(df.probability.values, direct, atol=1e-5)
+
+def test_grad_cam_on_efficientnet_head_conv():
+    "Grad-CAM hooks EfficientNet-Lite0's last convolutional block (head_conv) as it does ResNet's layer4."
+    from brainct_nb.trust import grad_cam, cam_layer
+    seed_everything(0)
+    m = ct_model('efficientnet_lite0', pretrained=True).eval()
+    assert cam_layer(m) is m.head_conv
+    crops = np.random.default_rng(0).integers(-50, 120, (3, 64, 64)).astype(np.int16)
+    cams, probs = grad_cam(m, crops, window_ranges(), EFFNET_STATS)
+    assert cams.shape == (3, 64, 64) and np.isfinite(cams).all() and cams.min() >= 0 and np.allclose(cams.reshape(3, -1).max(1)[cams.reshape(3, -1).max(1) > 0], 1)
+    np.testing.assert_allclose(probs, predict_crops(m, crops, window_ranges(), EFFNET_STATS), atol=1e-5)
