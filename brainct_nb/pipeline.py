@@ -390,8 +390,9 @@ def step_cv(run:Run):
     sel['operating_points'] = operating_points(summary, p.threshold_strategy, p.sens_target)
     for name, df in [('cv_oof_predictions.csv', oof), ('cv_history.csv', res['history']), ('cv_thresholds_by_fold.csv', by_fold),
                      ('cv_thresholds_summary.csv', summary)]: run.save_csv(name, df)
-    cvm = dict(auprc_mean=folds.auprc.mean(), auprc_std=folds.auprc.std(ddof=0), roc_auc_mean=folds.roc_auc.mean(),
-               roc_auc_std=folds.roc_auc.std(ddof=0), roc_auc_train_mean=folds.roc_auc_train.mean(),
+    sfx = '_tta' if p.tta else ''                                 # the headline is the scoring the run uses (before recalibration)
+    cvm = dict(auprc_mean=folds[f'auprc{sfx}'].mean(), auprc_std=folds[f'auprc{sfx}'].std(ddof=0), roc_auc_mean=folds[f'roc_auc{sfx}'].mean(),
+               roc_auc_std=folds[f'roc_auc{sfx}'].std(ddof=0), roc_auc_train_mean=folds.roc_auc_train.mean(), scoring='with TTA' if p.tta else 'one view',
                pooled_oof_auprc=float(average_precision_score(oof.Label, oof.prob)), tta_effect=tta_effect(oof, folds),
                folds=folds.to_dict('records'), config=run.cfg.to_dict(), seconds=time.time() - t0)
     run.save_json('cv_metrics.json', cvm); run.save_json('threshold_selection.json', sel)
@@ -510,7 +511,7 @@ def step_decision_curve(run:Run):
     tt = tables['test']; better = tt[(tt.net_benefit_model > tt.net_benefit_all) & (tt.net_benefit_model > 0)].threshold
     run.state['decision'] = dict(test_better_range=(float(better.min()), float(better.max())) if len(better) else None)
     print(f"test: the model beats treat-all and treat-none for threshold probabilities {better.min():.2f}-{better.max():.2f}"
-          if len(better) else "test: the model does not beat treat-all and treat-none at any threshold probability in 0.01-0.50")
+          if len(better) else "test: the model does not beat treat-all and treat-none at any threshold probability in 0.01-0.99")
     return dict(figure=fig, table=dc)
 
 @run_step
@@ -582,7 +583,7 @@ def model_card_text(run:Run) -> str:
          'decisions (it sees one slice); sites whose scanners or prevalence differ without a local validation (see operating points).', '',
          '## Training and evaluation data',
          f"- {len(feats)} studies listed, {len(ok)} usable: training/CV {n_tr} ({pos_tr} positive), held-out test {n_te} ({pos_te} positive); "
-         f"prevalence {ok.Label.mean():.3f}. Split grouped by {sp.attrs.get('grouping', p.grouping)} (seed {p.seed}, test_size {p.test_size}).",
+         f"prevalence {ok.Label.mean():.3f}. Split: {sp.attrs.get('grouping', 'grouping=' + p.grouping)} (seed {p.seed}, test_size {p.test_size}).",
          f"- Scanners (manufacturer): {sc('manufacturer')}. Models: {sc('model')}.",
          f"- Matrix: {sc('rows')} rows. Pixel spacing: median {sp_mm.median():.3f} mm (range {sp_mm.min():.3f}-{sp_mm.max():.3f}). "
          f"Slice thickness: {sc('slice_thickness')} mm." if sp_mm.notna().any() else f"- Matrix: {sc('rows')} rows. Pixel spacing: not recorded.",
@@ -596,7 +597,7 @@ def model_card_text(run:Run) -> str:
          f"Threshold and operating points chosen on the OOF predictions. Calibration: {p.calibration}; TTA: {p.tta}; ensemble: {p.ensemble}.",
          f"- Training config: {json.dumps(run.cfg.to_dict())}.", '',
          '## Results',
-         f"- CV (OOF, {te_eff.get('n_pos', '?')} positives): AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} (mean ± std over folds).",
+         f"- CV (OOF, {te_eff.get('n_pos', '?')} positives): AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} (mean ± std over folds, {cvm.get('scoring', 'one view')}).",
          f"- Test ({tm['n']} studies, {tm['n_pos']} positive): ROC-AUC {_ci(tm, 'roc_auc')}, AUPRC {_ci(tm, 'auprc')}; at the chosen "
          f"threshold {tm['threshold']:.2f}: sensitivity {_ci(tm, 'sensitivity')}, specificity {_ci(tm, 'specificity')}, PPV {_ci(tm, 'ppv')}, NPV {_ci(tm, 'npv')}.",
          f"- TTA on OOF: AUPRC {te_eff['without_tta']['pooled_auprc']:.3f} -> {te_eff['with_tta']['pooled_auprc']:.3f} (pooled)." if te_eff else '', '',
@@ -606,7 +607,7 @@ def model_card_text(run:Run) -> str:
          'ECE: 10 equal-width bins on [0, 1], weighted by count. Figures: `calibration_oof.png`, `calibration_test.png`.', '',
          '## Decision curve',
          f"- Test: the model's net benefit exceeds treat-all and treat-none for threshold probabilities {dec[0]:.2f}-{dec[1]:.2f} (`decision_curves.png`)." if dec else
-         '- Test: no threshold probability in 0.01-0.50 where the model beats both treat-all and treat-none (`decision_curves.png`).', '',
+         '- Test: no threshold probability in 0.01-0.99 where the model beats both treat-all and treat-none (`decision_curves.png`).', '',
          '## Subgroups (test set)', '', _md_table(sg), '',
          '## Explanations',
          '- `gradcam_test_cases.png`: Grad-CAM of the final model on the most confident true positives, false positives and false negatives. '

@@ -149,7 +149,7 @@ def at_prevalence(sensitivity:float, specificity:float, prevalence:float) -> dic
                 npv=float(tn/(tn + fn)) if tn + fn else float('nan'))
 
 # %% ../nbs/05b_trust.ipynb #c021
-DCA_THRESHOLDS = np.round(np.arange(.01, .51, .01), 2)
+DCA_THRESHOLDS = np.round(np.arange(.01, 1., .01), 2)
 
 def decision_curve(y, p, thresholds=None) -> pd.DataFrame:
     "Net benefit of the model, treat-all and treat-none per threshold probability (`dcurves.dca`), one row per threshold."
@@ -256,5 +256,6 @@ def subgroup_table(keys:pd.DataFrame, y, p, threshold:float, min_n=10) -> pd.Dat
             rows.append(dict(subgroup=col, value=val, n=len(idx), n_pos=int(yi.sum()),
                              roc_auc=roc_auc_score(yi, pi) if both else np.nan, auprc=average_precision_score(yi, pi) if both else np.nan,
                              sensitivity=cm['sensitivity'], specificity=cm['specificity'],
-                             note='' if len(idx) >= min_n and yi.sum() else f"under {min_n} studies or no positive: not interpretable"))
+                             note=(f"under {min_n} studies or no positive: not interpretable" if len(idx) < min_n or not yi.sum() else
+                                   'under 5 positives: sensitivity and AUPRC rest on a handful' if yi.sum() < 5 else '')))
     return pd.DataFrame(rows)
