@@ -60,15 +60,15 @@ def _dispatch(a) -> int:
     if a.cmd == 'predict':
         from brainct_nb.final import predict_dicoms
         from brainct_nb.final import verify_bundle, prevalence_table
-        if a.prevalence is not None: prevalence_table(verify_bundle(a.run), a.prevalence)   # a bad prevalence fails before any scoring
+        prev = prevalence_table(verify_bundle(a.run), a.prevalence) if a.prevalence is not None else None   # a bad prevalence fails before any scoring
         df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out, operating_point=a.operating_point, cam_dir=a.cam)
         n_bad = int(df.error.notna().sum())
         if a.out: print(f"{len(df)} files scored ({n_bad} could not be) -> {a.out}")
         else: print(df.to_csv(index=False))
         if a.cam: print(f"Grad-CAM overlays (final model) -> {a.cam}")
-        if a.prevalence is not None:
+        if prev is not None:
             print(f"PPV/NPV at prevalence {a.prevalence:g} (from each operating point's test sensitivity/specificity):")
-            print(prevalence_table(verify_bundle(a.run), a.prevalence).round(3).to_string(index=False))
+            print(prev.round(3).to_string(index=False))
         return 0
     if a.cmd == 'bench' and a.scaling:
         from brainct_nb.bench import run_scaling

@@ -137,8 +137,9 @@ def fit_fold(f, crops, labels, ids, groups, folds, cfg, seed, bs, out, fp, model
                       f"trains for the full budget ({cfg.epochs_head}+{cfg.epochs_ft} epochs) without early stopping")
     learn, hist, (eh, ef) = train_two_stage(dls, cfg, model, epochs=None if n_pos_iva else (cfg.epochs_head, cfg.epochs_ft),
                                             verbose=verbose, on_epoch=on_epoch)
-    score = lambda pos, tta=False: score_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, tta, 64, learn.dls.device)
-    p_out, p_tr, p_tta = score(outer), score(itr), score(outer, True)
+    score = lambda pos, tta=False, cache=None: score_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, tta, 64, learn.dls.device, cache)
+    seen = {}                                                    # the outer fold's plain view is scored once for both columns
+    p_out, p_tta, p_tr = score(outer, cache=seen), score(outer, True, seen), score(itr)
     oof = pd.DataFrame(dict(ID=ids[outer], Label=labels[outer], fold=f, prob=p_out, prob_tta=p_tta))
     met = dict(fold=f, n_train=len(itr), n_inner_valid=len(iva), inner_valid_pos=n_pos_iva, n_oof=len(outer), n_pos_oof=int(labels[outer].sum()),
                auprc=float(average_precision_score(labels[outer], p_out)), roc_auc=float(roc_auc_score(labels[outer], p_out)),

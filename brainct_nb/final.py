@@ -14,13 +14,14 @@ from .windowing import preprocess_hu
 from .data import ct_dataloaders, atomic_write
 from .model import load_state, WeightsError
 from .train import TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
-from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, check_ensemble
+from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, ensemble_members
 from .cv import confusion_metrics, METRICS
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'operating_point_metrics',
-           'operating_point_table', 'plot_test_curves', 'BundleError', 'save_bundle', 'verify_bundle', 'load_bundle',
-           'load_models', 'dicom_paths', 'check_out_path', 'prevalence_table', 'predict_dicoms', 'train_final']
+           'operating_point_table', 'plot_test_curves', 'BundleError', 'save_bundle', 'verify_bundle',
+           'model_from_weights', 'load_bundle', 'load_models', 'dicom_paths', 'check_out_path', 'prevalence_table',
+           'predict_dicoms', 'train_final']
 
 # %% ../nbs/06_final.ipynb #c005
 def final_epochs(folds:pd.DataFrame) -> tuple[int, int]:
@@ -140,32 +141,28 @@ def verify_bundle(run_dir) -> dict:
                               f"({'empty file' if wp.stat().st_size == 0 else 'altered, truncated or replaced'}): copy the run folder again")
     return meta
 
-def load_bundle(run_dir, model_fn=None):
-    "(model in eval mode, bundle metadata) from a run folder or bundle folder, after `verify_bundle`."
-    run_dir = Path(run_dir); meta = verify_bundle(run_dir)
+def model_from_weights(path, arch:str, dropout_p:float, model_fn=None):
+    "A `model_fn(arch)` (default `ct_model`) in eval mode with the weights in `path`; `BundleError` naming the file if they do not fit."
     if model_fn is None:
         from brainct_nb.model import ct_model
         model_fn = ct_model
-    model = model_fn(meta['arch'], pretrained=False, dropout_p=meta['dropout_p'])
-    try: model.load_state_dict(load_state(run_dir/meta['weights']))
-    except (RuntimeError, WeightsError) as e: raise BundleError(f"{run_dir/meta['weights']}: {str(e).splitlines()[0]}") from None
-    return model.eval(), meta
+    model = model_fn(arch, pretrained=False, dropout_p=dropout_p)
+    try: model.load_state_dict(load_state(path))
+    except (RuntimeError, WeightsError) as e: raise BundleError(f"{path}: {str(e).splitlines()[0]}") from None
+    return model.eval()
+
+def load_bundle(run_dir, model_fn=None):
+    "(model in eval mode, bundle metadata) from a run folder or bundle folder, after `verify_bundle`."
+    run_dir = Path(run_dir); meta = verify_bundle(run_dir)
+    return model_from_weights(run_dir/meta['weights'], meta['arch'], meta['dropout_p'], model_fn), meta
 
 def load_models(run_dir, model_fn=None) -> dict:
     "The bundle's scoring recipe: dict(models (what `ensemble` averages), final (the final model), meta), every file verified."
     run_dir = Path(run_dir); final, meta = load_bundle(run_dir, model_fn)
-    if model_fn is None:
-        from brainct_nb.model import ct_model
-        model_fn = ct_model
-    folds = []
-    for w in meta.get('fold_weights', []):
-        m = model_fn(meta['arch'], pretrained=False, dropout_p=meta['dropout_p'])
-        try: m.load_state_dict(load_state(run_dir/w['file']))
-        except (RuntimeError, WeightsError) as e: raise BundleError(f"{run_dir/w['file']}: {str(e).splitlines()[0]}") from None
-        folds.append(m.eval())
-    ens = check_ensemble(meta.get('ensemble', 'final'))
-    if ens != 'final' and not folds: raise BundleError(f"{run_dir/'bundle.json'}: ensemble={ens!r} but the bundle lists no fold weights")
-    return dict(models={'final': [final], 'folds': folds, 'both': folds + [final]}[ens], final=final, meta=meta)
+    folds = [model_from_weights(run_dir/w['file'], meta['arch'], meta['dropout_p'], model_fn) for w in meta.get('fold_weights', [])]
+    try: models = ensemble_members(meta.get('ensemble', 'final'), final, folds)
+    except ParamError as e: raise BundleError(f"{run_dir/'bundle.json'}: {e}") from None
+    return dict(models=models, final=final, meta=meta)
 
 # %% ../nbs/06_final.ipynb #c014
 def _crop_one(path, out_size, salt):

@@ -21,11 +21,10 @@ from .train import TrainConfig, load_config, read_overrides, SCRATCH_OVERRIDES
 from .cv import run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, GRID, check_strategy, fingerprint, FitProgress, load_grid, check_grid, VERIFY_SEED_OFFSET
 from .executor import make_executor
 from .final import (final_epochs, train_final, predict_crops, metrics_with_ci, plot_test_curves, save_bundle,
-                              operating_point_metrics, operating_point_table)
+                              operating_point_metrics, operating_point_table, model_from_weights)
 from .train import score_crops
-from .model import load_state
 from .cv import THRESHOLDS
-from .trust import (Recalibrator, check_calibration, check_ensemble, ENSEMBLES, operating_points, calibration_stats,
+from .trust import (Recalibrator, check_calibration, check_ensemble, ENSEMBLES, ensemble_members, operating_points, calibration_stats,
                               reliability_table, plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure,
                               subgroup_columns, subgroup_table)
 
@@ -412,21 +411,14 @@ def _fold_files(run:Run) -> list[Path]:
     d = run.dir/'cv'/('verify' if run.params.run_grid else '')
     return [d/f'fold{f}_model.pt' for f in range(run.params.k_folds)]
 
-def _load_fold_models(run:Run, files) -> list:
-    out = []
-    for f in files:
-        m = ct_model(run.params.arch, pretrained=False, dropout_p=run.cfg.dropout_p); m.load_state_dict(load_state(f)); out.append(m.eval())
-    return out
-
-def scoring_variants(models:dict, crops, y, ranges, stats, device='cpu') -> pd.DataFrame:
-    "Test AUPRC/ROC-AUC of every ensemble x TTA choice ({'final': [m], 'folds': [...]}), each (model, view) scored once."
-    pm = {(k, i, v): predict_crops(m, crops, ranges, stats, 64, device, flip=v) for k, ms in models.items() for i, m in enumerate(ms) for v in (False, True)}
-    rows = []
+def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', cache:dict|None=None) -> pd.DataFrame:
+    "Test AUPRC/ROC-AUC of every ensemble x TTA choice; with the `cache` of `score_crops`, each (model, view) is scored once."
+    cache = {} if cache is None else cache; rows = []
     for ens in ENSEMBLES:
-        keys = [(k, i) for k in ({'final': ['final'], 'folds': ['folds'], 'both': ['folds', 'final']}[ens]) for i in range(len(models[k]))]
+        members = ensemble_members(ens, final, folds)
         for tta in (False, True):
-            pr = np.mean([pm[(k, i, v)] for k, i in keys for v in ([False, True] if tta else [False])], axis=0)
-            rows.append(dict(ensemble=ens, tta=tta, n_models=len(keys), n=len(y), n_pos=int(np.sum(y)),
+            pr = score_crops(members, crops, ranges, stats, tta, 64, device, cache)
+            rows.append(dict(ensemble=ens, tta=tta, n_models=len(members), n=len(y), n_pos=int(np.sum(y)),
                              auprc=average_precision_score(y, pr), roc_auc=roc_auc_score(y, pr)))
     return pd.DataFrame(rows)
 
@@ -444,10 +436,12 @@ def step_final(run:Run):
     run.save_csv('final_history.csv', hist)
     model, sel, recal = learn.model.float().eval(), run.state['selection'], run.state['recalibrator']
     thr, R, ST, dev = sel['threshold'], run.state['ranges'], run.state['stats'], _device(run)
-    files = _fold_files(run); folds = _load_fold_models(run, files) if all(f.exists() for f in files) else []
-    if p.ensemble != 'final' and not folds: raise BrainctError(f"ensemble={p.ensemble!r}: the fold weights {files[0].parent}/fold*_model.pt are missing")
-    crops = cache.crops(te)                                                     # the only read of test crops
-    raw = score_crops({'final': [model], 'folds': folds, 'both': folds + [model]}[p.ensemble], crops, R, ST, p.tta, 64, dev)
+    files = _fold_files(run)
+    folds = [model_from_weights(f, p.arch, run.cfg.dropout_p) for f in files] if all(f.exists() for f in files) else []
+    try: members = ensemble_members(p.ensemble, model, folds)
+    except ParamError as e: raise BrainctError(f"{e}: the fold weights {files[0].parent}/fold*_model.pt are missing") from None
+    crops, scored = cache.crops(te), {}                                         # the only read of test crops; each (model, view) scored once
+    raw = score_crops(members, crops, R, ST, p.tta, 64, dev, scored)
     probs = recal(raw); y = te.Label.values
     pred = pd.DataFrame(dict(ID=te.ID, Label=te.Label, prob=probs, pred=(probs >= thr).astype(int)))
     if p.calibration != 'none': pred.insert(3, 'prob_model', raw)
@@ -457,7 +451,7 @@ def step_final(run:Run):
     tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0, scale=sel['scale'], operating_points=opm)
     run.save_json('test_metrics.json', tm)
     opt = operating_point_table(opm); run.save_csv('test_operating_points.csv', opt)
-    variants = scoring_variants(dict(final=[model], folds=folds), crops, y, R, ST, dev) if folds else None
+    variants = scoring_variants(model, folds, crops, y, R, ST, dev, scored) if folds else None
     if variants is not None: run.save_csv('test_scoring_variants.csv', variants)
     pts = {k: dict(v, test_sensitivity=opm[k]['sensitivity']['value'], test_specificity=opm[k]['specificity']['value'],
                    test_n=opm[k]['n'], test_n_pos=opm[k]['n_pos']) for k, v in sel['operating_points'].items()}

@@ -193,7 +193,11 @@ def predict_crops(model, crops:np.ndarray, ranges, stats, bs=64, device='cpu', f
         out.append(torch.sigmoid(model(x.as_subclass(torch.Tensor)).float()).reshape(-1).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
-def score_crops(models, crops:np.ndarray, ranges, stats, tta=False, bs=64, device='cpu') -> np.ndarray:
-    "Mean probability over `models` (one or a list) and, with `tta`, over each (N, S, S) crop and its left-right mirror."
+def score_crops(models, crops:np.ndarray, ranges, stats, tta=False, bs=64, device='cpu', cache:dict|None=None) -> np.ndarray:
+    "Mean probability over `models` (one or a list) and, with `tta`, over each (N, S, S) crop and its left-right mirror; `cache` (a dict shared by calls on the same crops) scores each (model, view) once."
     models = list(models) if isinstance(models, (list, tuple)) else [models]
-    return np.mean([predict_crops(m, crops, ranges, stats, bs, device, flip) for m in models for flip in ([False, True] if tta else [False])], axis=0)
+    cache = {} if cache is None else cache
+    for m in models:
+        for flip in ([False, True] if tta else [False]):
+            if (id(m), flip) not in cache: cache[(id(m), flip)] = predict_crops(m, crops, ranges, stats, bs, device, flip)
+    return np.mean([cache[(id(m), flip)] for m in models for flip in ([False, True] if tta else [False])], axis=0)

@@ -4,32 +4,38 @@
 
 # %% ../nbs/05b_trust.ipynb #c002
 from __future__ import annotations
-import json, warnings
+import warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torch import nn
-from sklearn.calibration import calibration_curve
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, average_precision_score, roc_auc_score
 from fastai.callback.hook import hook_output
 from .dicom import ParamError
-from .train import predict_crops, valid_tfms, score_crops
+from .train import valid_tfms
 from .cv import select_threshold, confusion_metrics
 
 # %% auto #0
 __all__ = ['ECE_BINS', 'CALIBRATIONS', 'ENSEMBLES', 'DCA_THRESHOLDS', 'THICKNESS_BANDS', 'reliability_table', 'calibration_stats',
-           'check_calibration', 'Recalibrator', 'plot_reliability', 'check_ensemble', 'operating_points',
-           'at_prevalence', 'decision_curve', 'plot_decision_curves', 'cam_layer', 'grad_cam', 'pick_cases',
-           'cam_overlay', 'cam_figure', 'save_cam_png', 'subgroup_columns', 'subgroup_table']
+           'check_calibration', 'Recalibrator', 'plot_reliability', 'check_ensemble', 'ensemble_members',
+           'operating_points', 'at_prevalence', 'decision_curve', 'plot_decision_curves', 'cam_layer', 'grad_cam',
+           'pick_cases', 'cam_overlay', 'cam_figure', 'save_cam_png', 'subgroup_columns', 'subgroup_table']
 
 # %% ../nbs/05b_trust.ipynb #c005
 ECE_BINS = 10
 
 def _logit(p, eps=1e-6):
     p = np.clip(np.asarray(p, float), eps, 1 - eps); return np.log(p/(1 - p))
+
+def _logistic_on_logit(y, p) -> tuple[float, float]:
+    "(slope, intercept) of an unpenalised logistic regression of `y` on logit `p`: the calibration slope/intercept, and Platt's map."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')                       # perfectly separated data: a huge slope, which is the answer
+        lr = LogisticRegression(C=np.inf, max_iter=1000).fit(_logit(p)[:, None], y)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 def reliability_table(y, p, n_bins=ECE_BINS) -> pd.DataFrame:
     "Per non-empty equal-width bin of [0, 1] (the bins of sklearn's `calibration_curve`): count, positives, mean prediction, observed rate."
@@ -46,11 +52,7 @@ def calibration_stats(y, p, n_bins=ECE_BINS) -> dict:
     y, p = np.asarray(y).astype(int), np.asarray(p, float)
     t = reliability_table(y, p, n_bins)
     slope = intercept = float('nan')
-    if 0 < y.sum() < len(y):
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')                   # perfectly separated data: a huge slope, which is the answer
-            lr = LogisticRegression(C=np.inf, max_iter=1000).fit(_logit(p)[:, None], y)
-        slope, intercept = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+    if 0 < y.sum() < len(y): slope, intercept = _logistic_on_logit(y, p)
     return dict(n=int(len(y)), n_pos=int(y.sum()), brier=float(brier_score_loss(y, p)),
                 brier_reference=float(y.mean()*(1 - y.mean())),
                 ece=float((t.n*(t.observed - t.mean_predicted).abs()).sum()/t.n.sum()),
@@ -77,8 +79,8 @@ class Recalibrator:
         check_calibration(method); y, p = np.asarray(y).astype(int), np.asarray(p, float)
         if method != 'none' and not 0 < y.sum() < len(y): raise ParamError(f"calibration={method!r} needs both classes in the OOF predictions")
         if method == 'platt':
-            lr = LogisticRegression(C=np.inf, max_iter=1000).fit(_logit(p)[:, None], y)
-            return cls(method, dict(a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0])))
+            a, b = _logistic_on_logit(y, p)
+            return cls(method, dict(a=a, b=b))
         if method == 'isotonic':
             iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds='clip').fit(p, y)
             return cls(method, dict(x=iso.X_thresholds_.tolist(), y=iso.y_thresholds_.tolist()))
@@ -120,6 +122,12 @@ def check_ensemble(ensemble:str) -> str:
     "`ensemble` if known, else a `ParamError` listing the choices."
     if ensemble not in ENSEMBLES: raise ParamError(f"ensemble must be one of {ENSEMBLES}, got {ensemble!r}")
     return ensemble
+
+def ensemble_members(ensemble:str, final, folds:list) -> list:
+    "The models `ensemble` averages: [final], the fold models, or both (folds first)."
+    check_ensemble(ensemble)
+    if ensemble != 'final' and not folds: raise ParamError(f"ensemble={ensemble!r} needs the fold models, and there are none")
+    return {'final': [final], 'folds': list(folds), 'both': list(folds) + [final]}[ensemble]
 
 # %% ../nbs/05b_trust.ipynb #c018
 def operating_points(summary:pd.DataFrame, strategy='sens_target', sens_target=.7, high_sens=.90, high_spec=.95) -> dict:
