@@ -11,28 +11,74 @@ from scipy import ndimage as ndi
 from .dicom import read_hu, AIR_HU, DicomError, ParamError
 
 # %% auto #0
-__all__ = ['WINDOWS', 'head_mask_small', 'head_bbox', 'seed_bbox', 'reference_head', 'box_check', 'letterbox', 'preprocess_hu',
-           'window_ranges', 'hu_to_windows', 'parse_windows', 'preprocessing_figure']
+__all__ = ['HEAD_HU', 'PLASTIC_HU', 'MASK_GRID', 'WINDOWS', 'dilate', 'erode', 'pool_all', 'outside_air', 'head_mask_small',
+           'head_bbox', 'seed_bbox', 'reference_head', 'box_check', 'letterbox', 'preprocess_hu', 'window_ranges',
+           'hu_to_windows', 'parse_windows', 'preprocessing_figure']
 
 # %% ../nbs/01_windowing.ipynb #c006
-def _disk(r):
-    y, x = np.ogrid[-r:r+1, -r:r+1]
-    return x*x + y*y <= r*r
+HEAD_HU = -300.        # tissue threshold (HU): soft tissue and bone lie above it; air, foam pads and padding below
+PLASTIC_HU = (150., 500.)   # headrests and tables (150-450 HU): denser than skin (< 100 HU), lighter than cortical bone
+MASK_GRID = 128        # the head mask is computed on blocks, about this many a side
 
-def head_mask_small(hu:np.ndarray, thresh=-300., factor=None, size_px=10, regrow=2) -> tuple[np.ndarray, int]:
-    "Head mask on a subsampled grid (about 170 px a side) and its factor: opening of HU > `thresh`, largest component, thin parts regrown."
+# %% ../nbs/01_windowing.ipynb #c006a
+def _sweep(m:np.ndarray, r:int, axis:int, op) -> np.ndarray:
+    "`op` (np.logical_or / np.logical_and) of `m` over a window of radius `r` along `axis`, in O(log r) array operations."
+    out, d = m.copy(), 0
+    while d < r:
+        k = min(max(d, 1), r - d); a = out.copy()         # window radius d -> d + k (k <= d keeps it gap-free)
+        lo, hi = [slice(None)]*2, [slice(None)]*2
+        lo[axis], hi[axis] = slice(k, None), slice(None, -k)
+        op(out[tuple(lo)], a[tuple(hi)], out=out[tuple(lo)]); op(out[tuple(hi)], a[tuple(lo)], out=out[tuple(hi)])
+        d += k
+    return out
+
+def dilate(m:np.ndarray, r:int) -> np.ndarray:
+    "Binary dilation of `m` by a (2r+1) x (2r+1) square (separable, whole-array shifts)."
+    return m if r <= 0 else _sweep(_sweep(m, r, 0, np.logical_or), r, 1, np.logical_or)
+
+def erode(m:np.ndarray, r:int) -> np.ndarray:
+    "Binary erosion of `m` by a (2r+1) x (2r+1) square; pixels beyond the border count as set (as scipy's `border_value=1`)."
+    return m if r <= 0 else _sweep(_sweep(m, r, 0, np.logical_and), r, 1, np.logical_and)
+
+# %% ../nbs/01_windowing.ipynb #c006c
+def pool_all(m:np.ndarray, f:int) -> np.ndarray:
+    "`f` x `f` blocks of a boolean mask, set only where every pixel of the block is (trailing partial blocks dropped)."
+    h, w = (m.shape[0]//f)*f, (m.shape[1]//f)*f
+    rows = m[:h, 0:w:f].copy()
+    for j in range(1, f): rows &= m[:h, j:w:f]
+    out = rows[0::f].copy()
+    for i in range(1, f): out &= rows[i::f]
+    return out
+
+# %% ../nbs/01_windowing.ipynb #c006e
+def outside_air(tissue:np.ndarray) -> np.ndarray:
+    "Pixels outside every row's and every column's span of `tissue`: air seen from the image edge (sinuses and ventricles are not)."
+    h, w = tissue.shape
+    l, r = tissue.argmax(1), w - 1 - tissue[:, ::-1].argmax(1)
+    t, b = tissue.argmax(0), h - 1 - tissue[::-1].argmax(0)
+    j, i = np.arange(w), np.arange(h)[:, None]
+    inside = (j >= l[:, None]) & (j <= r[:, None]) & tissue.any(1)[:, None] & (i >= t) & (i <= b) & tissue.any(0)
+    return ~inside
+
+# %% ../nbs/01_windowing.ipynb #c006g
+def head_mask_small(hu:np.ndarray, thresh=HEAD_HU, plastic=PLASTIC_HU, factor=None, open_px=10, shell_px=10,
+                    regrow=3) -> tuple[np.ndarray, int]:
+    "Head mask on `factor` x `factor` blocks (about `MASK_GRID` a side by default) and the factor."
     h, w = hu.shape
-    f = max(1, min(int(round(min(h, w)/170)) if factor is None else factor, min(h, w)//64))
-    size = max(3, int(round(size_px/f)))                      # the opening is about `size_px` full-resolution pixels wide
-    small = hu[::f, ::f] > thresh
-    opened = ndi.maximum_filter(ndi.minimum_filter(small.view(np.uint8), size), size)    # opening by a size x size square
-    lab, n = ndi.label(opened)
-    if n == 0: return np.zeros_like(small), f
+    f = max(1, min(int(round(min(h, w)/MASK_GRID)) if factor is None else factor, min(h, w)//64))
+    tissue = pool_all(hu > thresh, f)                                  # all-tissue blocks: air gaps survive
+    s = hu[f//2:(h//f)*f:f, f//2:(w//f)*f:f]                            # one sample per block is enough for a shell
+    dense = (s > plastic[0]) & (s < plastic[1])
+    shell = dense & dilate(outside_air(tissue), max(1, int(round(shell_px/f))))   # dense and next to the outside air
+    body = tissue & ~shell
+    r = max(1, int(round(open_px/f))//2)
+    lab, n = ndi.label(dilate(erode(body, r), r))                      # opening: thin and loose parts go
+    if n == 0: return np.zeros_like(body), f
     head = lab == (np.argmax(np.bincount(lab.ravel())[1:]) + 1)
-    # the opening also shaves thin parts of the head (nose, ears): regrow a few pixels inside the unopened mask
-    return ndi.maximum_filter(head.view(np.uint8), size + 2*regrow).view(bool) & small, f
+    return dilate(head, r + regrow) & body, f                          # nose and ears back, the shell stays out
 
-def head_bbox(hu:np.ndarray, thresh=-300., min_frac=.01, margin=.01, return_ok=False):
+# %% ../nbs/01_windowing.ipynb #c006h
+def head_bbox(hu:np.ndarray, thresh=HEAD_HU, min_frac=.01, margin=.01, return_ok=False):
     "(top, bottom, left, right) of the head, bottom/right exclusive; the full image (ok=False) when no head is found."
     h, w = hu.shape
     m, f = head_mask_small(hu, thresh)
@@ -45,6 +91,7 @@ def head_bbox(hu:np.ndarray, thresh=-300., min_frac=.01, margin=.01, return_ok=F
     box = tuple(int(v) for v in box)
     return (box, bool(ok)) if return_ok else box
 
+# %% ../nbs/01_windowing.ipynb #c006i
 def seed_bbox(hu:np.ndarray, pct=98.):
     "The seed's crop box: pixels above the `pct` percentile (shown for comparison; do not use)."
     ys, xs = np.nonzero(hu > np.percentile(hu, pct))
