@@ -24,7 +24,8 @@ __all__ = ['PREP_VERSION', 'SHARD_BYTES', 'CropCache', 'prep_key', 'atomic_write
            'RandomErasingBatch', 'hu_block', 'default_device', 'class_weights', 'ct_dataloaders']
 
 # %% ../nbs/02_data.ipynb #c005
-PREP_VERSION = 3                 # 2: blank, tiny and head-less slices are error rows; 3: the sharded store
+PREP_VERSION = 4                 # 2: blank, tiny and head-less slices are error rows; 3: the sharded store;
+                                 # 4: the head mask that keeps headrests out, header issues in the index
 SHARD_BYTES = 64*2**20
 
 def prep_key(out_size:int, salt:bytes) -> str:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_dicom.ipynb #c002
 from __future__ import annotations
-import errno, hashlib, hmac, io, os, re, secrets, unicodedata
+import errno, hashlib, hmac, io, os, re, secrets, unicodedata, warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +16,11 @@ from pydicom.pixels import apply_modality_lut
 
 # %% auto #0
 __all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'DUP_RE', 'BrainctError', 'ParamError', 'DicomError', 'load_dicom',
-           'check_ct_image', 'padding_mask', 'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash',
-           'meta_from_dataset', 'read_meta', 'hu_stats', 'read_bytes', 'read_study', 'DatasetError', 'DatasetReport',
-           'norm_id', 'read_labels', 'parse_label', 'list_ct_folder', 'validate_dataset', 'StorageError',
-           'storage_error', 'extract_row', 'iter_studies', 'map_studies', 'extract_features', 'quality_checks']
+           'header_warnings', 'check_ct_image', 'padding_mask', 'hu_from_dataset', 'read_hu', 'check_slice',
+           'project_salt', 'salted_hash', 'meta_from_dataset', 'read_meta', 'hu_stats', 'read_bytes', 'read_study',
+           'DatasetError', 'DatasetReport', 'norm_id', 'read_labels', 'parse_label', 'list_ct_folder',
+           'validate_dataset', 'StorageError', 'storage_error', 'extract_row', 'iter_studies', 'map_studies',
+           'extract_features', 'header_issue_counts', 'quality_checks']
 
 # %% ../nbs/00_dicom.ipynb #c005
 HU_MIN, HU_MAX = -1024.0, 3071.0
@@ -48,6 +49,25 @@ def load_dicom(path, data:bytes|None=None) -> pydicom.Dataset:
     try: return pydicom.dcmread(io.BytesIO(data))
     except InvalidDicomError: raise DicomError(path, "not a DICOM file (no DICM preamble)") from None
     except Exception as e: raise DicomError(path, f"unreadable DICOM ({type(e).__name__}: {e})") from None
+
+# %% ../nbs/00_dicom.ipynb #c006w
+def _warning_kind(message) -> str:
+    "The kind of a pydicom warning without the value it quotes: 'Invalid value for VR UI: 'ID_5b..'.' -> 'Invalid value for VR UI'."
+    return re.split(r"[:.(]\s", str(message).strip(), maxsplit=1)[0][:80]
+
+class header_warnings:
+    "Context: pydicom's warnings about non-conformant header values become `.kinds` (data-quality facts), not console lines."
+    def __enter__(self):
+        self._cm = warnings.catch_warnings(record=True); self._log = self._cm.__enter__()
+        warnings.simplefilter('always'); self.kinds = []
+        return self
+    def __exit__(self, *exc):
+        self._cm.__exit__(*exc)
+        for w in self._log:
+            if (w.filename or '').replace('\\', '/').find('/pydicom/') >= 0: self.kinds.append(_warning_kind(w.message))
+            else: warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)   # not ours to hide
+        self.kinds = sorted(set(self.kinds))
+        return False
 
 # %% ../nbs/00_dicom.ipynb #c008
 def check_ct_image(ds, path='<dataset>'):
@@ -108,7 +128,7 @@ def hu_from_dataset(ds, path='<dataset>') -> tuple[np.ndarray, list[str]]:
 
 def read_hu(path) -> np.ndarray:
     "A 2-D float32 array in Hounsfield units: modality LUT, padding to air, clipped to [-1024, 3071]."
-    return hu_from_dataset(load_dicom(path), path)[0]
+    with header_warnings(): return hu_from_dataset(load_dicom(path), path)[0]
 
 def check_slice(hu:np.ndarray, path='<dataset>', min_size=MIN_SIZE) -> np.ndarray:
     "`hu` if it can be a training or scoring input; `DicomError` for a slice smaller than `min_size` or a blank one."
@@ -161,7 +181,7 @@ def meta_from_dataset(ds, salt:bytes|None=None) -> dict:
 
 def read_meta(path, salt:bytes|None=None) -> dict:
     "PHI-free metadata of one DICOM file (the pixels are not decoded)."
-    return meta_from_dataset(load_dicom(path), salt)
+    with header_warnings(): return meta_from_dataset(load_dicom(path), salt)
 
 # %% ../nbs/00_dicom.ipynb #c022
 def hu_stats(hu:np.ndarray, step=2) -> dict:
@@ -183,12 +203,14 @@ def read_bytes(path) -> bytes:
     except OSError as e: raise DicomError(path, f"cannot read file ({e.strerror})") from None
 
 def read_study(path, salt:bytes|None=None, data:bytes|None=None, sha1:str|None=None) -> tuple[np.ndarray, dict]:
-    "Read a file once (or use its `data` and their `sha1`): (HU array, metadata row with content hash, notes, HU statistics)."
+    "Read a file once (or use its `data` and their `sha1`): (HU array, metadata row with content hash, notes, header issues, HU statistics)."
     data = read_bytes(path) if data is None else data
-    ds = load_dicom(path, data)
-    hu, notes = hu_from_dataset(ds, path)
-    check_slice(hu, path)
-    row = dict(content_sha1=sha1 or hashlib.sha1(data).hexdigest(), **meta_from_dataset(ds, salt), notes='; '.join(notes))
+    with header_warnings() as hw:
+        ds = load_dicom(path, data)
+        hu, notes = hu_from_dataset(ds, path)
+        check_slice(hu, path)
+        meta = meta_from_dataset(ds, salt)
+    row = dict(content_sha1=sha1 or hashlib.sha1(data).hexdigest(), **meta, notes='; '.join(notes), header_issues='; '.join(hw.kinds))
     row.update(hu_stats(hu))
     return hu, row
 
@@ -366,12 +388,19 @@ def extract_features(studies:pd.DataFrame, num_workers=0, salt:bytes|None=None, 
     head = pd.DataFrame(dict(ID=studies.ID.values, Label=studies.Label.values, file=[Path(p).name for p in studies.path]))
     return pd.concat([head, rows], axis=1)
 
+# %% ../nbs/00_dicom.ipynb #c033h
+def header_issue_counts(features:pd.DataFrame) -> dict:
+    "Files per kind of non-conformant header value (from the `header_issues` column), most frequent first."
+    if 'header_issues' not in features: return {}
+    kinds = features.header_issues.dropna().astype(str).str.split('; ').explode()
+    return {k: int(v) for k, v in kinds[kinds != ''].value_counts().items()}
+
 # %% ../nbs/00_dicom.ipynb #c034
 def quality_checks(features:pd.DataFrame, report:DatasetReport|None=None) -> dict:
     "Missing values, duplicate IDs, identical content under different IDs, error rows, label balance."
     ok = features[features.ok]
     dup_content = ok[ok.content_sha1.duplicated(keep=False)].groupby('content_sha1').ID.apply(list).tolist() if len(ok) else []
-    miss = features.drop(columns=['error', 'notes'], errors='ignore').isna().sum()
+    miss = features.drop(columns=['error', 'notes', 'header_issues'], errors='ignore').isna().sum()
     res = dict(n_rows=len(features), n_ok=int(features.ok.sum()), n_error=int((~features.ok).sum()),
                errors=[dict(ID=i, reason=r) for i, r in zip(features.ID[~features.ok], features.error[~features.ok])],
                errors_by_reason={k: int(v) for k, v in features.error.dropna().value_counts().items()},
@@ -379,6 +408,7 @@ def quality_checks(features:pd.DataFrame, report:DatasetReport|None=None) -> dic
                duplicate_ids=sorted(features.ID[features.ID.duplicated()].unique().tolist()),
                identical_content_groups=dup_content,
                label_counts_ok={str(k): int(v) for k, v in ok.Label.value_counts().sort_index().items()},
-               notes_by_kind={k: int(v) for k, v in ok.notes[ok.notes != ''].value_counts().items()} if 'notes' in ok else {})
+               notes_by_kind={k: int(v) for k, v in ok.notes[ok.notes != ''].value_counts().items()} if 'notes' in ok else {},
+               header_issues_by_kind=header_issue_counts(features))
     if report is not None: res['validation'] = report.summary()
     return res

@@ -296,6 +296,9 @@ def step_features(run:Run):
     print_excluded(ex)
     if cache.old_caches: print(f"note: {len(cache.old_caches)} cache folder(s) of an earlier format are not used and can be deleted: {', '.join(cache.old_caches[:3])}")
     if qc['identical_content_groups']: print(f"WARNING: {len(qc['identical_content_groups'])} groups of byte-identical files under different IDs")
+    if qc['header_issues_by_kind']:
+        print("header values that do not conform to DICOM (used as they are; per kind in features_checks_summary.json): "
+              + '; '.join(f"{k} in {v} files" for k, v in qc['header_issues_by_kind'].items()))
     return feats, qc
 
 # %% ../nbs/07_pipeline.ipynb #c012
