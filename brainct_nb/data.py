@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #c002
 from __future__ import annotations
-import hashlib, io, json, os, socket, time, zlib
+import hashlib, io, json, os, socket, sys, time, zlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
@@ -125,13 +125,17 @@ class CropStore:
         self.rows_per_shard = max(16, int(shard_bytes)//(2*self.out_size**2))
         try: self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as e: raise storage_error(e, f"the crop store {self.dir}") from None
-        self._fds, self._off, self.n_decoded, self.build_s = {}, {}, 0, 0.
+        self._fds, self._off, self.n_decoded, self.build_s, self.set_aside = {}, {}, 0, 0., []
         self.old_caches = sorted(str(d) for d in self.root.glob('s*_*') if d.is_dir() and d != self.dir and any(d.glob('*.json')))
 
     def index(self, columns=None) -> pd.DataFrame:
         "Every committed index row (content_sha1 -> shard, row, crc32, metadata, or just `columns`); of two copies the newest is used."
         cols = None if columns is None else list(dict.fromkeys(['content_sha1', *columns]))
-        parts = [pd.read_parquet(p, columns=cols) for p in sorted(self.dir.glob('shard_*.parquet'), key=lambda q: (q.stat().st_mtime_ns, q.name))]
+        parts = []
+        for p in sorted(self.dir.glob('shard_*.parquet'), key=lambda q: (q.stat().st_mtime_ns, q.name)):
+            try: parts.append(pd.read_parquet(p, columns=cols))
+            except FileNotFoundError: continue                             # set aside by another reader meanwhile
+            except Exception as e: self._set_aside(p, e)                   # unreadable: its studies are decoded again
         if not parts: return pd.DataFrame(columns=cols or ['content_sha1', 'shard', 'row', 'crc32'])
         return pd.concat(parts, ignore_index=True).drop_duplicates('content_sha1', keep='last').reset_index(drop=True)
 
@@ -149,6 +153,16 @@ class CropStore:
         try:
             for fd in self._fds.values(): os.close(fd)
         except Exception: pass
+
+    def _set_aside(self, p:Path, err):
+        "Move an unreadable index file (and its shard) to `corrupt/`, kept for inspection; say so once, naming it."
+        aside = self.dir/'corrupt'; aside.mkdir(exist_ok=True)
+        for q in (p, p.with_suffix('.npy')):
+            try: os.replace(q, aside/q.name)
+            except FileNotFoundError: pass
+        self.set_aside.append(p.name)
+        print(f"crop store: index file {p} is unreadable ({type(err).__name__}: {err}); moved to {aside}/ with its shard, "
+              "and its crops will be decoded again", file=sys.stderr)
 
     def _crc_ok(self, e) -> bool:
         try: return zlib.crc32(self.read(e['shard'], int(e['row'])).data) == int(e['crc32'])

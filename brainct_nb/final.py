@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_final.ipynb #c002
 from __future__ import annotations
-import hashlib, json, os
+import hashlib, json, os, sys
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve, precision_recall_curve
@@ -221,7 +221,10 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64, out=None
     crops = np.stack([res[i]['crop'] for i in ok]) if ok else np.zeros((0, 1, 1), np.int16)
     stats = (meta['norm_mean'], meta['norm_std'])
     raw = score_crops(b['models'], crops, meta['window_ranges'], stats, meta.get('tta', False), bs, device)
-    probs = Recalibrator.from_dict(meta.get('calibration'))(raw)
+    recal = Recalibrator.from_dict(meta.get('calibration')); probs = recal(raw)
+    if recal.n_outside(raw):
+        print(f"note: {recal.n_outside(raw)} of {len(raw)} scores lie outside the {recal.method} map's fitted support "
+              f"{recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)", file=sys.stderr)
     df = pd.DataFrame(dict(file=[str(p) for p in paths], probability=np.nan, label=pd.array([pd.NA]*len(paths), dtype='Int64'),
                            threshold=thr, operating_point=operating_point, error=[r['error'] for r in res]))
     df.loc[ok, 'probability'] = probs

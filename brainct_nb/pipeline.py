@@ -24,7 +24,7 @@ from .final import (final_epochs, train_final, predict_crops, metrics_with_ci, p
                               operating_point_metrics, operating_point_table, model_from_weights)
 from .train import score_crops
 from .cv import THRESHOLDS
-from .trust import (Recalibrator, check_calibration, check_ensemble, ENSEMBLES, ensemble_members, operating_points, calibration_stats,
+from .trust import (Recalibrator, check_calibration, check_ensemble, check_calibration_scoring, ENSEMBLES, ensemble_members, operating_points, calibration_stats,
                               reliability_table, plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure,
                               subgroup_columns, subgroup_table)
 
@@ -98,7 +98,7 @@ def check_params(p:RunParams) -> RunParams:
     _check(p.executor in ('local', 'ray'), 'executor', p.executor, "'local' or 'ray'")
     _check(p.cpus_per_fit is None or (num(p.cpus_per_fit) and p.cpus_per_fit >= 1), 'cpus_per_fit', p.cpus_per_fit, 'None or an integer >= 1')
     _check(p.gpus_per_fit is None or (num(p.gpus_per_fit, (int, float)) and p.gpus_per_fit >= 0), 'gpus_per_fit', p.gpus_per_fit, 'None or a number >= 0')
-    check_calibration(p.calibration); check_ensemble(p.ensemble)
+    check_calibration(p.calibration); check_ensemble(p.ensemble); check_calibration_scoring(p.calibration, p.ensemble)
     _check(isinstance(p.tta, bool), 'tta', p.tta, 'True or False')
     return p
 
@@ -287,7 +287,7 @@ def step_features(run:Run):
     run.save_csv('features.csv', feats.drop(columns=['cached', 'crc32'], errors='ignore'))
     ex = excluded_table(rep, feats); run.save_csv('excluded.csv', ex)
     qc = quality_checks(feats, rep); qc['cache'] = dict(dir=str(cache.dir), decoded=cache.n_decoded, seconds=round(cache.build_s, 2), size_mb=round(cache.size_mb(), 1),
-                       files=cache.n_files(), old_caches_ignored=cache.old_caches)
+                       files=cache.n_files(), old_caches_ignored=cache.old_caches, index_files_set_aside=cache.set_aside)
     qc['excluded'] = dict(n=len(ex), file='excluded.csv', by_reason={k: int(v) for k, v in ex.reason.value_counts().items()})
     run.save_json('features_checks_summary.json', qc)
     run.state.update(cache=cache, feats=feats, excluded=ex, qc=qc)
@@ -451,7 +451,11 @@ def step_final(run:Run):
     run.save_csv('test_predictions.csv', pred)
     tm = metrics_with_ci(y, probs, thr, seed=p.seed)
     opm = operating_point_metrics(y, probs, sel['operating_points'], seed=p.seed)
-    tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0, scale=sel['scale'], operating_points=opm)
+    tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0, scale=sel['scale'], operating_points=opm,
+              calibration_outside_support=dict(n=recal.n_outside(raw), of=len(raw), support=recal.support))
+    if tm['calibration_outside_support']['n']:
+        print(f"note: {tm['calibration_outside_support']['n']} of {len(raw)} test scores lie outside the {p.calibration} map's fitted "
+              f"support {recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)")
     run.save_json('test_metrics.json', tm)
     opt = operating_point_table(opm); run.save_csv('test_operating_points.csv', opt)
     variants = scoring_variants(model, folds, crops, y, R, ST, dev, scored) if folds else None
@@ -492,7 +496,9 @@ def step_calibration(run:Run):
     stats = {n: calibration_stats(y, pr) for g in sets.values() for n, (y, pr) in g.items()}
     bins = pd.concat([reliability_table(y, pr).assign(set=n) for g in sets.values() for n, (y, pr) in g.items()], ignore_index=True)
     run.save_csv('calibration_bins.csv', bins)
-    run.save_json('calibration.json', dict(method=p.calibration, recalibrator=run.state['recalibrator'].to_dict(), scale=run.state['selection']['scale'], sets=stats))
+    outside = dict(n=run.state['recalibrator'].n_outside(t['prob_model']), of=len(t['prob_model']), support=run.state['recalibrator'].support)
+    run.save_json('calibration.json', dict(method=p.calibration, recalibrator=run.state['recalibrator'].to_dict(), scale=run.state['selection']['scale'],
+                                           sets=stats, test_outside_support=outside))
     figs = [plot_reliability(sets['OOF'], run.dir/'calibration_oof.png', title='Calibration: out-of-fold'),
             plot_reliability(sets['test'], run.dir/'calibration_test.png', title='Calibration: test set')]
     table = pd.DataFrame(stats).T[['n', 'n_pos', 'brier', 'brier_reference', 'ece', 'slope', 'intercept']]
@@ -601,7 +607,9 @@ def model_card_text(run:Run) -> str:
          '### Operating points (chosen on CV, measured on test)', '', _md_table(opt), '',
          'PPV and NPV change with prevalence: `brainct predict --prevalence P` reports them at a site\'s own prevalence.', '',
          '## Calibration', '', _md_table(cal.reset_index().rename(columns={'index': 'set'})) if cal is not None else 'not computed', '',
-         'ECE: 10 equal-width bins on [0, 1], weighted by count. Figures: `calibration_oof.png`, `calibration_test.png`.', '',
+         'ECE: 10 equal-width bins on [0, 1], weighted by count. Figures: `calibration_oof.png`, `calibration_test.png`.',
+         (f"Test scores outside the recalibration map's fitted support: {tm['calibration_outside_support']['n']} of "
+          f"{tm['calibration_outside_support']['of']}." if tm.get('calibration_outside_support', {}).get('support') else ''), '',
          '## Decision curve',
          f"- Test: the model's net benefit exceeds treat-all and treat-none for threshold probabilities {dec[0]:.2f}-{dec[1]:.2f} (`decision_curves.png`)." if dec else
          '- Test: no threshold probability in 0.01-0.99 where the model beats both treat-all and treat-none (`decision_curves.png`).', '',

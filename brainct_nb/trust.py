@@ -21,8 +21,9 @@ from .cv import select_threshold, confusion_metrics
 # %% auto #0
 __all__ = ['ECE_BINS', 'CALIBRATIONS', 'ENSEMBLES', 'DCA_THRESHOLDS', 'THICKNESS_BANDS', 'reliability_table', 'calibration_stats',
            'check_calibration', 'Recalibrator', 'plot_reliability', 'check_ensemble', 'ensemble_members',
-           'operating_points', 'at_prevalence', 'decision_curve', 'plot_decision_curves', 'cam_layer', 'grad_cam',
-           'pick_cases', 'cam_overlay', 'cam_figure', 'save_cam_png', 'subgroup_columns', 'subgroup_table']
+           'check_calibration_scoring', 'operating_points', 'at_prevalence', 'decision_curve', 'plot_decision_curves',
+           'cam_layer', 'grad_cam', 'pick_cases', 'cam_overlay', 'cam_figure', 'save_cam_png', 'subgroup_columns',
+           'subgroup_table']
 
 # %% ../nbs/05b_trust.ipynb #c005
 ECE_BINS = 10
@@ -72,6 +73,7 @@ class Recalibrator:
     "A monotone map from the model's probability to a recalibrated one, fitted on OOF predictions; JSON-able for the bundle."
     method: str = 'none'
     params: dict = field(default_factory=dict)
+    support: list|None = None      # [lowest, highest] score it was fitted on: outside it the map only extrapolates
 
     @classmethod
     def fit(cls, y, p, method='none'):
@@ -80,10 +82,10 @@ class Recalibrator:
         if method != 'none' and not 0 < y.sum() < len(y): raise ParamError(f"calibration={method!r} needs both classes in the OOF predictions")
         if method == 'platt':
             a, b = _logistic_on_logit(y, p)
-            return cls(method, dict(a=a, b=b))
+            return cls(method, dict(a=a, b=b), [float(p.min()), float(p.max())])
         if method == 'isotonic':
             iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds='clip').fit(p, y)
-            return cls(method, dict(x=iso.X_thresholds_.tolist(), y=iso.y_thresholds_.tolist()))
+            return cls(method, dict(x=iso.X_thresholds_.tolist(), y=iso.y_thresholds_.tolist()), [float(p.min()), float(p.max())])
         return cls('none', {})
 
     def __call__(self, p) -> np.ndarray:
@@ -92,6 +94,11 @@ class Recalibrator:
         if self.method == 'platt': return 1/(1 + np.exp(-(self.params['a']*_logit(p) + self.params['b'])))
         if self.method == 'isotonic': return np.interp(p, self.params['x'], self.params['y'])
         return p
+
+    def n_outside(self, p) -> int:
+        "How many of the scores `p` fall outside the fitted support (clipped by isotonic, extrapolated by Platt)."
+        if self.method == 'none' or not self.support: return 0
+        p = np.asarray(p, float); return int(((p < self.support[0]) | (p > self.support[1])).sum())
 
     def to_dict(self) -> dict: return asdict(self)
     @classmethod
@@ -128,6 +135,14 @@ def ensemble_members(ensemble:str, final, folds:list) -> list:
     check_ensemble(ensemble)
     if ensemble != 'final' and not folds: raise ParamError(f"ensemble={ensemble!r} needs the fold models, and there are none")
     return {'final': [final], 'folds': list(folds), 'both': list(folds) + [final]}[ensemble]
+
+def check_calibration_scoring(calibration:str, ensemble:str):
+    "Refuse a recalibration with no honest out-of-fold counterpart: the map is fitted on single fold models' OOF scores."
+    if calibration != 'none' and ensemble != 'final':
+        raise ParamError(f"calibration={calibration!r} with ensemble={ensemble!r}: the recalibration map is fitted on the out-of-fold "
+                         "scores of single fold models, and an average of several models has no out-of-fold counterpart (its scores "
+                         "are compressed toward the middle, so the map would misplace them). Use ensemble='final' with a "
+                         "calibration, or calibration='none' with a fold ensemble")
 
 # %% ../nbs/05b_trust.ipynb #c018
 def operating_points(summary:pd.DataFrame, strategy='sens_target', sens_target=.7, high_sens=.90, high_spec=.95) -> dict:

@@ -41,3 +41,21 @@ def test_corrupted_cache_entry_is_rebuilt(faulty):
     P.step_validate(run); feats, qc = P.step_features(run)
     assert qc['cache']['decoded'] == 1
     assert len(list(store.glob('*.npy'))) == 2                                     # the row was decoded again, into a new shard
+
+def test_corrupt_index_file_is_set_aside_and_its_rows_decoded_again(faulty, capsys):
+    "One flipped byte in a shard's index .parquet once broke every later run ('cannot write : Unexpected end of stream')."
+    root, data, _ = faulty
+    store = [d for d in (root/'out'/'cache').iterdir() if d.is_dir()][0]
+    p = sorted(store.glob('shard_*.parquet'), key=lambda q: len(pd.read_parquet(q)))[-1]
+    others = set(pd.concat([pd.read_parquet(q) for q in store.glob('shard_*.parquet') if q != p]).content_sha1)
+    n_rows = len(set(pd.read_parquet(p).content_sha1) - others)                  # rows only this index file holds
+    b = bytearray(p.read_bytes()); b[len(b)//2] ^= 0xff; b[-10] ^= 0xff; p.write_bytes(bytes(b))
+    run = P.start_run(data_root=str(data), out_dir=str(root/'out'), pretrained=False, out_size=32, k_folds=3)
+    P.step_validate(run); feats, qc = P.step_features(run)
+    err = capsys.readouterr().err
+    assert p.name in err and 'unreadable' in err and 'decoded again' in err
+    assert (store/'corrupt'/p.name).exists() and (store/'corrupt'/p.with_suffix('.npy').name).exists()   # kept for inspection
+    assert not p.exists() and qc['cache']['index_files_set_aside'] == [p.name]
+    assert qc['cache']['decoded'] == n_rows and feats.ok.sum() == 55
+    P.step_validate(run := P.start_run(data_root=str(data), out_dir=str(root/'out'), pretrained=False, out_size=32, k_folds=3))
+    assert P.step_features(run)[1]['cache']['decoded'] == 0                        # and the next run finds every crop

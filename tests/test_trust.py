@@ -1,4 +1,4 @@
-"Trustworthy predictions end to end: recalibration, TTA and a fold ensemble in a run; predict reproduces the test scores, labels at the reported thresholds, writes CAM overlays and PPV/NPV at another prevalence."
+"Trustworthy predictions end to end: recalibration and TTA in a run (a fold ensemble cannot be recalibrated honestly: refused); predict reproduces the test scores, labels at the reported thresholds, writes CAM overlays and PPV/NPV at another prevalence."
 import json
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
@@ -14,7 +14,7 @@ def run(tmp_path_factory):
     data = make_demo_dataset(root/'data', n=120, prevalence=.15, seed=12)
     (root/'fast.json').write_text(json.dumps(FAST))
     return P.run_all(data_root=str(data), seed=3, k_folds=3, out_size=32, pretrained=False, num_workers=0,
-                     config_json=str(root/'fast.json'), out_dir=str(root/'outputs'), calibration='platt', tta=True, ensemble='both')
+                     config_json=str(root/'fast.json'), out_dir=str(root/'outputs'), calibration='platt', tta=True, ensemble='final')
 
 def test_recalibration_is_fitted_on_oof_and_carried(run):
     d = run.dir
@@ -29,7 +29,10 @@ def test_recalibration_is_fitted_on_oof_and_carried(run):
     cal = json.loads((d/'calibration.json').read_text())
     assert cal['method'] == 'platt' and {'OOF, model output', 'test, model output', 'test, platt'} <= set(cal['sets'])
     sel = json.loads((d/'threshold_selection.json').read_text())
-    assert 'Platt' in sel['scale'] and 'mirror' in sel['scale'] and 'fold models and the final model' in sel['scale']
+    assert 'Platt' in sel['scale'] and 'mirror' in sel['scale']
+    out = cal['test_outside_support']                                                  # counted and reported
+    assert out['support'] == rc.support and out['n'] == rc.n_outside(tp.prob_model) and out['of'] == len(tp)
+    assert json.loads((d/'test_metrics.json').read_text())['calibration_outside_support']['n'] == out['n']
     summary = pd.read_csv(d/'cv_thresholds_summary.csv')
     assert np.isclose(summary.threshold.diff().dropna(), .01).all()                   # the fine grid on a recalibrated scale
 
@@ -82,3 +85,13 @@ def test_predict_reproduces_test_scores_labels_cams_and_prevalence(run, tmp_path
     assert "operating point 'nope' is not in the bundle" in capsys.readouterr().err
     assert cli_main(['predict', '--run', str(d), '--dicoms', paths[0], '--prevalence', '6.1']) == 2
     assert 'prevalence must be a fraction' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('calibration', ['isotonic', 'platt'])
+def test_recalibrating_a_fold_ensemble_is_refused(calibration, tmp_path, capsys):
+    "The map is fitted on single fold models' OOF scores; an ensemble's compressed scores once all became 0.0 (isotonic)."
+    rc = cli_main(['run', '--demo-n', '200', '--k-folds', '2', '--out-size', '32', '--pretrained', 'false', '--out-dir', str(tmp_path),
+                   '--calibration', calibration, '--tta', '--ensemble', 'both'])
+    err = capsys.readouterr().err
+    assert rc == 2 and 'no out-of-fold counterpart' in err and f"calibration={calibration!r} with ensemble='both'" in err
+    assert not list(tmp_path.glob('run_*/test_predictions.csv'))
