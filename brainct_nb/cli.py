@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_cli.ipynb #c002
 from __future__ import annotations
-import argparse, sys
+import argparse, signal, sys, threading
 from dataclasses import fields
 from .pipeline import RunParams, run_all
 from .dicom import BrainctError, storage_error
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--operating-point', default='chosen', help='label with this operating point of the run (chosen, high_sensitivity, high_specificity, youden)')
     p.add_argument('--prevalence', type=float, default=None, help="also print PPV/NPV of each operating point at this prevalence (a site's own)")
     p.add_argument('--cam', default=None, metavar='DIR', help='write a Grad-CAM overlay PNG per scored file into DIR')
+    p.add_argument('--allow-unfinished', action='store_true', help="score with a run whose run_status.json is not 'finished'")
     b = sub.add_parser('bench', help='throughput benchmark: seed-style pipeline vs ours', parents=[common])
     b.add_argument('--quick', action='store_true', help='a small CPU run (about a minute)')
     b.add_argument('--device', default=None); b.add_argument('--out', default='bench_results.md')
@@ -61,9 +62,10 @@ def _dispatch(a) -> int:
         from brainct_nb.final import predict_dicoms
         from brainct_nb.final import verify_bundle, prevalence_table
         prev = prevalence_table(verify_bundle(a.run), a.prevalence) if a.prevalence is not None else None   # a bad prevalence fails before any scoring
-        df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out, operating_point=a.operating_point, cam_dir=a.cam)
+        df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out, operating_point=a.operating_point, cam_dir=a.cam,
+                            allow_unfinished=a.allow_unfinished)
         n_bad = int(df.error.notna().sum())
-        if a.out: print(f"{len(df)} files scored ({n_bad} could not be) -> {a.out}")
+        if a.out: print(f"{len(df) - n_bad} files scored ({n_bad} could not be) -> {a.out}")
         else: print(df.to_csv(index=False))
         if a.cam: print(f"Grad-CAM overlays (final model) -> {a.cam}")
         if prev is not None:
@@ -81,14 +83,26 @@ def _dispatch(a) -> int:
                   batch_sizes=[int(x) for x in a.batch_sizes.split(',')] if a.batch_sizes else None, compile=a.compile)
         return 0
 
+_TERMINATED = False
+
+def _sigterm(signum, frame):
+    "SIGTERM (a scheduler's kill, `kill PID`) is handled like Ctrl-C: the run is marked `interrupted` and can be resumed."
+    global _TERMINATED
+    _TERMINATED = True
+    raise KeyboardInterrupt
+
 def main(argv=None) -> int:
-    "Entry point of the `brainct` console script: 0 on success; 2 with one message for a known error; 130 on Ctrl-C."
+    "Entry point of the `brainct` console script: 0 on success; 2 with one message for a known error; 130 on Ctrl-C, 143 on SIGTERM."
     a = build_parser().parse_args(argv)
+    old = signal.signal(signal.SIGTERM, _sigterm) if threading.current_thread() is threading.main_thread() else None
     try: return _dispatch(a)
     except KeyboardInterrupt:
-        print("brainct: interrupted; finished CV folds are kept: continue with --resume latest", file=sys.stderr); return 130
+        print("brainct: interrupted; finished CV folds are kept: continue with --resume latest", file=sys.stderr)
+        return 143 if _TERMINATED else 130
     except (BrainctError, OSError) as e:
         if a.debug: raise
         msg = str(e) if isinstance(e, BrainctError) else str(storage_error(e))
         print(f"brainct: error: {msg}\n(run again with --debug to see the traceback)", file=sys.stderr)
         return 2
+    finally:
+        if old is not None: signal.signal(signal.SIGTERM, old)

@@ -5,6 +5,7 @@
 # %% ../nbs/02_data.ipynb #c002
 from __future__ import annotations
 import hashlib, io, json, os, socket, sys, time, zlib
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
@@ -18,9 +19,9 @@ from .dicom import extract_row, read_bytes, project_salt, DatasetError, iter_stu
 from .windowing import preprocess_hu, window_ranges, hu_to_windows
 
 # %% auto #0
-__all__ = ['PREP_VERSION', 'SHARD_BYTES', 'CropCache', 'prep_key', 'atomic_write', 'npy_offset', 'crop_row', 'CropView',
-           'CropStore', 'group_keys', 'stratified_group_split', 'patient_groups', 'make_split', 'check_split',
-           'load_or_make_split', 'TensorHU', 'TensorLabel', 'HUAffine', 'HUWindows', 'GaussianBlurBatch',
+__all__ = ['PREP_VERSION', 'SHARD_BYTES', 'CropCache', 'prep_key', 'atomic_write', 'npy_offset', 'store_lock', 'crop_row',
+           'CropView', 'CropStore', 'group_keys', 'stratified_group_split', 'patient_groups', 'make_split',
+           'check_split', 'load_or_make_split', 'TensorHU', 'TensorLabel', 'HUAffine', 'HUWindows', 'GaussianBlurBatch',
            'RandomErasingBatch', 'hu_block', 'default_device', 'class_weights', 'ct_dataloaders']
 
 # %% ../nbs/02_data.ipynb #c005
@@ -46,6 +47,19 @@ def npy_offset(path) -> tuple[int, tuple]:
         v = np.lib.format.read_magic(f)
         shape, _, _ = (np.lib.format.read_array_header_1_0 if v == (1, 0) else np.lib.format.read_array_header_2_0)(f)
         return f.tell(), shape
+
+# %% ../nbs/02_data.ipynb #c005l
+@contextmanager
+def store_lock(lock:Path):
+    "An exclusive lock held on the file `lock` while crops are added (`fcntl.flock`; a no-op where there is none)."
+    try: import fcntl
+    except ImportError: yield; return
+    try: fh = open(lock, 'a')
+    except OSError as e: raise storage_error(e, f"the crop store lock {lock}") from None
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX); yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN); fh.close()
 
 # %% ../nbs/02_data.ipynb #c006
 _KNOWN: frozenset = frozenset()          # content SHA-1s already in the store (set before workers fork)
@@ -178,10 +192,14 @@ class CropStore:
             except OSError: alive = False
             if not alive: p.unlink(missing_ok=True)
 
-    def build(self, studies:pd.DataFrame, num_workers=0, executor=None) -> pd.DataFrame:
+    def build(self, studies:pd.DataFrame, num_workers=0, executor=None, lock=True) -> pd.DataFrame:
         "Features table (one row per study, `cached` says whether it was a hit); decodes only misses and corrupted rows."
-        global _KNOWN
         if executor is not None and executor.name != 'local': return self._build_on(executor, studies)
+        if not lock: return self._build(studies, num_workers)
+        with store_lock(self.root/f'.{self.dir.name}.lock'): return self._build(studies, num_workers)     # a second run waits, then finds the crops
+
+    def _build(self, studies:pd.DataFrame, num_workers=0) -> pd.DataFrame:
+        global _KNOWN
         t0 = time.time(); self._clean_orphans()
         idx = self.index(['shard', 'row', 'crc32']).set_index('content_sha1', drop=False)
         _KNOWN = frozenset(idx.index)
@@ -246,7 +264,7 @@ class CropStore:
 
 def _build_chunk(root, out_size, salt, shard_bytes, studies) -> tuple[pd.DataFrame, int]:
     "A task: build the store for one chunk of studies; (its features rows, studies decoded)."
-    s = CropStore(root, out_size, salt, shard_bytes); f = s.build(studies)
+    s = CropStore(root, out_size, salt, shard_bytes); f = s.build(studies, lock=False)     # chunks of one run: disjoint studies
     return f, s.n_decoded
 
 CropCache = CropStore                       # the name earlier versions used

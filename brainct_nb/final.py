@@ -20,8 +20,8 @@ from .cv import confusion_metrics, METRICS
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'operating_point_metrics',
            'operating_point_table', 'plot_test_curves', 'BundleError', 'save_bundle', 'verify_bundle',
-           'model_from_weights', 'load_bundle', 'load_models', 'dicom_paths', 'check_out_path', 'prevalence_table',
-           'predict_dicoms', 'train_final']
+           'model_from_weights', 'load_bundle', 'load_models', 'spacing_note', 'dicom_paths', 'skipped_files',
+           'check_out_path', 'prevalence_table', 'check_run_finished', 'predict_dicoms', 'train_final']
 
 # %% ../nbs/06_final.ipynb #c005
 def final_epochs(folds:pd.DataFrame) -> tuple[int, int]:
@@ -165,13 +165,21 @@ def load_models(run_dir, model_fn=None) -> dict:
     return dict(models=models, final=final, meta=meta)
 
 # %% ../nbs/06_final.ipynb #c014
+def spacing_note(meta:dict) -> str|None:
+    "A note when the pixel spacing of a slice is missing or implausible for a head CT (the crop's physical scale is then unknown)."
+    s, n = meta.get('spacing_row'), max(meta.get('rows') or 0, meta.get('cols') or 0)
+    if s is None: return 'no PixelSpacing: the physical scale of the crop is unknown'
+    if s <= 0 or not 100 <= s*n <= 600:
+        return f'PixelSpacing {s:g} mm gives a {s*n:.0f} mm field of view, implausible for a head CT (a placeholder?)'
+    return None
+
 def _crop_one(path, out_size, salt):
     try:
         hu, meta = read_study(path, salt)
         crop, info = preprocess_hu(hu, out_size, path=path)
-        return dict(crop=crop, error=None)
-    except DicomError as e: return dict(crop=None, error=e.reason)
-    except Exception as e: return dict(crop=None, error=f'{type(e).__name__}: {e}')
+        return dict(crop=crop, error=None, note=spacing_note(meta))
+    except DicomError as e: return dict(crop=None, error=e.reason, note=None)
+    except Exception as e: return dict(crop=None, error=f'{type(e).__name__}: {e}', note=None)
 
 def dicom_paths(src) -> list[Path]:
     "DICOM files from a folder (recursive, `*.dcm` or extension-less), a file, or a list of them."
@@ -181,9 +189,17 @@ def dicom_paths(src) -> list[Path]:
     if not src.is_dir(): raise ParamError(f"{src}: no such file or folder")
     return sorted(p for p in src.rglob('*') if p.is_file() and (p.suffix.lower() == '.dcm' or p.suffix == ''))
 
+def skipped_files(src) -> list[Path]:
+    "Files under the folders in `src` that `dicom_paths` does not read (another extension), so each can be named in the output."
+    if isinstance(src, (list, tuple)): return [p for s in src for p in skipped_files(s)]
+    src = Path(src)
+    if not src.is_dir(): return []
+    return sorted(p for p in src.rglob('*') if p.is_file() and not (p.suffix.lower() == '.dcm' or p.suffix == ''))
+
 def check_out_path(out) -> Path:
     "`out` as a Path whose folder exists and is writable, checked before any work; `ParamError` otherwise."
     out = Path(out); d = out.parent if str(out.parent) else Path('.')
+    if out.is_dir(): raise ParamError(f"--out {out} is a folder: give the predictions CSV a file name, e.g. --out {out/'predictions.csv'}")
     if not d.is_dir(): raise ParamError(f"--out {out}: folder {d} does not exist; create it first")
     if not os.access(d, os.W_OK): raise ParamError(f"--out {out}: folder {d} is not writable")
     return out
@@ -203,7 +219,19 @@ def _cam_names(paths) -> list[str]:
     stems = [Path(p).stem for p in paths]
     return [f"{s}_cam.png" if stems.count(s) == 1 else f"{s}_{i}_cam.png" for i, s in enumerate(stems)]
 
-def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64, out=None, operating_point='chosen', cam_dir=None) -> pd.DataFrame:
+def check_run_finished(run_dir, allow_unfinished=False):
+    "Refuse a run whose `run_status.json` is not `finished` (a bundle may exist before its report is complete) unless allowed."
+    st = Path(run_dir)/'run_status.json'
+    if not st.exists(): print(f"note: {run_dir} has no run_status.json; cannot tell whether it finished", file=sys.stderr); return
+    try: state = json.loads(st.read_text()).get('state')
+    except (OSError, ValueError) as e: raise BundleError(f"{st}: unreadable ({e})") from None
+    if state != 'finished':
+        msg = f"{run_dir}: the run is {state!r}, not finished"
+        if not allow_unfinished: raise BundleError(f"{msg}; resume it (brainct run --resume {run_dir}) or pass --allow-unfinished")
+        print(f"note: {msg}; scoring anyway (--allow-unfinished)", file=sys.stderr)
+
+def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64, out=None, operating_point='chosen', cam_dir=None,
+                   allow_unfinished=False) -> pd.DataFrame:
     "Score DICOM files with a finished run, exactly as its test set was scored (ensemble, TTA, recalibration); one row per file."
     if out is not None: out = check_out_path(out)
     if cam_dir is not None:
@@ -211,6 +239,7 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64, out=None
         try: cam_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e: raise ParamError(f"--cam {cam_dir}: cannot create the folder ({e.strerror})") from None
     b = load_models(run_dir); meta = b['meta']
+    check_run_finished(run_dir, allow_unfinished)
     pts = meta.get('operating_points') or dict(chosen=dict(threshold=meta['threshold']))
     if operating_point not in pts: raise ParamError(f"operating point {operating_point!r} is not in the bundle of {run_dir}; it has {sorted(pts)}")
     thr = float(pts[operating_point]['threshold'])
@@ -226,7 +255,11 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64, out=None
         print(f"note: {recal.n_outside(raw)} of {len(raw)} scores lie outside the {recal.method} map's fitted support "
               f"{recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)", file=sys.stderr)
     df = pd.DataFrame(dict(file=[str(p) for p in paths], probability=np.nan, label=pd.array([pd.NA]*len(paths), dtype='Int64'),
-                           threshold=thr, operating_point=operating_point, error=[r['error'] for r in res]))
+                           threshold=thr, operating_point=operating_point, error=[r['error'] for r in res], note=[r['note'] for r in res]))
+    skip = skipped_files(dicoms)
+    if skip: df = pd.concat([df, pd.DataFrame(dict(file=[str(p) for p in skip], threshold=thr, operating_point=operating_point,
+                                                   error=[f"not read: '{p.suffix}' is not a DICOM file name (.dcm or none); rename it if it is one" for p in skip]))],
+                            ignore_index=True)
     df.loc[ok, 'probability'] = probs
     df.loc[ok, 'label'] = (probs >= thr).astype(int)
     if (meta.get('calibration') or {}).get('method', 'none') != 'none': df.insert(2, 'probability_uncalibrated', np.nan); df.loc[ok, 'probability_uncalibrated'] = raw

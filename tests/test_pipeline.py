@@ -96,6 +96,7 @@ def test_resume_skips_finished_folds(setup):
     assert (d/'cv'/'fold2.json').exists()
     a = pd.read_csv(d/'cv_oof_predictions.csv')
     assert len(a) == len(setup['split'].query("split == 'train'"))
+    (d/'run_status.json').write_text(json.dumps(status))    # finished again (the later tests score with this run)
 
 def test_predict_scores_files_and_reports_bad_ones(setup, tmp_path, ge_files):
     bad = tmp_path/'bad.dcm'; bad.write_text('not dicom')
@@ -169,3 +170,41 @@ def test_grid_from_json_with_verification_cv(setup, tmp_path):
     sel = json.loads((run.dir/'threshold_selection.json').read_text())
     assert 'verification CV of grid candidate' in sel['threshold_source'] and (run.dir/'cv'/'verify'/'fold1.json').exists()
     assert len(pd.read_csv(run.dir/'grid_search.csv')) == 2
+
+def _two_files(setup, tmp_path):
+    "Two demo files (one without PixelSpacing), a non-DICOM file named .dcm and a PNG, in one folder."
+    import pydicom, shutil
+    srcs = sorted(Path(setup['params']['data_root'], 'CTs').glob('*.dcm'))
+    src = next(f for f in srcs if not pydicom.dcmread(f).file_meta.TransferSyntaxUID.is_compressed)
+    d = tmp_path/'new'; d.mkdir(); shutil.copy(src, d/'a.dcm')
+    ds = pydicom.dcmread(src); del ds.PixelSpacing; ds.save_as(d/'nospacing.dcm')
+    (d/'bad.dcm').write_text('not dicom'); (d/'screenshot.png').write_bytes(b'\x89PNG')
+    return d
+
+def test_predict_notes_missing_spacing_and_names_skipped_files(setup, tmp_path):
+    df = predict_dicoms(setup['run'].dir, _two_files(setup, tmp_path)).set_index('file')
+    r = {Path(k).name: v for k, v in df.iterrows()}
+    assert r['nospacing.dcm'].note.startswith('no PixelSpacing') and 0 <= r['nospacing.dcm'].probability <= 1
+    assert pd.isna(r['a.dcm'].note) and pd.isna(r['a.dcm'].error)
+    assert 'not a DICOM file name' in r['screenshot.png'].error and np.isnan(r['screenshot.png'].probability)
+
+def test_predict_summary_counts_scored_files(setup, tmp_path, capsys):
+    d = _two_files(setup, tmp_path)
+    assert cli_main(['predict', '--run', str(setup['run'].dir), '--dicoms', str(d), '--out', str(tmp_path/'p.csv')]) == 0
+    assert '2 files scored (2 could not be)' in capsys.readouterr().out      # a.dcm, nospacing.dcm; bad.dcm, screenshot.png
+
+def test_predict_out_folder_is_named_as_such(setup, tmp_path, capsys):
+    f = str(_two_files(setup, tmp_path)/'a.dcm')
+    assert cli_main(['predict', '--run', str(setup['run'].dir), '--dicoms', f, '--out', str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f'--out {tmp_path} is a folder' in err and 'predictions.csv' in err and '.tmp' not in err and 'disk' not in err
+
+def test_predict_refuses_unfinished_runs_unless_asked(setup, tmp_path, capsys):
+    d = setup['run'].dir; st = d/'run_status.json'; saved = st.read_text()
+    f = str(_two_files(setup, tmp_path)/'a.dcm')
+    try:
+        st.write_text(json.dumps({**json.loads(saved), 'state': 'running'}))
+        assert cli_main(['predict', '--run', str(d), '--dicoms', f]) == 2
+        assert "the run is 'running', not finished" in capsys.readouterr().err
+        assert cli_main(['predict', '--run', str(d), '--dicoms', f, '--allow-unfinished']) == 0
+    finally: st.write_text(saved)

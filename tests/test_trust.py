@@ -43,7 +43,7 @@ def test_tta_effect_and_variants_reported(run):
     v = pd.read_csv(d/'test_scoring_variants.csv')
     assert len(v) == 6 and set(v.ensemble) == {'final', 'folds', 'both'} and v.n_models.tolist() == [1, 1, 3, 3, 4, 4]
     meta = json.loads((d/'bundle.json').read_text())
-    assert meta['ensemble'] == 'both' and meta['tta'] is True and len(meta['fold_weights']) == 3
+    assert meta['ensemble'] == 'final' and meta['tta'] is True
 
 def test_operating_points_in_bundle_and_test_metrics(run):
     d = run.dir
@@ -95,3 +95,21 @@ def test_recalibrating_a_fold_ensemble_is_refused(calibration, tmp_path, capsys)
     err = capsys.readouterr().err
     assert rc == 2 and 'no out-of-fold counterpart' in err and f"calibration={calibration!r} with ensemble='both'" in err
     assert not list(tmp_path.glob('run_*/test_predictions.csv'))
+
+
+@pytest.fixture(scope='module')
+def run_ensemble(tmp_path_factory):
+    root = tmp_path_factory.mktemp('trust_ens')
+    data = make_demo_dataset(root/'data', n=120, prevalence=.15, seed=12)
+    (root/'fast.json').write_text(json.dumps(FAST))
+    return P.run_all(data_root=str(data), seed=3, k_folds=3, out_size=32, pretrained=False, num_workers=0,
+                     config_json=str(root/'fast.json'), out_dir=str(root/'outputs'), calibration='none', tta=True, ensemble='both')
+
+def test_fold_ensemble_bundle_and_predict_reproduce_the_test_scores(run_ensemble, tmp_path):
+    d = run_ensemble.dir
+    meta = json.loads((d/'bundle.json').read_text())
+    assert meta['ensemble'] == 'both' and len(meta['fold_weights']) == 3 and meta['calibration']['method'] == 'none'
+    tp = pd.read_csv(d/'test_predictions.csv')
+    from brainct_nb.final import predict_dicoms
+    pr = predict_dicoms(d, [str(Path(run_ensemble.params.data_root)/'CTs'/f'{i}.dcm') for i in tp.ID])
+    np.testing.assert_allclose(pr.probability, tp.prob, atol=1e-6)
