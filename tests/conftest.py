@@ -23,3 +23,6 @@ def ge_files():
 def copy(demo, tmp_path):
     "A writable copy of the module's `demo` dataset (each test module defines `demo`)."
     d = tmp_path/'data'; shutil.copytree(demo, d); return d
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'gpu: checks of the device path against the CPU (tests/test_gpu.py; run by tools/gpu_check.sh)')
