@@ -6,8 +6,8 @@
 from __future__ import annotations
 import argparse, signal, sys, threading
 from dataclasses import fields
-from .pipeline import RunParams, run_all
-from .dicom import BrainctError, storage_error
+from .params import RunParams, param_help          # light: the help needs no torch
+from .errors import BrainctError, storage_error
 
 # %% auto #0
 __all__ = ['build_parser', 'main']
@@ -28,13 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser('run', help='run the whole protocol (demo data when --data-root is not given)', parents=[common])
     for f in fields(RunParams):
         flag = '--' + f.name.replace('_', '-')
-        if f.name == 'run_grid': r.add_argument(flag, action='store_true', help='run the grid search')
-        elif f.name == 'verbose': r.add_argument(flag, action='store_true', help='print one line per epoch')
-        elif f.name == 'tta': r.add_argument(flag, action='store_true', help='average each study with its left-right mirror')
-        elif f.name == 'pretrained': r.add_argument(flag, type=_bool, default=None, help='use ImageNet weights (true/false)')
+        if f.default is False: r.add_argument(flag, action='store_true', help=param_help(f.name).replace(' (default: False)', ''))
+        elif f.name == 'pretrained': r.add_argument(flag, type=_bool, default=None, metavar='true|false', help=param_help(f.name))
         else:
             t = {'int': int, 'float': float}.get(str(f.type).split('|')[0].strip(), str)
-            r.add_argument(flag, type=t, default=f.default, help=f"default: {f.default}")
+            r.add_argument(flag, type=t, default=f.default, help=param_help(f.name))
     p = sub.add_parser('predict', help='score DICOM files with a finished run', parents=[common])
     p.add_argument('--run', required=True, help='a finished run folder (outputs/run_<id>)')
     p.add_argument('--dicoms', required=True, nargs='+', help='DICOM files or folders')
@@ -57,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 # %% ../nbs/08_cli.ipynb #c007
 def _dispatch(a) -> int:
     if a.cmd == 'run':
+        from brainct_nb.pipeline import run_all                         # torch, fastai, scikit-learn: only now
         run_all(RunParams(**{f.name: getattr(a, f.name) for f in fields(RunParams)})); return 0
     if a.cmd == 'predict':
         from brainct_nb.final import predict_dicoms

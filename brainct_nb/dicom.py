@@ -13,31 +13,19 @@ import numpy as np, pandas as pd
 import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut
+from .errors import BrainctError, ParamError, DicomError, DatasetError, StorageError, storage_error
 
 # %% auto #0
-__all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'DUP_RE', 'BrainctError', 'ParamError', 'DicomError', 'load_dicom',
-           'header_warnings', 'check_ct_image', 'padding_mask', 'hu_from_dataset', 'read_hu', 'check_slice',
-           'project_salt', 'salted_hash', 'meta_from_dataset', 'read_meta', 'hu_stats', 'read_bytes', 'read_study',
-           'DatasetError', 'DatasetReport', 'norm_id', 'read_labels', 'parse_label', 'list_ct_folder',
-           'validate_dataset', 'StorageError', 'storage_error', 'extract_row', 'iter_studies', 'map_studies',
-           'extract_features', 'header_issue_counts', 'quality_checks']
+__all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'DUP_RE', 'load_dicom', 'header_warnings', 'check_ct_image', 'padding_mask',
+           'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash', 'meta_from_dataset', 'read_meta',
+           'hu_stats', 'read_bytes', 'read_study', 'DatasetReport', 'norm_id', 'read_labels', 'parse_label',
+           'list_ct_folder', 'validate_dataset', 'extract_row', 'iter_studies', 'map_studies', 'extract_features',
+           'header_issue_counts', 'quality_checks']
 
 # %% ../nbs/00_dicom.ipynb #c005
 HU_MIN, HU_MAX = -1024.0, 3071.0
 AIR_HU = -1024.0
 MIN_SIZE = 32          # smallest usable slice, pixels per side
-
-class BrainctError(Exception):
-    "An error the user can fix (bad data, parameter, file or disk): the CLI prints its message, not a traceback."
-
-class ParamError(BrainctError, ValueError):
-    "A parameter out of range or of the wrong kind; the message names it and the accepted values."
-
-class DicomError(BrainctError, ValueError):
-    "A file that cannot become a CT slice in HU; `path` and `reason` say which and why."
-    def __init__(self, path, reason):
-        self.path, self.reason = str(path), reason
-        super().__init__(f"{path}: {reason}")
 
 # %% ../nbs/00_dicom.ipynb #c006
 def load_dicom(path, data:bytes|None=None) -> pydicom.Dataset:
@@ -223,9 +211,6 @@ def read_study(path, salt:bytes|None=None, data:bytes|None=None, sha1:str|None=N
     return hu, row
 
 # %% ../nbs/00_dicom.ipynb #c027
-class DatasetError(BrainctError, ValueError):
-    "The dataset cannot be used as it is; the message names the offending IDs/files and the fix."
-
 DUP_RE = re.compile(r'^(?P<base>.+?) \((?P<n>\d+)\)$')
 
 @dataclass
@@ -352,15 +337,6 @@ def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|Non
     return rep
 
 # %% ../nbs/00_dicom.ipynb #c031
-class StorageError(BrainctError):
-    "Writing to disk failed (disk full, read-only or no permission); the message names the path and the fix."
-
-def storage_error(e:OSError, what='') -> StorageError:
-    "A `StorageError` for `e`, with the usual way out for its errno."
-    fix = {errno.ENOSPC: 'free some space or choose another out_dir', errno.EROFS: 'choose a writable out_dir',
-           errno.EACCES: 'choose a folder you can write to (out_dir)', errno.EDQUOT: 'free some space or choose another out_dir'}
-    return StorageError(f"cannot write {what or e.filename or ''}: {e.strerror or e}; {fix.get(e.errno, 'check the disk and out_dir')}")
-
 def extract_row(path, salt:bytes|None=None, prep=None, data:bytes|None=None, sha1:str|None=None) -> dict:
     "One study -> one row: metadata, HU stats, `ok`, `error`, plus what `prep(hu, meta)` returns. Raises only `StorageError`."
     row = dict(ok=False, error=None)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 from . import __version__
+from .params import RunParams
 from .dicom import validate_dataset, quality_checks, project_salt, DatasetError, ParamError, BrainctError, storage_error, MIN_SIZE
 from .demo import make_demo_dataset
 from .windowing import preprocessing_figure, window_ranges, parse_windows
@@ -29,7 +30,7 @@ from .trust import (Recalibrator, check_calibration, check_ensemble, check_calib
                               subgroup_columns, subgroup_table)
 
 # %% auto #0
-__all__ = ['STATUS', 'RESUME_FREE', 'FINE_THRESHOLDS', 'CARD_ITEMS', 'NOT_APPLICABLE', 'RunParams', 'check_params', 'write_json',
+__all__ = ['STATUS', 'RESUME_FREE', 'FINE_THRESHOLDS', 'CARD_ITEMS', 'NOT_APPLICABLE', 'check_params', 'write_json',
            'read_status', 'Run', 'new_run_dir', 'start_run', 'run_step', 'step_validate', 'excluded_table',
            'print_excluded', 'data_fingerprint', 'step_features', 'step_split', 'step_figures', 'scale_name',
            'tta_effect', 'step_cv', 'scoring_variants', 'step_final', 'write_effective_config', 'step_calibration',
@@ -37,45 +38,6 @@ __all__ = ['STATUS', 'RESUME_FREE', 'FINE_THRESHOLDS', 'CARD_ITEMS', 'NOT_APPLIC
            'keep_executed_notebook', 'run_all']
 
 # %% ../nbs/07_pipeline.ipynb #c005
-@dataclass
-class RunParams:
-    "Parameters of a run (the seed's CLI arguments plus out_dir, arch, pretrained, weights, device, resume, grouping, windows, loader_workers, grid_json, executor and its resources, calibration, tta, ensemble)."
-    data_root: str|None = None
-    labels: str = 'labels1.csv'
-    cts: str = 'CTs'
-    seed: int = 42
-    test_size: float = 0.15
-    k_folds: int = 5
-    batch_size: int = 16
-    num_workers: int = 4
-    out_size: int|None = None
-    threshold_strategy: str = 'sens_target'
-    sens_target: float = 0.70
-    run_grid: bool = False
-    config_json: str|None = None
-    out_dir: str = 'outputs'
-    arch: str = 'resnet18'
-    pretrained: bool|None = None
-    weights: str|None = None
-    device: str|None = None
-    resume: str|None = None
-    demo_n: int = 600
-    grouping: str = 'auto'
-    windows: str|None = None
-    loader_workers: int|None = None
-    grid_json: str|None = None
-    executor: str = 'local'
-    ray_address: str|None = None
-    cpus_per_fit: int|None = None
-    gpus_per_fit: float|None = None
-    calibration: str = 'none'
-    tta: bool = False
-    ensemble: str = 'final'
-    verbose: bool = False
-
-    @property
-    def demo(self) -> bool: return self.data_root in (None, '', 'None')
-
 def _check(ok, name, value, want):
     if not ok: raise ParamError(f"{name} must be {want}, got {value!r}")
 

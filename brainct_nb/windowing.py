@@ -41,11 +41,18 @@ def erode(m:np.ndarray, r:int) -> np.ndarray:
     return m if r <= 0 else _sweep(_sweep(m, r, 0, np.logical_and), r, 1, np.logical_and)
 
 # %% ../nbs/01_windowing.ipynb #c006c
+_WORD = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
 def pool_all(m:np.ndarray, f:int) -> np.ndarray:
     "`f` x `f` blocks of a boolean mask, set only where every pixel of the block is (trailing partial blocks dropped)."
     h, w = (m.shape[0]//f)*f, (m.shape[1]//f)*f
-    rows = m[:h, 0:w:f].copy()
-    for j in range(1, f): rows &= m[:h, j:w:f]
+    m = m[:h, :w]
+    if f in _WORD:                                      # f bools side by side read as one word: all set <=> 0x0101...
+        full = np.frombuffer(b'\x01'*f, _WORD[f])[0]
+        rows = np.ascontiguousarray(m).view(_WORD[f]) == full
+    else:
+        rows = m[:, 0::f].copy()
+        for j in range(1, f): rows &= m[:, j::f]
     out = rows[0::f].copy()
     for i in range(1, f): out &= rows[i::f]
     return out
