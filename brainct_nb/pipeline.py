@@ -31,11 +31,11 @@ from .trust import (Recalibrator, check_calibration, check_ensemble, check_calib
 
 # %% auto #0
 __all__ = ['STATUS', 'RESUME_FREE', 'FINE_THRESHOLDS', 'CARD_ITEMS', 'NOT_APPLICABLE', 'check_params', 'write_json',
-           'read_status', 'Run', 'new_run_dir', 'start_run', 'run_step', 'step_validate', 'excluded_table',
-           'print_excluded', 'data_fingerprint', 'step_features', 'step_split', 'step_figures', 'scale_name',
-           'tta_effect', 'step_cv', 'scoring_variants', 'step_final', 'write_effective_config', 'step_calibration',
-           'step_decision_curve', 'step_explain', 'model_card_text', 'step_model_card', 'papermill_output_path',
-           'keep_executed_notebook', 'run_all']
+           'read_status', 'Run', 'new_run_dir', 'Features', 'CVResult', 'TestResult', 'start_run', 'run_step',
+           'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint', 'step_features', 'step_split',
+           'step_figures', 'scale_name', 'tta_effect', 'step_cv', 'scoring_variants', 'step_final',
+           'write_effective_config', 'step_calibration', 'step_decision_curve', 'step_explain', 'model_card_text',
+           'step_model_card', 'papermill_output_path', 'keep_executed_notebook', 'run_all']
 
 # %% ../nbs/07_pipeline.ipynb #c005
 def _check(ok, name, value, want):
@@ -91,7 +91,17 @@ class Run:
     notes: list = field(default_factory=list)
     data_root: Path|None = None
     out_size: int = 256
-    state: dict = field(default_factory=dict)
+    ranges: list|None = None           # HU window (lo, hi) per input channel
+    stats: tuple|None = None           # the backbone's normalisation (mean, std)
+    grid: list|None = None             # grid candidates (config overrides)
+    executor: object|None = None       # where fits run: LocalExecutor or RayExecutor
+    report: DatasetReport|None = None  # step 1: the usable studies and every exclusion
+    features: Features|None = None     # steps 2-3: the crop store, the features table, exclusions, quality checks
+    split: pd.DataFrame|None = None    # step 4: one row per usable study, split 'train' or 'test'
+    cv: CVResult|None = None           # steps 5-6: OOF predictions, threshold tables, the chosen threshold, recalibration
+    test: TestResult|None = None       # step 7: the final model and the single test evaluation
+    calibration: pd.DataFrame|None = None   # step 8: Brier/ECE/slope/intercept per set
+    decision: dict|None = None         # step 9: where the model's net benefit beats treat-all/none
     def log(self, msg):
         "Print and remember a note for effective_config.json."
         print(msg); self.notes.append(msg)
@@ -139,6 +149,45 @@ def _resume_dir(p:RunParams) -> Path:
                               "Resume with the same parameters, or start a new run")
     return d
 
+# %% ../nbs/07_pipeline.ipynb #c006a
+@dataclass(repr=False)
+class Features:
+    "Steps 2-3: what ingestion produced."
+    cache: object                  # the CropStore holding the int16 crops
+    feats: pd.DataFrame            # one PHI-free row per study: metadata, HU statistics, ok / error
+    excluded: pd.DataFrame         # every label, file or study left out, with its reason
+    qc: dict                       # the quality checks (features_checks_summary.json)
+    def __repr__(self): return f"Features({len(self.feats)} studies, {int(self.feats.ok.sum())} ok, {len(self.excluded)} excluded)"
+
+# %% ../nbs/07_pipeline.ipynb #c006b
+@dataclass(repr=False)
+class CVResult:
+    "Steps 5-6: cross-validation, its threshold tables and the chosen operating point."
+    res: dict                      # run_cv's result: oof, folds, history, fingerprint
+    metrics: dict                  # cv_metrics.json
+    selection: dict                # threshold_selection.json: the threshold, the rule that chose it, the operating points
+    summary: pd.DataFrame          # the threshold table, mean +- std over folds
+    recalibrator: Recalibrator     # fitted on the OOF predictions only
+    def __repr__(self):
+        m = self.metrics
+        return (f"CVResult(AUPRC {m['auprc_mean']:.3f} ± {m['auprc_std']:.3f}, ROC-AUC {m['roc_auc_mean']:.3f} ± {m['roc_auc_std']:.3f}, "
+                f"threshold {self.selection['threshold']:.2f})")
+
+# %% ../nbs/07_pipeline.ipynb #c006c
+@dataclass(repr=False)
+class TestResult:
+    "Step 7: the final model and the single evaluation of the test set."
+    metrics: dict                  # test_metrics.json (bootstrap CIs, operating points)
+    model: object                  # the final model (eval mode, float32)
+    ids: np.ndarray                # test study IDs
+    y: np.ndarray                  # their labels
+    prob: np.ndarray               # probabilities as configured (ensemble, TTA, recalibration)
+    prob_model: np.ndarray         # the same before recalibration
+    table: pd.DataFrame            # the test rows of the split table
+    def __repr__(self):
+        m = self.metrics
+        return f"TestResult({len(self.y)} studies, {int(self.y.sum())} positive: ROC-AUC {m['roc_auc']['value']:.3f}, AUPRC {m['auprc']['value']:.3f})"
+
 # %% ../nbs/07_pipeline.ipynb #c008
 def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
     "Check parameters, config and weights, then create (or reopen, with `resume`) the run folder and write run_args.json."
@@ -163,12 +212,12 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
                      + ("" if p.pretrained is False else " (ImageNet weights are not available offline; see the README)"))
     run_dir = _resume_dir(p) if p.resume else new_run_dir(p.out_dir)
     run = Run(p, run_dir, cfg, bool(want), out_size=int(p.out_size if p.out_size is not None else (64 if p.demo else 256)))
-    run.state.update(ranges=ranges, stats=arch_stats(p.arch), grid=grid)
-    try: run.state['executor'] = make_executor(p.executor, p.ray_address, p.cpus_per_fit, p.gpus_per_fit)
+    run.ranges, run.stats, run.grid = ranges, arch_stats(p.arch), grid
+    try: run.executor = make_executor(p.executor, p.ray_address, p.cpus_per_fit, p.gpus_per_fit)
     except BaseException as e:
         run.set_status('failed', step='start_run', error=str(e)); raise
-    if p.executor != 'local': run.log(f"executor ray: {run.state['executor'].resources()}, {run.state['executor'].cpus_per_fit} CPU and "
-                                      f"{run.state['executor'].gpus_per_fit} GPU per fit (Ray started in {run.state['executor'].startup_s:.1f}s)")
+    if p.executor != 'local': run.log(f"executor ray: {run.executor.resources()}, {run.executor.cpus_per_fit} CPU and "
+                                      f"{run.executor.gpus_per_fit} GPU per fit (Ray started in {run.executor.startup_s:.1f}s)")
     for n in notes: run.log(n)
     if p.resume: run.log(f"resuming {run_dir}")
     run.save_json('run_args.json' if not p.resume else f'run_args_resume_{datetime.now():%Y%m%d_%H%M%S}.json', asdict(p))
@@ -207,7 +256,7 @@ def step_validate(run:Run):
         run.data_root, labels, cts = root, 'labels1.csv', 'CTs'
     else: run.data_root, labels, cts = Path(p.data_root), p.labels, p.cts
     rep = validate_dataset(run.data_root, labels, cts, k_folds=p.k_folds)
-    run.state['report'] = rep
+    run.report = rep
     print(rep)
     return rep
 
@@ -236,11 +285,11 @@ def data_fingerprint(feats:pd.DataFrame) -> str:
 @run_step
 def step_features(run:Run):
     "Steps 2-3: cache build / features table (features.csv), quality checks (features_checks_summary.json), excluded.csv."
-    p, rep = run.params, run.state['report']
+    p, rep = run.params, run.report
     try: cache = CropCache(Path(p.out_dir)/'cache', run.out_size, project_salt())
     except OSError as e: raise storage_error(e, f"the cache under {p.out_dir}") from None
     nw = max(0, min(p.num_workers, os.cpu_count() or 1))
-    feats = cache.build(rep.studies, num_workers=nw, executor=run.state.get('executor'))
+    feats = cache.build(rep.studies, num_workers=nw, executor=run.executor)
     fp, old = data_fingerprint(feats), read_status(run.dir).get('data_fingerprint')
     if old and old != fp:
         raise DatasetError(f"resume={run.dir}: the data changed since this run began (IDs, labels or file contents differ): "
@@ -252,7 +301,7 @@ def step_features(run:Run):
                        files=cache.n_files(), old_caches_ignored=cache.old_caches, index_files_set_aside=cache.set_aside)
     qc['excluded'] = dict(n=len(ex), file='excluded.csv', by_reason={k: int(v) for k, v in ex.reason.value_counts().items()})
     run.save_json('features_checks_summary.json', qc)
-    run.state.update(cache=cache, feats=feats, excluded=ex, qc=qc)
+    run.features = Features(cache, feats, ex, qc)
     print(f"{len(feats)} studies: {qc['n_ok']} ok, {qc['n_error']} with errors; decoded {cache.n_decoded} "
           f"(the rest from the cache) in {cache.build_s:.1f}s with {nw} workers")
     print_excluded(ex)
@@ -267,16 +316,16 @@ def step_features(run:Run):
 @run_step
 def step_split(run:Run):
     "Step 4: stratified, patient-grouped train/test split (features_split.csv, reused by later runs of the same data)."
-    p, feats = run.params, run.state['feats']
+    p, feats = run.params, run.features.feats
     name = f'split_v2_{p.seed}_{p.test_size}_{p.grouping}_{p.k_folds}_{len(feats)}.csv'
     sp = load_or_make_split(Path(p.out_dir)/'cache'/name, feats, p.test_size, p.seed, p.grouping, p.k_folds)
     fs = feats.merge(sp[['ID', 'group', 'split']], on='ID', how='left')
     run.save_csv('features_split.csv', fs.drop(columns=['cached', 'crc32'], errors='ignore'))
     info = {k: sp.attrs[k] for k in ('grouping', 'test_fraction', 'size_warning') if k in sp.attrs}
     info.update(test_size=p.test_size, n_test=int((sp.split == 'test').sum()), n_test_pos=int(sp.Label[sp.split == 'test'].sum()))
-    qc = run.state.get('qc')
+    qc = run.features.qc if run.features else None
     if qc is not None: qc['split'] = info; run.save_json('features_checks_summary.json', qc)
-    run.state['split'] = sp
+    run.split = sp
     for k in ('grouping', 'size_warning'):
         if k in info: print(info[k])
     print(sp.groupby('split').Label.agg(['count', 'sum']).rename(columns={'count': 'studies', 'sum': 'positives'}).to_string())
@@ -285,7 +334,7 @@ def step_split(run:Run):
 @run_step
 def step_figures(run:Run, n=4):
     "Step 5: preprocessing_examples_label{0,1}.png from training studies."
-    sp, rep = run.state['split'], run.state['report']
+    sp, rep = run.split, run.report
     paths = rep.studies.set_index('ID').path
     rng = np.random.default_rng(run.params.seed); figs = []
     for lab in (0, 1):
@@ -324,20 +373,20 @@ def tta_effect(oof:pd.DataFrame, folds:pd.DataFrame) -> dict:
 @run_step
 def step_cv(run:Run):
     "Step 6: K-fold CV (or grid search) on the training split; OOF tables, curves, threshold_selection.json."
-    p, feats, sp, cache = run.params, run.state['feats'], run.state['split'], run.state['cache']
+    p, feats, sp, cache = run.params, run.features.feats, run.split, run.features.cache
     tr = feats[feats.ok].merge(sp[['ID', 'group', 'split']], on='ID')
     tr = tr[tr.split == 'train'].reset_index(drop=True)
     crops = cache.crops(tr)
-    stats, ranges = run.state['stats'], run.state['ranges']
+    stats, ranges = run.stats, run.ranges
     kw = dict(crops=crops, labels=tr.Label.values, ids=tr.ID.values, groups=tr.group.values, k=p.k_folds, seed=p.seed,
               bs=p.batch_size, resume=bool(p.resume), model_fn=_model_fn(run), stats=stats, ranges=ranges,
-              device=_device(run), verbose=p.verbose, num_workers=p.loader_workers, executor=run.state.get('executor'),
-              progress=FitProgress(p.k_folds*(len(run.state['grid']) + 1 if p.run_grid else 1), 'grid' if p.run_grid else 'CV'))
+              device=_device(run), verbose=p.verbose, num_workers=p.loader_workers, executor=run.executor,
+              progress=FitProgress(p.k_folds*(len(run.grid) + 1 if p.run_grid else 1), 'grid' if p.run_grid else 'CV'))
     keep = dict(save_models=True)                                 # fold weights: the fold ensemble and the scoring comparison
     t0 = time.time()
     source = f"out-of-fold predictions of the {p.k_folds}-fold CV (fold seed {p.seed})"
     if p.run_grid:
-        table, run.cfg, _ = run_grid(run.cfg, run.state['grid'], out_dir=run.dir/'cv'/'grid', **kw)
+        table, run.cfg, _ = run_grid(run.cfg, run.grid, out_dir=run.dir/'cv'/'grid', **kw)
         run.save_csv('grid_search.csv', table); print(table.to_string())
         vseed = p.seed + VERIFY_SEED_OFFSET                       # fresh folds: the grid's own OOF chose the winner
         res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv'/'verify', **{**kw, 'seed': vseed}, **keep)
@@ -361,7 +410,7 @@ def step_cv(run:Run):
                folds=folds.to_dict('records'), config=run.cfg.to_dict(), seconds=time.time() - t0)
     run.save_json('cv_metrics.json', cvm); run.save_json('threshold_selection.json', sel)
     figs = [plot_cv_curves(oof, 'roc', run.dir/'cv_mean_roc.png'), plot_cv_curves(oof, 'pr', run.dir/'cv_mean_pr.png')]
-    run.state.update(cv=res, cv_metrics=cvm, selection=sel, summary=summary, recalibrator=recal)
+    run.cv = CVResult(res, cvm, sel, summary, recal)
     write_effective_config(run)
     print(f"CV AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} "
           f"({cvm['seconds']:.0f}s); threshold {sel['threshold']:.2f} by {sel['rule_applied']}")
@@ -390,17 +439,17 @@ def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', c
 @run_step
 def step_final(run:Run):
     "Step 7: final model on all non-test studies; the test set scored once as configured (ensemble, TTA, recalibration); metrics at every operating point; the bundle."
-    p, feats, sp, cache = run.params, run.state['feats'], run.state['split'], run.state['cache']
+    p, feats, sp, cache = run.params, run.features.feats, run.split, run.features.cache
     ok = feats[feats.ok].merge(sp[['ID', 'split']], on='ID')
     tr, te = ok[ok.split == 'train'].reset_index(drop=True), ok[ok.split == 'test'].reset_index(drop=True)
-    epochs = final_epochs(run.state['cv']['folds'])
+    epochs = final_epochs(run.cv.res['folds'])
     t0, progress = time.time(), FitProgress(1, 'final model')
     learn, hist = train_final(cache.crops(tr), tr.Label.values, run.cfg, epochs, p.seed, p.batch_size, _model_fn(run),
-                              run.state['stats'], run.state['ranges'], _device(run), p.verbose, progress, p.loader_workers)
+                              run.stats, run.ranges, _device(run), p.verbose, progress, p.loader_workers)
     progress.fit_done('training', f'{sum(epochs)} epochs, {time.time() - t0:.0f}s')
     run.save_csv('final_history.csv', hist)
-    model, sel, recal = learn.model.float().eval(), run.state['selection'], run.state['recalibrator']
-    thr, R, ST, dev = sel['threshold'], run.state['ranges'], run.state['stats'], _device(run)
+    model, sel, recal = learn.model.float().eval(), run.cv.selection, run.cv.recalibrator
+    thr, R, ST, dev = sel['threshold'], run.ranges, run.stats, _device(run)
     files = _fold_files(run)
     folds = [model_from_weights(f, p.arch, run.cfg.dropout_p) for f in files] if all(f.exists() for f in files) else []
     try: members = ensemble_members(p.ensemble, model, folds)
@@ -424,11 +473,11 @@ def step_final(run:Run):
     if variants is not None: run.save_csv('test_scoring_variants.csv', variants)
     pts = {k: dict(v, test_sensitivity=opm[k]['sensitivity']['value'], test_specificity=opm[k]['specificity']['value'],
                    test_n=opm[k]['n'], test_n_pos=opm[k]['n_pos']) for k, v in sel['operating_points'].items()}
-    save_bundle(run.dir, model, thr, run.out_size, R, ST, dict(epochs=list(epochs), cv_fingerprint=run.state['cv']['fingerprint'],
+    save_bundle(run.dir, model, thr, run.out_size, R, ST, dict(epochs=list(epochs), cv_fingerprint=run.cv.res['fingerprint'],
                 tta=p.tta, ensemble=p.ensemble, calibration=recal.to_dict(), operating_points=pts, scale=sel['scale']),
                 fold_weights=files if p.ensemble != 'final' else ())
     figs = plot_test_curves(y, probs, thr, run.dir)
-    run.state.update(test_metrics=tm, final_model=model, test=dict(ids=te.ID.values, y=y, prob=probs, prob_model=raw, table=te))
+    run.test = TestResult(tm, model, te.ID.values, y, probs, raw, te)
     write_effective_config(run)
     return dict(metrics=tm, figures=figs, history=hist, operating_points=opt, variants=variants)
 
@@ -437,11 +486,11 @@ def write_effective_config(run:Run):
     p = run.params
     run.save_json('effective_config.json', dict(stage=read_status(run.dir).get('state', 'running'),
         train_config=run.cfg.to_dict(), arch=p.arch, pretrained=run.pretrained, notes=run.notes,
-        demo=p.demo, demo_n=p.demo_n if p.demo else None, out_size=run.out_size, window_ranges=run.state.get('ranges'),
-        norm_stats=[list(map(float, s)) for s in run.state['stats']] if 'stats' in run.state else None,
-        run_grid=p.run_grid, grid=run.state.get('grid') if p.run_grid else None, threshold_source=run.state.get('selection', {}).get('threshold_source'),
+        demo=p.demo, demo_n=p.demo_n if p.demo else None, out_size=run.out_size, window_ranges=run.ranges,
+        norm_stats=[list(map(float, s)) for s in run.stats] if run.stats else None,
+        run_grid=p.run_grid, grid=run.grid if p.run_grid else None, threshold_source=run.cv.selection.get('threshold_source') if run.cv else None,
         grouping=p.grouping, loader_workers=p.loader_workers,
-        execution=run.state['executor'].info() if 'executor' in run.state else None, calibration=p.calibration, tta=p.tta, ensemble=p.ensemble, threshold=run.state.get('selection', {}).get('threshold'), device=_device(run),
+        execution=run.executor.info() if run.executor else None, calibration=p.calibration, tta=p.tta, ensemble=p.ensemble, threshold=run.cv.selection.get('threshold') if run.cv else None, device=_device(run),
         versions=dict(brainct_nb=__version__, python=platform.python_version(), torch=torch.__version__,
                       fastai=__import__('fastai').__version__, pydicom=__import__('pydicom').__version__)))
 
@@ -449,32 +498,32 @@ def write_effective_config(run:Run):
 @run_step
 def step_calibration(run:Run):
     "Step 8: reliability diagrams (OOF, test), Brier/ECE/slope/intercept before and after recalibration; calibration.json, calibration_bins.csv."
-    p, oof, t = run.params, run.state['cv']['oof'], run.state['test']
+    p, oof, t = run.params, run.cv.res['oof'], run.test
     sets = {'OOF': {'OOF, model output': (oof.Label.values, oof.prob_model.values)},
-            'test': {'test, model output': (t['y'], t['prob_model'])}}
+            'test': {'test, model output': (t.y, t.prob_model)}}
     if p.calibration != 'none':
         sets['OOF'][f'OOF, {p.calibration} (in-sample: fitted here)'] = (oof.Label.values, oof.prob.values)
-        sets['test'][f'test, {p.calibration}'] = (t['y'], t['prob'])
+        sets['test'][f'test, {p.calibration}'] = (t.y, t.prob)
     stats = {n: calibration_stats(y, pr) for g in sets.values() for n, (y, pr) in g.items()}
     bins = pd.concat([reliability_table(y, pr).assign(set=n) for g in sets.values() for n, (y, pr) in g.items()], ignore_index=True)
     run.save_csv('calibration_bins.csv', bins)
-    outside = dict(n=run.state['recalibrator'].n_outside(t['prob_model']), of=len(t['prob_model']), support=run.state['recalibrator'].support)
-    run.save_json('calibration.json', dict(method=p.calibration, recalibrator=run.state['recalibrator'].to_dict(), scale=run.state['selection']['scale'],
+    outside = dict(n=run.cv.recalibrator.n_outside(t.prob_model), of=len(t.prob_model), support=run.cv.recalibrator.support)
+    run.save_json('calibration.json', dict(method=p.calibration, recalibrator=run.cv.recalibrator.to_dict(), scale=run.cv.selection['scale'],
                                            sets=stats, test_outside_support=outside))
     figs = [plot_reliability(sets['OOF'], run.dir/'calibration_oof.png', title='Calibration: out-of-fold'),
             plot_reliability(sets['test'], run.dir/'calibration_test.png', title='Calibration: test set')]
     table = pd.DataFrame(stats).T[['n', 'n_pos', 'brier', 'brier_reference', 'ece', 'slope', 'intercept']]
-    run.state['calibration'] = table
+    run.calibration = table
     return dict(table=table, figures=figs)
 
 @run_step
 def step_decision_curve(run:Run):
     "Step 9: net benefit vs treat-all / treat-none on OOF and test (decision_curves.png, decision_curves.csv)."
-    oof, t, thr = run.state['cv']['oof'], run.state['test'], run.state['selection']['threshold']
-    fig, tables = plot_decision_curves({'OOF': (oof.Label.values, oof.prob.values), 'test': (t['y'], t['prob'])}, thr, run.dir/'decision_curves.png')
+    oof, t, thr = run.cv.res['oof'], run.test, run.cv.selection['threshold']
+    fig, tables = plot_decision_curves({'OOF': (oof.Label.values, oof.prob.values), 'test': (t.y, t.prob)}, thr, run.dir/'decision_curves.png')
     dc = pd.concat([d.assign(set=k) for k, d in tables.items()], ignore_index=True); run.save_csv('decision_curves.csv', dc)
     tt = tables['test']; better = tt[(tt.net_benefit_model > tt.net_benefit_all) & (tt.net_benefit_model > 0)].threshold
-    run.state['decision'] = dict(test_better_range=(float(better.min()), float(better.max())) if len(better) else None)
+    run.decision = dict(test_better_range=(float(better.min()), float(better.max())) if len(better) else None)
     print(f"test: the model beats treat-all and treat-none for threshold probabilities {better.min():.2f}-{better.max():.2f}"
           if len(better) else "test: the model does not beat treat-all and treat-none at any threshold probability in 0.01-0.99")
     return dict(figure=fig, table=dc)
@@ -482,15 +531,15 @@ def step_decision_curve(run:Run):
 @run_step
 def step_explain(run:Run, n=3):
     "Step 10: Grad-CAM of the final model on the test set's most confident true positives, false positives and false negatives."
-    t, thr = run.state['test'], run.state['selection']['threshold']
-    cases = pick_cases(t['y'], t['prob'], thr, n)
+    t, thr = run.test, run.cv.selection['threshold']
+    cases = pick_cases(t.y, t.prob, thr, n)
     idx = np.unique(np.concatenate([v for v in cases.values()])).astype(int)
-    crops = run.state['cache'].crops(t['table'].iloc[idx])
-    cams, _ = grad_cam(run.state['final_model'], crops, run.state['ranges'], run.state['stats'], device=_device(run))
+    crops = run.features.cache.crops(t.table.iloc[idx])
+    cams, _ = grad_cam(run.test.model, crops, run.ranges, run.stats, device=_device(run))
     pos = {int(i): j for j, i in enumerate(idx)}
     sub = {k: np.array([pos[int(i)] for i in v], int) for k, v in cases.items()}
-    fig = cam_figure(crops, cams, t['prob'][idx], sub, ids=t['ids'][idx], fname=run.dir/'gradcam_test_cases.png')
-    rows = [dict(kind=k, ID=t['ids'][i], Label=int(t['y'][i]), prob=float(t['prob'][i])) for k, v in cases.items() for i in v]
+    fig = cam_figure(crops, cams, t.prob[idx], sub, ids=t.ids[idx], fname=run.dir/'gradcam_test_cases.png')
+    rows = [dict(kind=k, ID=t.ids[i], Label=int(t.y[i]), prob=float(t.prob[i])) for k, v in cases.items() for i in v]
     run.save_csv('gradcam_test_cases.csv', pd.DataFrame(rows, columns=['kind', 'ID', 'Label', 'prob']))
     return dict(figure=fig, cases=pd.DataFrame(rows, columns=['kind', 'ID', 'Label', 'prob']))
 
@@ -519,26 +568,26 @@ NOT_APPLICABLE = ('TRIPOD+AI items on survival/time-to-event outcomes and on pro
 
 def model_card_text(run:Run) -> str:
     "The model card of a run (Markdown), from its state and artifacts."
-    p, cvm, tm, sel = run.params, run.state['cv_metrics'], run.state['test_metrics'], run.state['selection']
-    feats, sp = run.state['feats'], run.state['split']
+    p, cvm, tm, sel = run.params, run.cv.metrics, run.test.metrics, run.cv.selection
+    feats, sp = run.features.feats, run.split
     ok = feats[feats.ok].merge(sp[['ID', 'split']], on='ID')
     n_tr, n_te = int((ok.split == 'train').sum()), int((ok.split == 'test').sum())
     pos_tr, pos_te = int(ok.Label[ok.split == 'train'].sum()), int(ok.Label[ok.split == 'test'].sum())
-    ex = run.state.get('excluded', pd.DataFrame(columns=['reason']))
+    ex = run.features.excluded if run.features else pd.DataFrame(columns=['reason'])
     sc = lambda col: ', '.join(f"{k} ({v})" for k, v in ok[col].fillna('unknown').astype(str).value_counts().head(6).items()) if col in ok else 'not recorded'
     sp_mm = pd.to_numeric(ok.get('spacing_row'), errors='coerce')
-    t = run.state['test']; te = t['table']
-    keys = subgroup_columns(te); sg = subgroup_table(keys, t['y'], t['prob'], sel['threshold'])
+    t = run.test; te = t.table
+    keys = subgroup_columns(te); sg = subgroup_table(keys, t.y, t.prob, sel['threshold'])
     opt = operating_point_table(tm['operating_points'])[['operating_point', 'threshold', 'sensitivity', 'sensitivity_ci', 'specificity', 'specificity_ci', 'ppv', 'npv', 'tp', 'fp', 'tn', 'fn']]
-    cal = run.state.get('calibration')
-    dec = run.state.get('decision', {}).get('test_better_range')
+    cal = run.calibration
+    dec = (run.decision or {}).get('test_better_range')
     te_eff = cvm.get('tta_effect', {})
     L = [f"# Model card: brain CT binary classifier ({run.dir.name})", '',
          f"Written by brainct_nb {__version__} on {datetime.now():%Y-%m-%d}. Structure: Mitchell et al. 2019. "
          + ("**Demo run on synthetic phantoms: every number below describes the demo, not a clinical model.**" if p.demo else ''), '',
          '## Model details',
          f"- Architecture: {p.arch} ({'ImageNet-pretrained' if run.pretrained else 'trained from scratch, no pretrained weights'}), one logit, "
-         f"dropout {run.cfg.dropout_p}; input {run.out_size}x{run.out_size} px, {len(run.state['ranges'])} HU window channels {[[round(a), round(b)] for a, b in run.state['ranges']]}.",
+         f"dropout {run.cfg.dropout_p}; input {run.out_size}x{run.out_size} px, {len(run.ranges)} HU window channels {[[round(a), round(b)] for a, b in run.ranges]}.",
          f"- Output: {sel['scale']}. Label at threshold {sel['threshold']:.2f} ({sel['rule_applied']}).",
          f"- Bundle: `bundle.json` + weights in this folder; `brainct predict --run {run.dir.name}` scores new DICOM files the same way.", '',
          '## Intended use',
@@ -556,7 +605,7 @@ def model_card_text(run:Run) -> str:
          '- Labels: as given in the labels CSV; their reference standard is the data provider\'s and is not checked here.', '',
          '## Method',
          f"- Preprocessing: DICOM rescale to HU with padding to air, head crop and letterbox to {run.out_size} px, window channels, "
-         f"normalised with the backbone's pretraining statistics (mean {[round(float(v), 3) for v in run.state['stats'][0]]}).",
+         f"normalised with the backbone's pretraining statistics (mean {[round(float(v), 3) for v in run.stats[0]]}).",
          f"- Protocol: {p.k_folds}-fold stratified grouped CV on the training split, early stopping on an inner validation split; "
          f"final model on all training studies for the median best epochs {tm.get('final_epochs')}; test set scored once. "
          f"Threshold and operating points chosen on the OOF predictions. Calibration: {p.calibration}; TTA: {p.tta}; ensemble: {p.ensemble}.",
@@ -589,7 +638,7 @@ def model_card_text(run:Run) -> str:
          '## Software and fingerprint',
          f"- brainct_nb {__version__}, Python {platform.python_version()}, torch {torch.__version__}, fastai {__import__('fastai').__version__}, "
          f"pydicom {__import__('pydicom').__version__}, scikit-learn {__import__('sklearn').__version__}.",
-         f"- Data fingerprint {read_status(run.dir).get('data_fingerprint')}; CV fingerprint {run.state['cv']['fingerprint']}; "
+         f"- Data fingerprint {read_status(run.dir).get('data_fingerprint')}; CV fingerprint {run.cv.res['fingerprint']}; "
          f"bundle SHA-256 {json.loads((run.dir/'bundle.json').read_text())['bundle_sha256'][:16]}...; parameters in `run_args.json`."]
     return '\n'.join(L) + '\n'
 
@@ -646,7 +695,7 @@ def run_all(params:RunParams|dict|None=None, **kwargs) -> Run:
         step_validate(run); step_features(run); step_split(run); step_figures(run); plt.close('all')
         step_cv(run); plt.close('all'); step_final(run); plt.close('all')
         step_calibration(run); step_decision_curve(run); step_explain(run); plt.close('all'); step_model_card(run)
-    finally: run.state['executor'].shutdown()
-    tm = run.state['test_metrics']
+    finally: run.executor.shutdown()
+    tm = run.test.metrics
     print(f"done in {time.time()-t0:.0f}s: test ROC-AUC {tm['roc_auc']['value']:.3f}, AUPRC {tm['auprc']['value']:.3f} -> {run.dir}")
     return run

@@ -29,7 +29,7 @@ def test_anonymised_patient_ids_fall_back_to_study_groups(copy, tmp_path, capsys
     run = _prepare(copy, tmp_path/'o')
     qc = json.loads((run.dir/'features_checks_summary.json').read_text())
     assert qc['split']['grouping'].startswith('WARNING: PatientID looks anonymised') and 'WARNING: PatientID' in capsys.readouterr().out
-    assert run.state['split'].group.nunique() == len(run.state['split'])                        # one group per study
+    assert run.split.group.nunique() == len(run.split)                        # one group per study
     with pytest.raises(DatasetError, match="grouping='patient'"): _prepare(copy, tmp_path/'o2', grouping='patient')
     assert P.read_status(sorted((tmp_path/'o2').glob('run_*'))[-1])['state'] == 'failed'
 
@@ -44,10 +44,10 @@ def test_degenerate_slices_are_error_rows(copy, tmp_path):
     ds = pydicom.dcmread(files[ids[3]]); a = ds.pixel_array.copy(); air = (-1024 - float(ds.RescaleIntercept))/float(ds.RescaleSlope)
     a[:] = air; a[:4, :4] = air + 1064; ds.PixelData = a.tobytes(); ds.save_as(files[ids[3]])           # a speck, no head
     run = _prepare(copy, tmp_path/'o')
-    err = run.state['feats'].set_index('ID').error
+    err = run.features.feats.set_index('ID').error
     assert err[ids[0]].startswith('RescaleSlope is 0') and 'not finite' in err[ids[1]]
     assert err[ids[2]].startswith('image too small (1x1') and err[ids[3]].startswith('no head found')
-    assert not set(ids) & set(run.state['split'].ID)
+    assert not set(ids) & set(run.split.ID)
     ex = pd.read_csv(run.dir/'excluded.csv', dtype=str)
     assert set(ids) <= set(ex.ID[ex.stage == 'decode'])
 

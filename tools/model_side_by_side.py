@@ -20,7 +20,7 @@ def main(out_dir=None):
     with tempfile.TemporaryDirectory() as d:
         for backbone, recipe, kw in RUNS:
             t0 = time.time(); r = run_all(seed=42, out_dir=out_dir or d, **kw)
-            cv, tm = r.state['cv_metrics'], r.state['test_metrics']
+            cv, tm = r.cv.metrics, r.test.metrics
             rows.append({'backbone': backbone, 'recipe': recipe, 'CV AUPRC': f"{cv['auprc_mean']:.3f} ± {cv['auprc_std']:.3f}",
                          'CV ROC-AUC': f"{cv['roc_auc_mean']:.3f} ± {cv['roc_auc_std']:.3f}",
                          f"test AUPRC / ROC-AUC ({tm['n_pos']} positives)": f"{tm['auprc']['value']:.3f} / {tm['roc_auc']['value']:.3f}",
