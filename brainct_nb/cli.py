@@ -4,13 +4,14 @@
 
 # %% ../nbs/08_cli.ipynb #c002
 from __future__ import annotations
-import argparse, signal, sys, threading
+import argparse, os, signal, sys, threading
+from pathlib import Path
 from dataclasses import fields
 from .params import RunParams, param_help          # light: the help needs no torch
 from .errors import BrainctError, storage_error
 
 # %% auto #0
-__all__ = ['build_parser', 'main']
+__all__ = ['build_parser', 'main', 'papermill_output_path', 'keep_executed_notebook']
 
 # %% ../nbs/08_cli.ipynb #c005
 def _bool(s):
@@ -105,3 +106,38 @@ def main(argv=None) -> int:
         return 2
     finally:
         if old is not None: signal.signal(signal.SIGTERM, old)
+
+# %% ../nbs/08_cli.ipynb #c018
+_WAIT_AND_COPY = """
+import os, shutil, sys, time
+pid, src, dst = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+t0 = time.time()
+while time.time() - t0 < 6*3600:
+    try: os.kill(pid, 0)
+    except OSError: break
+    time.sleep(.2)
+shutil.copyfile(src, dst)
+"""
+
+def papermill_output_path(pid:int|None=None) -> Path|None:
+    "The output notebook of the papermill process `pid` (default: this kernel's parent), read from /proc; None if unknown."
+    pid = pid or os.getppid()
+    try:
+        args = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')
+        cwd = Path(os.readlink(f'/proc/{pid}/cwd'))
+    except OSError: return None
+    args = [a.decode(errors='replace') for a in args if a]
+    if not any('papermill' in a for a in args[:3]): return None
+    nbs = [a for a in args if a.endswith('.ipynb')]
+    return (cwd/nbs[1]).resolve() if len(nbs) >= 2 else None
+
+def keep_executed_notebook(run, output_path=None):
+    "Copy papermill's executed notebook into the run folder (as run.ipynb) as soon as papermill has finished writing it."
+    import subprocess
+    src = Path(output_path) if output_path else papermill_output_path()
+    if src is None: print("not run by papermill: no executed notebook to keep"); return None
+    dst = run.dir/'run.ipynb'
+    subprocess.Popen([sys.executable, '-c', _WAIT_AND_COPY, str(os.getppid()), str(src), str(dst)],
+                     start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(f"the executed notebook will be copied to {dst} when papermill finishes")
+    return dst

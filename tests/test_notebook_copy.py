@@ -8,7 +8,7 @@ def test_papermill_output_is_copied_into_the_run_folder(tmp_path):
     if not pm.exists(): pytest.skip('papermill not installed')
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
-        "from pathlib import Path\nfrom brainct_nb.pipeline import Run, RunParams, keep_executed_notebook\n"
+        "from pathlib import Path\nfrom brainct_nb.pipeline import Run, RunParams\nfrom brainct_nb.cli import keep_executed_notebook\n"
         f"run = Run(RunParams(), Path({str(tmp_path/'run')!r}), None, False)\nrun.dir.mkdir()\nprint('hello from the run')\n"
         "keep_executed_notebook(run)")]
     nb.metadata['kernelspec'] = dict(name='python3', display_name='python3', language='python')
