@@ -22,8 +22,8 @@ from .executor import make_executor
 from .trust import Recalibrator, check_calibration, check_ensemble, check_calibration_scoring
 
 # %% auto #0
-__all__ = ['STATUS', 'RESUME_FREE', 'check_params', 'write_json', 'read_status', 'Run', 'new_run_dir', 'Features', 'CVResult',
-           'TestResult', 'start_run', 'run_step', 'write_effective_config']
+__all__ = ['STATUS', 'RESUME_FREE', 'check_params', 'Features', 'CVResult', 'TestResult', 'write_json', 'read_status', 'Run',
+           'new_run_dir', 'start_run', 'run_step', 'write_effective_config']
 
 # %% ../nbs/07b_lifecycle.ipynb #c005
 def _check(ok, name, value, want):
@@ -52,6 +52,45 @@ def check_params(p:RunParams) -> RunParams:
     _check(isinstance(p.tta, bool), 'tta', p.tta, 'True or False')
     return p
 
+
+# %% ../nbs/07b_lifecycle.ipynb #c006a
+@dataclass(repr=False)
+class Features:
+    "Steps 2-3: what ingestion produced."
+    cache: object                  # the CropStore holding the int16 crops
+    feats: pd.DataFrame            # one PHI-free row per study: metadata, HU statistics, ok / error
+    excluded: pd.DataFrame         # every label, file or study left out, with its reason
+    qc: dict                       # the quality checks (features_checks_summary.json)
+    def __repr__(self): return f"Features({len(self.feats)} studies, {int(self.feats.ok.sum())} ok, {len(self.excluded)} excluded)"
+
+# %% ../nbs/07b_lifecycle.ipynb #c006b
+@dataclass(repr=False)
+class CVResult:
+    "Steps 5-6: cross-validation, its threshold tables and the chosen operating point."
+    res: dict                      # run_cv's result: oof, folds, history, fingerprint
+    metrics: dict                  # cv_metrics.json
+    selection: dict                # threshold_selection.json: the threshold, the rule that chose it, the operating points
+    summary: pd.DataFrame          # the threshold table, mean +- std over folds
+    recalibrator: Recalibrator     # fitted on the OOF predictions only
+    def __repr__(self):
+        m = self.metrics
+        return (f"CVResult(AUPRC {m['auprc_mean']:.3f} ± {m['auprc_std']:.3f}, ROC-AUC {m['roc_auc_mean']:.3f} ± {m['roc_auc_std']:.3f}, "
+                f"threshold {self.selection['threshold']:.2f})")
+
+# %% ../nbs/07b_lifecycle.ipynb #c006c
+@dataclass(repr=False)
+class TestResult:
+    "Step 7: the final model and the single evaluation of the test set."
+    metrics: dict                  # test_metrics.json (bootstrap CIs, operating points)
+    model: object                  # the final model (eval mode, float32)
+    ids: np.ndarray                # test study IDs
+    y: np.ndarray                  # their labels
+    prob: np.ndarray               # probabilities as configured (ensemble, TTA, recalibration)
+    prob_model: np.ndarray         # the same before recalibration
+    table: pd.DataFrame            # the test rows of the split table
+    def __repr__(self):
+        m = self.metrics
+        return f"TestResult({len(self.y)} studies, {int(self.y.sum())} positive: ROC-AUC {m['roc_auc']['value']:.3f}, AUPRC {m['auprc']['value']:.3f})"
 
 # %% ../nbs/07b_lifecycle.ipynb #c007
 STATUS = 'run_status.json'
@@ -136,45 +175,6 @@ def _resume_dir(p:RunParams) -> Path:
     if diff: raise ParamError(f"resume={d}: the run was started with other parameters ({'; '.join(diff)}). "
                               "Resume with the same parameters, or start a new run")
     return d
-
-# %% ../nbs/07b_lifecycle.ipynb #c006a
-@dataclass(repr=False)
-class Features:
-    "Steps 2-3: what ingestion produced."
-    cache: object                  # the CropStore holding the int16 crops
-    feats: pd.DataFrame            # one PHI-free row per study: metadata, HU statistics, ok / error
-    excluded: pd.DataFrame         # every label, file or study left out, with its reason
-    qc: dict                       # the quality checks (features_checks_summary.json)
-    def __repr__(self): return f"Features({len(self.feats)} studies, {int(self.feats.ok.sum())} ok, {len(self.excluded)} excluded)"
-
-# %% ../nbs/07b_lifecycle.ipynb #c006b
-@dataclass(repr=False)
-class CVResult:
-    "Steps 5-6: cross-validation, its threshold tables and the chosen operating point."
-    res: dict                      # run_cv's result: oof, folds, history, fingerprint
-    metrics: dict                  # cv_metrics.json
-    selection: dict                # threshold_selection.json: the threshold, the rule that chose it, the operating points
-    summary: pd.DataFrame          # the threshold table, mean +- std over folds
-    recalibrator: Recalibrator     # fitted on the OOF predictions only
-    def __repr__(self):
-        m = self.metrics
-        return (f"CVResult(AUPRC {m['auprc_mean']:.3f} ± {m['auprc_std']:.3f}, ROC-AUC {m['roc_auc_mean']:.3f} ± {m['roc_auc_std']:.3f}, "
-                f"threshold {self.selection['threshold']:.2f})")
-
-# %% ../nbs/07b_lifecycle.ipynb #c006c
-@dataclass(repr=False)
-class TestResult:
-    "Step 7: the final model and the single evaluation of the test set."
-    metrics: dict                  # test_metrics.json (bootstrap CIs, operating points)
-    model: object                  # the final model (eval mode, float32)
-    ids: np.ndarray                # test study IDs
-    y: np.ndarray                  # their labels
-    prob: np.ndarray               # probabilities as configured (ensemble, TTA, recalibration)
-    prob_model: np.ndarray         # the same before recalibration
-    table: pd.DataFrame            # the test rows of the split table
-    def __repr__(self):
-        m = self.metrics
-        return f"TestResult({len(self.y)} studies, {int(self.y.sum())} positive: ROC-AUC {m['roc_auc']['value']:.3f}, AUPRC {m['auprc']['value']:.3f})"
 
 # %% ../nbs/07b_lifecycle.ipynb #c008
 def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
