@@ -5,7 +5,7 @@
 # %% ../nbs/05_cv.ipynb #c002
 from __future__ import annotations
 import gc, hashlib, json, sys, time, warnings
-from dataclasses import asdict
+from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold
@@ -20,8 +20,8 @@ from fastai.vision.core import imagenet_stats
 # %% auto #0
 __all__ = ['THRESHOLDS', 'METRICS', 'STRATEGIES', 'GRID', 'VERIFY_SEED_OFFSET', 'make_folds', 'inner_split', 'confusion_metrics',
            'threshold_table', 'cv_threshold_tables', 'check_strategy', 'select_threshold', 'fingerprint', 'FitProgress',
-           'fit_fold', 'cv_plan', 'run_plans', 'run_cv', 'plot_cv_curves', 'load_grid', 'check_grid', 'rank_candidates',
-           'run_grid']
+           'FitSpec', 'FoldTask', 'fit_fold', 'cv_plan', 'run_plans', 'run_cv', 'plot_cv_curves', 'load_grid',
+           'check_grid', 'rank_candidates', 'run_grid']
 
 # %% ../nbs/05_cv.ipynb #c005
 def make_folds(labels, groups=None, k=5, seed=42) -> np.ndarray:
@@ -121,9 +121,42 @@ class FitProgress:
         self.stream.write(('\r' + line.ljust(120) if self.tty else line) + '\n'); self.stream.flush()
 
 # %% ../nbs/05_cv.ipynb #c015
-def fit_fold(f, crops, labels, ids, groups, folds, cfg, seed, bs, out, fp, model_fn, stats, ranges, device, inner_frac,
-             num_workers=None, threads=None, on_epoch=None, verbose=False, save_model=False) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    "One outer fold, self-contained (a task for any executor): inner split, two-stage fit, OOF prediction (plain and mirrored), fold files (and the fold's weights with `save_model`) written."
+@dataclass
+class FitSpec:
+    "How every fold of one CV is fitted and scored (the same for all its folds)."
+    cfg: TrainConfig = field(default_factory=TrainConfig)   # training hyper-parameters
+    seed: int = 42                 # fold f seeds its inner split and its fit with seed + f
+    bs: int = 16                   # batch size, images
+    model_fn: object = None        # cfg -> a fresh model; None: the default ResNet-18
+    stats: tuple|None = None       # normalisation (mean, std); None: ImageNet's
+    ranges: list|None = None       # HU windows (lo, hi) per channel; None: the seed's
+    device: str|None = None        # where to train; None: cuda if available
+    inner_frac: float = .2         # share of the training folds held out for early stopping
+    num_workers: int|None = None   # DataLoader workers; None: 0 on the CPU
+    threads: int|None = None       # torch threads in the task (an executor's cpus_per_fit)
+
+@dataclass
+class FoldTask:
+    "One outer fold as a value: a task any executor can run (and Ray can ship), read by `fit_fold`."
+    fold: int                      # which outer fold
+    crops: object                  # (N, S, S) int16 crops (array or CropView)
+    labels: np.ndarray             # 0/1 per study
+    ids: np.ndarray                # study IDs
+    groups: np.ndarray|None        # patient keys (a group never crosses folds)
+    folds: np.ndarray              # outer fold of each study
+    fit: FitSpec                   # how to fit and score
+    out: Path|None = None          # where the fold's files go (None: nowhere)
+    fingerprint: str = ''          # of everything that decides the fold's result (resume checks it)
+    on_epoch: object = None        # called with each epoch's history row (local progress)
+    verbose: bool = False          # print one line per epoch
+    save_model: bool = False       # also write fold{f}_model.pt (before fold{f}.json)
+
+def fit_fold(t:FoldTask) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    "One outer fold, self-contained: inner split, two-stage fit, OOF prediction (plain and mirrored), fold files (and the fold's weights with `save_model`) written."
+    f, crops, labels, ids, groups, folds, out, fp = t.fold, t.crops, t.labels, t.ids, t.groups, t.folds, t.out, t.fingerprint
+    cfg, seed, bs, model_fn, stats, ranges, device, inner_frac, num_workers, threads = (
+        t.fit.cfg, t.fit.seed, t.fit.bs, t.fit.model_fn, t.fit.stats, t.fit.ranges, t.fit.device, t.fit.inner_frac, t.fit.num_workers, t.fit.threads)
+    on_epoch, verbose, save_model = t.on_epoch, t.verbose, t.save_model
     if threads: torch.set_num_threads(int(threads))
     t0 = time.time()
     outer = np.nonzero(folds == f)[0]
@@ -159,13 +192,14 @@ def fit_fold(f, crops, labels, ids, groups, folds, cfg, seed, bs, out, fp, model
 
 def _fold_summary(met): return f"OOF AUPRC {met['auprc']:.3f} ROC-AUC {met['roc_auc']:.3f} (train ROC-AUC {met['roc_auc_train']:.3f}), {met['seconds']:.0f}s"
 
-def cv_plan(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed=42, bs=16, out_dir=None, resume=False,
-            model_fn=None, stats=None, ranges=None, device=None, inner_frac=.2, verbose=False, num_workers=None,
-            threads=None, local=True, progress=None, label='', save_models=False) -> dict:
-    "The folds of one CV: results reused from `out_dir` (resume) and the `fit_fold` tasks still to run."
-    cfg = cfg or TrainConfig(); labels = np.asarray(labels).astype(int); ids = np.asarray(ids).astype(str)
-    folds = make_folds(labels, groups, k, seed)
-    fp = fingerprint('oof/2', asdict(cfg), list(ids), labels.tolist(), k, seed, bs, crops.shape[1:], inner_frac, str(stats), str(ranges))
+def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, verbose=False, local=True, progress=None,
+            label='', save_models=False, **fit) -> dict:
+    "The folds of one CV: results reused from `out_dir` (resume) and the `FoldTask`s still to run; `fit` are `FitSpec` fields."
+    spec = FitSpec(**{**fit, 'cfg': fit.get('cfg') or TrainConfig()})
+    labels = np.asarray(labels).astype(int); ids = np.asarray(ids).astype(str)
+    folds = make_folds(labels, groups, k, spec.seed)
+    fp = fingerprint('oof/2', asdict(spec.cfg), list(ids), labels.tolist(), k, spec.seed, spec.bs, crops.shape[1:], spec.inner_frac,
+                     str(spec.stats), str(spec.ranges))
     out = Path(out_dir) if out_dir else None
     if out: out.mkdir(parents=True, exist_ok=True)
     done, tasks = {}, []
@@ -180,8 +214,7 @@ def cv_plan(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, see
                 continue
             if verbose: print(f"{label}fold {f}: earlier result made with other settings, recomputed")
         on_epoch = (lambda row, f=f: progress.epoch(f'{label}fold {f}', row)) if (progress and local) else None
-        tasks.append((f, crops, labels, ids, groups, folds, cfg, seed, bs, out, fp, model_fn, stats, ranges, device, inner_frac,
-                      num_workers, threads, on_epoch, verbose and local, save_models))
+        tasks.append(FoldTask(f, crops, labels, ids, groups, folds, spec, out, fp, on_epoch, verbose and local, save_models))
     return dict(done=done, tasks=tasks, fingerprint=fp, k=k, label=label)
 
 def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[dict]:
@@ -190,10 +223,10 @@ def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[d
     flat = [(p, t) for p in plans for t in p['tasks']]
     def done(i, r):
         p, t = flat[i]; summary = _fold_summary(r[1])
-        if progress: progress.fit_done(f"{p['label']}fold {t[0]}", summary)
-        elif verbose: print(f"{p['label']}fold {t[0]}: {summary}")
-    results = executor.map(fit_fold, [t for _, t in flat], on_done=done)
-    for (p, t), r in zip(flat, results): p['done'][t[0]] = r
+        if progress: progress.fit_done(f"{p['label']}fold {t.fold}", summary)
+        elif verbose: print(f"{p['label']}fold {t.fold}: {summary}")
+    results = executor.map(fit_fold, [(t,) for _, t in flat], on_done=done)
+    for (p, t), r in zip(flat, results): p['done'][t.fold] = r
     out = []
     for p in plans:
         parts = [p['done'][f] for f in range(p['k'])]
@@ -201,13 +234,12 @@ def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[d
                         history=pd.concat([h for _, _, h in parts], ignore_index=True), fingerprint=p['fingerprint']))
     return out
 
-def run_cv(crops, labels, ids, groups=None, k=5, cfg:TrainConfig|None=None, seed=42, bs=16, out_dir=None, resume=False,
-           model_fn=None, stats=None, ranges=None, device=None, inner_frac=.2, verbose=False, progress:FitProgress|None=None,
-           num_workers=None, executor=None, save_models=False) -> dict:
-    "K-fold CV on `executor` (default: this process) -> dict(oof=DataFrame(ID, Label, fold, prob), folds=DataFrame(per-fold metrics), history=DataFrame)."
+def run_cv(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, verbose=False, progress:FitProgress|None=None,
+           executor=None, save_models=False, **fit) -> dict:
+    "K-fold CV on `executor` (default: this process) -> dict(oof=DataFrame(ID, Label, fold, prob), folds=DataFrame(per-fold metrics), history=DataFrame); `fit` are `FitSpec` fields."
     executor = executor or LocalExecutor()
-    plan = cv_plan(crops, labels, ids, groups, k, cfg, seed, bs, out_dir, resume, model_fn, stats, ranges, device, inner_frac,
-                   verbose, num_workers, executor.threads(), executor.name == 'local', progress, save_models=save_models)
+    plan = cv_plan(crops, labels, ids, groups, k, out_dir, resume, verbose, executor.name == 'local', progress,
+                   save_models=save_models, threads=executor.threads(), **fit)
     return run_plans([plan], executor, progress, verbose)[0]
 
 # %% ../nbs/05_cv.ipynb #c017

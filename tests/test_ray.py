@@ -47,11 +47,12 @@ def _kill_once(marker, *args):
 
 def test_killed_worker_is_retried_with_the_same_result(cluster, data, tmp_path):
     ex = RayExecutor(cpus_per_fit=1)
-    plan = cv_plan(data['crops'], data['labels'], data['ids'], k=2, cfg=load_config(CFG), seed=3, bs=16, device='cpu', model_fn=_model,
-                   threads=1, local=False)
+    plan = cv_plan(data['crops'], data['labels'], data['ids'], k=2, local=False, cfg=load_config(CFG), seed=3, bs=16, device='cpu',
+                   model_fn=_model, threads=1)
     marker = tmp_path/'killed_once'
-    got = ex.map(partial(_kill_once, str(marker)), plan['tasks'][:1])[0]
-    want = LocalExecutor(cpus_per_fit=1).map(fit_fold, plan['tasks'][:1])[0]
+    task = [(plan['tasks'][0],)]                                          # one FoldTask
+    got = ex.map(partial(_kill_once, str(marker)), task)[0]
+    want = LocalExecutor(cpus_per_fit=1).map(fit_fold, task)[0]
     assert marker.exists()                                                # it did die once...
     np.testing.assert_array_equal(got[0].prob.values, want[0].prob.values)   # ...and the retry gave the same fold
 

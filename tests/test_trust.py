@@ -8,13 +8,16 @@ from brainct_nb.cli import main as cli_main
 
 FAST = dict(epochs_head=1, epochs_ft=3, patience_ft=2)
 
-@pytest.fixture(scope='module')
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp('trust')
+def _demo_run(tmp_path_factory, name, **scoring):
+    "The protocol on 120 demo studies (3 folds, 32 px, 1+3 epochs) with the given calibration, tta and ensemble."
+    root = tmp_path_factory.mktemp(name)
     data = make_demo_dataset(root/'data', n=120, prevalence=.15, seed=12)
     (root/'fast.json').write_text(json.dumps(FAST))
     return P.run_all(data_root=str(data), seed=3, k_folds=3, out_size=32, pretrained=False, num_workers=0,
-                     config_json=str(root/'fast.json'), out_dir=str(root/'outputs'), calibration='platt', tta=True, ensemble='final')
+                     config_json=str(root/'fast.json'), out_dir=str(root/'outputs'), **scoring)
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory): return _demo_run(tmp_path_factory, 'trust', calibration='platt', tta=True, ensemble='final')
 
 def test_recalibration_is_fitted_on_oof_and_carried(run):
     d = run.dir
@@ -98,12 +101,7 @@ def test_recalibrating_a_fold_ensemble_is_refused(calibration, tmp_path, capsys)
 
 
 @pytest.fixture(scope='module')
-def run_ensemble(tmp_path_factory):
-    root = tmp_path_factory.mktemp('trust_ens')
-    data = make_demo_dataset(root/'data', n=120, prevalence=.15, seed=12)
-    (root/'fast.json').write_text(json.dumps(FAST))
-    return P.run_all(data_root=str(data), seed=3, k_folds=3, out_size=32, pretrained=False, num_workers=0,
-                     config_json=str(root/'fast.json'), out_dir=str(root/'outputs'), calibration='none', tta=True, ensemble='both')
+def run_ensemble(tmp_path_factory): return _demo_run(tmp_path_factory, 'trust_ens', calibration='none', tta=True, ensemble='both')
 
 def test_fold_ensemble_bundle_and_predict_reproduce_the_test_scores(run_ensemble, tmp_path):
     d = run_ensemble.dir
