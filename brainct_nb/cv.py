@@ -9,10 +9,10 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve, precision_recall_curve
+from sklearn.metrics import roc_curve, precision_recall_curve
 from .data import ct_dataloaders, stratified_group_split, atomic_write
 from .executor import LocalExecutor
-from .train import TrainConfig, load_config, train_two_stage, seed_everything, predict_crops, score_crops
+from .train import TrainConfig, load_config, train_two_stage, seed_everything, predict_crops, score_crops, RANKING, SCORE_BS, ranking
 from .windowing import window_ranges
 from .dicom import ParamError
 from fastai.vision.core import imagenet_stats
@@ -59,7 +59,7 @@ def confusion_metrics(y, p, thr) -> dict:
 def threshold_table(y, p, thresholds=None) -> pd.DataFrame:
     "One row per threshold (default: `THRESHOLDS`), with AUPRC and ROC-AUC of the scores."
     df = pd.DataFrame([confusion_metrics(y, p, t) for t in (THRESHOLDS if thresholds is None else thresholds)])
-    df['auprc'], df['roc_auc'] = average_precision_score(y, p), roc_auc_score(y, p)
+    for k, v in ranking(y, p).items(): df[k] = v
     return df
 
 def cv_threshold_tables(oof:pd.DataFrame, thresholds=None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -170,14 +170,12 @@ def fit_fold(t:FoldTask) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
                       f"trains for the full budget ({cfg.epochs_head}+{cfg.epochs_ft} epochs) without early stopping")
     learn, hist, (eh, ef) = train_two_stage(dls, cfg, model, epochs=None if n_pos_iva else (cfg.epochs_head, cfg.epochs_ft),
                                             verbose=verbose, on_epoch=on_epoch)
-    score = lambda pos, tta=False, cache=None: score_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, tta, 64, learn.dls.device, cache)
+    score = lambda pos, tta=False, cache=None: score_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, tta, SCORE_BS, learn.dls.device, cache)
     seen = {}                                                    # the outer fold's plain view is scored once for both columns
     p_out, p_tta, p_tr = score(outer, cache=seen), score(outer, True, seen), score(itr)
     oof = pd.DataFrame(dict(ID=ids[outer], Label=labels[outer], fold=f, prob=p_out, prob_tta=p_tta))
     met = dict(fold=f, n_train=len(itr), n_inner_valid=len(iva), inner_valid_pos=n_pos_iva, n_oof=len(outer), n_pos_oof=int(labels[outer].sum()),
-               auprc=float(average_precision_score(labels[outer], p_out)), roc_auc=float(roc_auc_score(labels[outer], p_out)),
-               auprc_tta=float(average_precision_score(labels[outer], p_tta)), roc_auc_tta=float(roc_auc_score(labels[outer], p_tta)),
-               roc_auc_train=float(roc_auc_score(labels[itr], p_tr)), auprc_train=float(average_precision_score(labels[itr], p_tr)),
+               **ranking(labels[outer], p_out), **ranking(labels[outer], p_tta, '_tta'), **ranking(labels[itr], p_tr, '_train'),
                inner_valid_auprc=float(hist.auprc.max()) if 'auprc' in hist else None,
                best_epochs_head=int(eh), best_epochs_ft=int(ef), seconds=time.time() - t0)
     hist = hist.assign(fold=f)
@@ -249,10 +247,10 @@ def plot_cv_curves(oof:pd.DataFrame, kind='roc', fname=None, title=None):
     fig, ax = plt.subplots(figsize=(5, 5)); grid = np.linspace(0, 1, 201); ys, aucs = [], []
     for k, d in oof.groupby('fold'):
         if kind == 'roc':
-            x, y, _ = roc_curve(d.Label, d.prob); a = roc_auc_score(d.Label, d.prob); ys.append(np.interp(grid, x, y))
+            x, y, _ = roc_curve(d.Label, d.prob); a = RANKING['roc_auc'](d.Label, d.prob); ys.append(np.interp(grid, x, y))
         else:
             prec, rec, _ = precision_recall_curve(d.Label, d.prob); x, y = rec[::-1], prec[::-1]
-            a = average_precision_score(d.Label, d.prob); ys.append(np.interp(grid, x, y))
+            a = RANKING['auprc'](d.Label, d.prob); ys.append(np.interp(grid, x, y))
         aucs.append(a); ax.plot(x, y, lw=1, alpha=.4, label=f'fold {k} ({a:.3f})')
     m = np.mean(ys, 0)
     name = 'ROC-AUC' if kind == 'roc' else 'AUPRC'

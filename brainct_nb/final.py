@@ -7,13 +7,13 @@ from __future__ import annotations
 import hashlib, json, os, sys
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve, precision_recall_curve
+from sklearn.metrics import roc_curve, precision_recall_curve
 from fastai.vision.core import imagenet_stats
 from .dicom import DicomError, BrainctError, ParamError, map_studies, read_study, project_salt
 from .windowing import preprocess_hu
 from .data import ct_dataloaders, atomic_write
 from .model import load_state, WeightsError
-from .train import TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
+from .train import RANKING, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
 from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, ensemble_members
 from .cv import confusion_metrics, METRICS
 
@@ -43,7 +43,7 @@ def bootstrap_ci(y, p, fn, n_boot=2000, seed=0, alpha=.05) -> tuple[float, float
 def metrics_with_ci(y, p, threshold, n_boot=2000, seed=0, ranking=True) -> dict:
     "ROC-AUC and AUPRC (unless `ranking=False`) and the metrics/confusion matrix at `threshold`, each with a bootstrap 95% CI."
     y = np.asarray(y).astype(int); p = np.asarray(p, float)
-    fns = dict(roc_auc=lambda a, b: roc_auc_score(a, b), auprc=lambda a, b: average_precision_score(a, b)) if ranking else {}
+    fns = {k: RANKING[k] for k in ('roc_auc', 'auprc')} if ranking else {}
     for k in METRICS + ['tp', 'fp', 'tn', 'fn']:
         fns[k] = (lambda key: lambda a, b: confusion_metrics(a, b, threshold)[key])(k)
     res = dict(threshold=float(threshold), n=int(len(y)), n_pos=int(y.sum()), prevalence=float(y.mean()), ci_level=.95, n_boot=n_boot)
@@ -77,11 +77,11 @@ def plot_test_curves(y, p, threshold, out_dir=None):
     for kind in ('roc', 'pr'):
         fig, ax = plt.subplots(figsize=(5, 5))
         if kind == 'roc':
-            x, t, _ = roc_curve(y, p); ax.plot(x, t, label=f'ROC-AUC {roc_auc_score(y, p):.3f}'); ax.plot([0, 1], [0, 1], ':', c='grey')
+            x, t, _ = roc_curve(y, p); ax.plot(x, t, label=f"ROC-AUC {RANKING['roc_auc'](y, p):.3f}"); ax.plot([0, 1], [0, 1], ':', c='grey')
             ax.plot(1 - cm['specificity'], cm['sensitivity'], 'ro', label=f'threshold {threshold:.2f}')
             ax.set(xlabel='1 - specificity', ylabel='sensitivity', title='Test ROC')
         else:
-            pr, rc, _ = precision_recall_curve(y, p); ax.plot(rc, pr, label=f'AUPRC {average_precision_score(y, p):.3f}')
+            pr, rc, _ = precision_recall_curve(y, p); ax.plot(rc, pr, label=f"AUPRC {RANKING['auprc'](y, p):.3f}")
             ax.axhline(np.mean(y), ls=':', c='grey', label=f'prevalence {np.mean(y):.3f}')
             if not np.isnan(cm['ppv']): ax.plot(cm['sensitivity'], cm['ppv'], 'ro', label=f'threshold {threshold:.2f}')
             ax.set(xlabel='recall (sensitivity)', ylabel='precision (PPV)', title='Test precision-recall')

@@ -8,7 +8,6 @@ import os, time
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd
-from sklearn.metrics import average_precision_score, roc_auc_score
 from .params import RunParams
 from .errors import DatasetError, ParamError, BrainctError, storage_error
 from .dicom import validate_dataset, quality_checks, project_salt
@@ -20,7 +19,7 @@ from .cv import (run_cv, run_grid, cv_threshold_tables, select_threshold, plot_c
                            VERIFY_SEED_OFFSET, THRESHOLDS)
 from .final import (final_epochs, train_final, metrics_with_ci, plot_test_curves, save_bundle, operating_point_metrics,
                               operating_point_table, model_from_weights)
-from .train import score_crops
+from .train import score_crops, RANKING, SCORE_BS, ranking
 from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points, calibration_stats, reliability_table,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
 from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device
@@ -153,7 +152,7 @@ def tta_effect(oof:pd.DataFrame, folds:pd.DataFrame) -> dict:
     "OOF AUPRC and ROC-AUC without and with the mirror (pooled, and fold mean/std), with the counts they rest on."
     out = dict(n=int(len(oof)), n_pos=int(oof.Label.sum()))
     for name, col, sfx in (('without_tta', 'prob_plain', ''), ('with_tta', 'prob_tta', '_tta')):
-        out[name] = dict(pooled_auprc=float(average_precision_score(oof.Label, oof[col])), pooled_roc_auc=float(roc_auc_score(oof.Label, oof[col])),
+        out[name] = dict(**{f'pooled_{k}': v for k, v in ranking(oof.Label, oof[col]).items()},
                          auprc_mean=float(folds[f'auprc{sfx}'].mean()), auprc_std=float(folds[f'auprc{sfx}'].std(ddof=0)),
                          roc_auc_mean=float(folds[f'roc_auc{sfx}'].mean()), roc_auc_std=float(folds[f'roc_auc{sfx}'].std(ddof=0)))
     return out
@@ -194,7 +193,7 @@ def step_cv(run:Run):
     sfx = '_tta' if p.tta else ''                                 # the headline is the scoring the run uses (before recalibration)
     cvm = dict(auprc_mean=folds[f'auprc{sfx}'].mean(), auprc_std=folds[f'auprc{sfx}'].std(ddof=0), roc_auc_mean=folds[f'roc_auc{sfx}'].mean(),
                roc_auc_std=folds[f'roc_auc{sfx}'].std(ddof=0), roc_auc_train_mean=folds.roc_auc_train.mean(), scoring='with TTA' if p.tta else 'one view',
-               pooled_oof_auprc=float(average_precision_score(oof.Label, oof.prob)), tta_effect=tta_effect(oof, folds),
+               pooled_oof_auprc=float(RANKING['auprc'](oof.Label, oof.prob)), tta_effect=tta_effect(oof, folds),
                folds=folds.to_dict('records'), config=run.cfg.to_dict(), seconds=time.time() - t0)
     run.save_json('cv_metrics.json', cvm); run.save_json('threshold_selection.json', sel)
     figs = [plot_cv_curves(oof, 'roc', run.dir/'cv_mean_roc.png'), plot_cv_curves(oof, 'pr', run.dir/'cv_mean_pr.png')]
@@ -219,9 +218,9 @@ def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', c
     for ens in ENSEMBLES:
         members = ensemble_members(ens, final, folds)
         for tta in (False, True):
-            pr = score_crops(members, crops, ranges, stats, tta, 64, device, cache)
+            pr = score_crops(members, crops, ranges, stats, tta, SCORE_BS, device, cache)
             rows.append(dict(ensemble=ens, tta=tta, n_models=len(members), n=len(y), n_pos=int(np.sum(y)),
-                             auprc=average_precision_score(y, pr), roc_auc=roc_auc_score(y, pr)))
+                             **ranking(y, pr)))
     return pd.DataFrame(rows)
 
 @run_step
@@ -243,7 +242,7 @@ def step_final(run:Run):
     try: members = ensemble_members(p.ensemble, model, folds)
     except ParamError as e: raise BrainctError(f"{e}: the fold weights {files[0].parent}/fold*_model.pt are missing") from None
     crops, scored = cache.crops(te), {}                                         # the only read of test crops; each (model, view) scored once
-    raw = score_crops(members, crops, R, ST, p.tta, 64, dev, scored)
+    raw = score_crops(members, crops, R, ST, p.tta, SCORE_BS, dev, scored)
     probs = recal(raw); y = te.Label.values
     pred = pd.DataFrame(dict(ID=te.ID, Label=te.Label, prob=probs, pred=(probs >= thr).astype(int)))
     if p.calibration != 'none': pred.insert(3, 'prob_model', raw)

@@ -31,9 +31,9 @@ from .windowing import hu_to_windows
 from .dicom import ParamError
 
 # %% auto #0
-__all__ = ['SCRATCH_OVERRIDES', 'TrainConfig', 'read_overrides', 'load_config', 'SmoothBCE', 'auprc_metric', 'roc_auc_metric',
-           'BestEpoch', 'History', 'opt_func', 'seed_everything', 'ct_learner', 'train_two_stage', 'valid_tfms',
-           'predict_crops', 'score_crops']
+__all__ = ['SCRATCH_OVERRIDES', 'RANKING', 'SCORE_BS', 'TrainConfig', 'read_overrides', 'load_config', 'ranking', 'SmoothBCE',
+           'auprc_metric', 'roc_auc_metric', 'BestEpoch', 'History', 'opt_func', 'seed_everything', 'ct_learner',
+           'train_two_stage', 'valid_tfms', 'predict_crops', 'score_crops']
 
 # %% ../nbs/04_train.ipynb #c005
 @dataclass
@@ -79,6 +79,14 @@ def load_config(overrides=None, base:TrainConfig|None=None) -> TrainConfig:
 # %% ../nbs/04_train.ipynb #c007
 SCRATCH_OVERRIDES = dict(epochs_head=2, epochs_ft=10, lr_ft=2e-3, weight_decay_ft=1e-4, patience_ft=4, ft_trainable_attrs='all')
 
+# %% ../nbs/04_train.ipynb #c009a
+RANKING = dict(auprc=average_precision_score, roc_auc=roc_auc_score)    # name -> f(y, p); the first is the primary metric
+SCORE_BS = 64                                                            # images per batch when scoring (not training)
+
+def ranking(y, p, suffix='') -> dict:
+    "Every metric of `RANKING` for outcomes `y` and probabilities `p`, as floats keyed `name + suffix`."
+    return {k + suffix: float(fn(y, p)) for k, fn in RANKING.items()}
+
 # %% ../nbs/04_train.ipynb #c010
 class SmoothBCE(nn.Module):
     "BCE-with-logits on label-smoothed 0/1 targets; `activation` gives probabilities."
@@ -95,8 +103,8 @@ def _safe(fn):
         return float(fn(t, p)) if 0 < t.sum() < len(t) else float('nan')
     f.__name__ = fn.__name__; return f
 
-def auprc_metric(): return AccumMetric(_safe(average_precision_score), activation=ActivationType.Sigmoid, flatten=True, name='auprc')
-def roc_auc_metric(): return AccumMetric(_safe(roc_auc_score), activation=ActivationType.Sigmoid, flatten=True, name='roc_auc')
+def auprc_metric(): return AccumMetric(_safe(RANKING['auprc']), activation=ActivationType.Sigmoid, flatten=True, name='auprc')
+def roc_auc_metric(): return AccumMetric(_safe(RANKING['roc_auc']), activation=ActivationType.Sigmoid, flatten=True, name='roc_auc')
 
 # %% ../nbs/04_train.ipynb #c013
 class BestEpoch(TrackerCallback):
@@ -184,7 +192,7 @@ def valid_tfms(ranges, stats, device='cpu'):
     return lambda x: norm(HUWindows(ranges)(TensorHU(x)))
 
 @torch.no_grad()
-def predict_crops(model, crops:np.ndarray, ranges, stats, bs=64, device='cpu', flip=False) -> np.ndarray:
+def predict_crops(model, crops:np.ndarray, ranges, stats, bs=SCORE_BS, device='cpu', flip=False) -> np.ndarray:
     "Probabilities for (N, S, S) int16 crops (an array or a lazy `CropView`): the validation transforms of training, the model, a sigmoid; `flip` mirrors each crop left-right."
     model = model.to(device).eval(); out = []; tfm = valid_tfms(ranges, stats, device)
     for i in range(0, len(crops), bs):
@@ -193,7 +201,7 @@ def predict_crops(model, crops:np.ndarray, ranges, stats, bs=64, device='cpu', f
         out.append(torch.sigmoid(model(x.as_subclass(torch.Tensor)).float()).reshape(-1).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
-def score_crops(models, crops:np.ndarray, ranges, stats, tta=False, bs=64, device='cpu', cache:dict|None=None) -> np.ndarray:
+def score_crops(models, crops:np.ndarray, ranges, stats, tta=False, bs=SCORE_BS, device='cpu', cache:dict|None=None) -> np.ndarray:
     "Mean probability over `models` (one or a list) and, with `tta`, over each (N, S, S) crop and its left-right mirror; `cache` (a dict shared by calls on the same crops) scores each (model, view) once."
     models = list(models) if isinstance(models, (list, tuple)) else [models]
     cache = {} if cache is None else cache

@@ -12,10 +12,10 @@ import torch.nn.functional as F
 from torch import nn
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, average_precision_score, roc_auc_score
+from sklearn.metrics import brier_score_loss
 from fastai.callback.hook import hook_output
 from .dicom import ParamError
-from .train import valid_tfms
+from .train import valid_tfms, ranking, RANKING
 from .cv import select_threshold, confusion_metrics
 
 # %% auto #0
@@ -277,7 +277,7 @@ def subgroup_table(keys:pd.DataFrame, y, p, threshold:float, min_n=10) -> pd.Dat
         for val, idx in keys.groupby(col).indices.items():
             yi, pi = y[idx], p[idx]; both = 0 < yi.sum() < len(yi); cm = confusion_metrics(yi, pi, threshold)
             rows.append(dict(subgroup=col, value=val, n=len(idx), n_pos=int(yi.sum()),
-                             roc_auc=roc_auc_score(yi, pi) if both else np.nan, auprc=average_precision_score(yi, pi) if both else np.nan,
+                             **(ranking(yi, pi) if both else dict.fromkeys(RANKING, np.nan)),
                              sensitivity=cm['sensitivity'], specificity=cm['specificity'],
                              note=(f"under {min_n} studies or no positive: not interpretable" if len(idx) < min_n or not yi.sum() else
                                    'under 5 positives: sensitivity and AUPRC rest on a handful' if yi.sum() < 5 else '')))
