@@ -17,10 +17,10 @@ from .errors import BrainctError, ParamError, DicomError, DatasetError, StorageE
 
 # %% auto #0
 __all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'DUP_RE', 'load_dicom', 'header_warnings', 'check_ct_image', 'padding_mask',
-           'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash', 'meta_from_dataset', 'read_meta',
-           'hu_stats', 'read_bytes', 'read_study', 'DatasetReport', 'norm_id', 'read_labels', 'parse_label',
-           'list_ct_folder', 'validate_dataset', 'extract_row', 'iter_studies', 'map_studies', 'extract_features',
-           'header_issue_counts', 'quality_checks']
+           'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash', 'slice_geometry',
+           'meta_from_dataset', 'read_meta', 'hu_stats', 'read_bytes', 'read_study', 'DatasetReport', 'norm_id',
+           'read_labels', 'parse_label', 'list_ct_folder', 'validate_dataset', 'extract_row', 'iter_studies',
+           'map_studies', 'extract_features', 'header_issue_counts', 'quality_checks']
 
 # %% ../nbs/00_dicom.ipynb #c005
 HU_MIN, HU_MAX = -1024.0, 3071.0
@@ -158,6 +158,17 @@ def _num(v, i=None):
         return float(v)
     except (TypeError, ValueError, IndexError): return None
 
+def slice_geometry(ds) -> dict:
+    "Where a slice lies: its position along the slice normal (mm), the plane, and how far the normal tilts from that axis (degrees)."
+    ipp = [_num(ds.get('ImagePositionPatient'), i) for i in range(3)]
+    iop = [_num(ds.get('ImageOrientationPatient'), i) for i in range(6)]
+    if None in ipp or None in iop: return dict(slice_pos=None, orientation='', plane_tilt_deg=None)
+    n = np.cross(iop[:3], iop[3:]); norm = float(np.linalg.norm(n))
+    if norm < 1e-6: return dict(slice_pos=None, orientation='', plane_tilt_deg=None)
+    n = n/norm; ax = int(np.argmax(np.abs(n)))
+    return dict(slice_pos=float(np.dot(n, ipp)), orientation=('sagittal', 'coronal', 'axial')[ax],
+                plane_tilt_deg=float(np.degrees(np.arccos(min(1., abs(n[ax]))))))
+
 def meta_from_dataset(ds, salt:bytes|None=None) -> dict:
     "Acquisition metadata the pipeline uses, and salted hashes for grouping; no identifying values."
     ts = getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', None)
@@ -173,7 +184,9 @@ def meta_from_dataset(ds, salt:bytes|None=None) -> dict:
         rescale_slope=_num(ds.get('RescaleSlope')), rescale_intercept=_num(ds.get('RescaleIntercept')),
         window_center=_num(ds.get('WindowCenter')), window_width=_num(ds.get('WindowWidth')),
         padding_value=_num(ds.get('PixelPaddingValue')), gantry_tilt=_num(ds.get('GantryDetectorTilt')),
-        patient_hash=salted_hash(ds.get('PatientID'), salt), study_hash=salted_hash(ds.get('StudyInstanceUID'), salt))
+        patient_hash=salted_hash(ds.get('PatientID'), salt), study_hash=salted_hash(ds.get('StudyInstanceUID'), salt),
+        series_hash=salted_hash(ds.get('SeriesInstanceUID'), salt), instance_number=_num(ds.get('InstanceNumber')),
+        **slice_geometry(ds))
 
 def read_meta(path, salt:bytes|None=None) -> dict:
     "PHI-free metadata of one DICOM file (the pixels are not decoded)."

@@ -24,6 +24,7 @@ from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
 from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device
 from .report import model_card_text
+from .series import series_table
 
 # %% auto #0
 __all__ = ['FINE_THRESHOLDS', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint', 'step_features',
@@ -85,14 +86,20 @@ def step_features(run:Run):
     run.set_status('running', data_fingerprint=fp)
     run.save_csv('features.csv', feats.drop(columns=['cached', 'crc32'], errors='ignore'))
     ex = excluded_table(rep, feats); run.save_csv('excluded.csv', ex)
+    st = series_table(feats); run.save_csv('series.csv', st)                       # hashed keys, positions, counts
     qc = quality_checks(feats, rep); qc['cache'] = dict(dir=str(cache.dir), decoded=cache.n_decoded, seconds=round(cache.build_s, 2), size_mb=round(cache.size_mb(), 1),
                        files=cache.n_files(), old_caches_ignored=cache.old_caches, index_files_set_aside=cache.set_aside)
     qc['excluded'] = dict(n=len(ex), file='excluded.csv', by_reason={k: int(v) for k, v in ex.reason.value_counts().items()})
+    qc['series'] = dict(file='series.csv', n_series=len(st), n_studies=int(st.study_key.nunique()) if len(st) else 0,
+                        n_multi_slice=int((st.n_slices > 1).sum()) if len(st) else 0)
     run.save_json('features_checks_summary.json', qc)
     run.features = Features(cache, feats, ex, qc)
     print(f"{len(feats)} studies: {qc['n_ok']} ok, {qc['n_error']} with errors; decoded {cache.n_decoded} "
           f"(the rest from the cache) in {cache.build_s:.1f}s with {nw} workers")
     print_excluded(ex)
+    if qc['series']['n_multi_slice']:
+        print(f"{qc['series']['n_series']} series in {qc['series']['n_studies']} studies ({qc['series']['n_multi_slice']} of several "
+              f"slices, ordered along the slice normal): series.csv")
     if cache.old_caches: print(f"note: {len(cache.old_caches)} cache folder(s) of an earlier format are not used and can be deleted: {', '.join(cache.old_caches[:3])}")
     if qc['identical_content_groups']: print(f"WARNING: {len(qc['identical_content_groups'])} groups of byte-identical files under different IDs")
     if qc['header_issues_by_kind']:
