@@ -299,8 +299,9 @@ def patient_groups(ok:pd.DataFrame, grouping='auto', k_folds=5) -> tuple[np.ndar
     if grouping not in ('auto', 'patient', 'study'): raise DatasetError(f"grouping must be 'auto', 'patient' or 'study', got {grouping!r}")
     ids = ok.ID.astype(str).values
     ph = ok.patient_hash if 'patient_hash' in ok else pd.Series([None]*len(ok))
+    sh = ok.study_hash.values if 'study_hash' in ok else None        # the slices of one study always stay together
     if grouping == 'study' or not ph.dropna().duplicated().any():
-        return group_keys(ids), 'one group per study' + (' (grouping=study)' if grouping == 'study' else ' (no patient has two studies)')
+        return group_keys(ids, sh), 'one group per study' + (' (grouping=study)' if grouping == 'study' else ' (no patient has two studies)')
     keys = group_keys(ids, ph.values)
     n_pos_groups = len(set(keys[ok.Label.values == 1])); top = pd.Series(keys).value_counts().iloc[0]/len(keys)
     need = k_folds + 2
@@ -310,7 +311,7 @@ def patient_groups(ok:pd.DataFrame, grouping='auto', k_folds=5) -> tuple[np.ndar
     if grouping == 'patient':
         raise DatasetError(f"grouping='patient' but the PatientID values cannot group this dataset: {why}. Anonymised exports often "
                            "write one value (ANON) or a site code: restore the real patient IDs, or use grouping='study' if every file is a different patient")
-    return group_keys(ids), (f"WARNING: PatientID looks anonymised or constant ({why}): split by study instead of by patient; "
+    return group_keys(ids, sh), (f"WARNING: PatientID looks anonymised or constant ({why}): split by study instead of by patient; "
                              "if several studies come from one patient, CV and test estimates may be optimistic")
 
 def make_split(feats:pd.DataFrame, test_size=.15, seed=42, grouping='auto', k_folds=5) -> pd.DataFrame:

@@ -112,7 +112,7 @@ def step_features(run:Run):
 def step_split(run:Run):
     "Step 4: stratified, patient-grouped train/test split (features_split.csv, reused by later runs of the same data)."
     p, feats = run.params, run.features.feats
-    name = f'split_v2_{p.seed}_{p.test_size}_{p.grouping}_{p.k_folds}_{len(feats)}.csv'
+    name = f'split_v3_{p.seed}_{p.test_size}_{p.grouping}_{p.k_folds}_{len(feats)}.csv'
     sp = load_or_make_split(Path(p.out_dir)/'cache'/name, feats, p.test_size, p.seed, p.grouping, p.k_folds)
     fs = feats.merge(sp[['ID', 'group', 'split']], on='ID', how='left')
     run.save_csv('features_split.csv', fs.drop(columns=['cached', 'crc32'], errors='ignore'))

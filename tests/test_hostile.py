@@ -29,7 +29,9 @@ def test_anonymised_patient_ids_fall_back_to_study_groups(copy, tmp_path, capsys
     run = _prepare(copy, tmp_path/'o')
     qc = json.loads((run.dir/'features_checks_summary.json').read_text())
     assert qc['split']['grouping'].startswith('WARNING: PatientID looks anonymised') and 'WARNING: PatientID' in capsys.readouterr().out
-    assert run.split.group.nunique() == len(run.split)                        # one group per study
+    studies = run.features.feats.set_index('ID').study_hash
+    assert run.split.group.nunique() == studies[run.split.ID].nunique() < len(run.split)    # one group per study, not per slice
+    assert (run.split.groupby(studies[run.split.ID].values).split.nunique() == 1).all()     # a study's slices on one side
     with pytest.raises(DatasetError, match="grouping='patient'"): _prepare(copy, tmp_path/'o2', grouping='patient')
     assert P.read_status(sorted((tmp_path/'o2').glob('run_*'))[-1])['state'] == 'failed'
 
