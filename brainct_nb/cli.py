@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--prevalence', type=float, default=None, help="also print PPV/NPV of each operating point at this prevalence (a site's own)")
     p.add_argument('--cam', default=None, metavar='DIR', help='write a Grad-CAM overlay PNG per scored file into DIR')
     p.add_argument('--allow-unfinished', action='store_true', help="score with a run whose run_status.json is not 'finished'")
+    p.add_argument('--studies-out', default=None, metavar='CSV', help='also write one row per study (its slices grouped from the headers): '
+                   'max probability, label (some slice reaches the threshold), slice count, the most suspicious slices')
     b = sub.add_parser('bench', help='throughput benchmark: seed-style pipeline vs ours', parents=[common])
     b.add_argument('--quick', action='store_true', help='a small CPU run (about a minute)')
     b.add_argument('--device', default=None); b.add_argument('--out', default='bench_results.md')
@@ -59,7 +61,8 @@ def _dispatch(a) -> int:
         from brainct_nb.pipeline import run_all                         # torch, fastai, scikit-learn: only now
         run_all(RunParams(**{f.name: getattr(a, f.name) for f in fields(RunParams)})); return 0
     if a.cmd == 'predict':
-        from brainct_nb.final import predict_dicoms
+        from brainct_nb.final import predict_dicoms, predict_studies, check_out_path
+        if a.studies_out: check_out_path(a.studies_out)
         from brainct_nb.final import verify_bundle, prevalence_table
         prev = prevalence_table(verify_bundle(a.run), a.prevalence) if a.prevalence is not None else None   # a bad prevalence fails before any scoring
         df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out, operating_point=a.operating_point, cam_dir=a.cam,
@@ -67,6 +70,13 @@ def _dispatch(a) -> int:
         n_bad = int(df.error.notna().sum())
         if a.out: print(f"{len(df) - n_bad} files scored ({n_bad} could not be) -> {a.out}")
         else: print(df.to_csv(index=False))
+        st = predict_studies(df)
+        if len(st) and (st.n_slices > 1).any():
+            print(f"{len(st)} studies ({int((st.n_slices > 1).sum())} of several slices): {int(st.label.sum())} positive at the operating point "
+                  "(a study is positive when one of its slices reaches it)" + (f" -> {a.studies_out}" if a.studies_out else ''))
+        if a.studies_out:
+            from brainct_nb.data import atomic_write
+            atomic_write(a.studies_out, lambda t: st.to_csv(t, index=False))
         if a.cam: print(f"Grad-CAM overlays (final model) -> {a.cam}")
         if prev is not None:
             print(f"PPV/NPV at prevalence {a.prevalence:g} (from each operating point's test sensitivity/specificity):")

@@ -11,6 +11,7 @@ from sklearn.metrics import roc_curve, precision_recall_curve
 from fastai.vision.core import imagenet_stats
 from .dicom import DicomError, BrainctError, ParamError, map_studies, read_study, project_salt
 from .windowing import preprocess_hu
+from .series import order_slices, study_scores
 from .data import ct_dataloaders, atomic_write
 from .model import load_state, WeightsError
 from .train import RANKING, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
@@ -21,7 +22,8 @@ from .cv import confusion_metrics, METRICS
 __all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'operating_point_metrics',
            'operating_point_table', 'plot_test_curves', 'BundleError', 'save_bundle', 'verify_bundle',
            'model_from_weights', 'load_bundle', 'load_models', 'spacing_note', 'dicom_paths', 'skipped_files',
-           'check_out_path', 'prevalence_table', 'check_run_finished', 'predict_dicoms', 'train_final']
+           'check_out_path', 'prevalence_table', 'check_run_finished', 'predict_dicoms', 'predict_studies',
+           'train_final']
 
 # %% ../nbs/06_final.ipynb #c005
 def final_epochs(folds:pd.DataFrame) -> tuple[int, int]:
@@ -177,9 +179,9 @@ def _crop_one(path, out_size, salt):
     try:
         hu, meta = read_study(path, salt)
         crop, info = preprocess_hu(hu, out_size, path=path)
-        return dict(crop=crop, error=None, note=spacing_note(meta))
-    except DicomError as e: return dict(crop=None, error=e.reason, note=None)
-    except Exception as e: return dict(crop=None, error=f'{type(e).__name__}: {e}', note=None)
+        return dict(crop=crop, error=None, note=spacing_note(meta), geo=dict((k, meta.get(k)) for k in ('study_hash', 'series_hash', 'slice_pos', 'instance_number')))
+    except DicomError as e: return dict(crop=None, error=e.reason, note=None, geo={})
+    except Exception as e: return dict(crop=None, error=f'{type(e).__name__}: {e}', note=None, geo={})
 
 def dicom_paths(src) -> list[Path]:
     "DICOM files from a folder (recursive, `*.dcm` or extension-less), a file, or a list of them."
@@ -256,6 +258,10 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64, out=None
               f"{recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)", file=sys.stderr)
     df = pd.DataFrame(dict(file=[str(p) for p in paths], probability=np.nan, label=pd.array([pd.NA]*len(paths), dtype='Int64'),
                            threshold=thr, operating_point=operating_point, error=[r['error'] for r in res], note=[r['note'] for r in res]))
+    geo = pd.DataFrame([dict(ID=str(p), ok=r['crop'] is not None, **r['geo']) for p, r in zip(paths, res)])
+    if geo.ok.any():                                  # where each slice sits in its study (headers only)
+        o = order_slices(geo)[['ID', 'study_key', 'slice_index', 'slice_pos']].rename(columns={'ID': 'file'})
+        df = df.merge(o, on='file', how='left')
     skip = skipped_files(dicoms)
     if skip: df = pd.concat([df, pd.DataFrame(dict(file=[str(p) for p in skip], threshold=thr, operating_point=operating_point,
                                                    error=[f"not read: '{p.suffix}' is not a DICOM file name (.dcm or none); rename it if it is one" for p in skip]))],
@@ -270,6 +276,16 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64, out=None
             df.loc[i, 'cam'] = str(save_cam_png(cam_dir/names[i], crops[j], cams[j], f"{Path(paths[i]).name}  p={probs[j]:.2f}"))
     if out is not None: atomic_write(out, lambda t: df.to_csv(t, index=False))
     return df
+
+# %% ../nbs/06_final.ipynb #c014s
+def predict_studies(slices:pd.DataFrame) -> pd.DataFrame:
+    "One row per study of `predict_dicoms`' per-file table: max probability, the label at its threshold (some slice reaches it), the top slices."
+    ok = slices[slices.probability.notna() & slices.get('study_key', pd.Series(index=slices.index, dtype=object)).notna()]
+    if not len(ok): return pd.DataFrame(columns=['study', 'first_file', 'n_slices', 'probability', 'label', 'top_slices'])
+    s = study_scores(ok.rename(columns={'probability': 'prob'}), 'max', threshold=float(ok.threshold.iloc[0]))
+    first = ok.sort_values('slice_index').groupby('study_key').file.first()
+    s.insert(1, 'first_file', s.study_key.map(first))
+    return s.rename(columns={'study_key': 'study', 'prob': 'probability'})[['study', 'first_file', 'n_slices', 'probability', 'label', 'top_slices']]
 
 # %% ../nbs/06_final.ipynb #c016
 def train_final(crops, labels, cfg:TrainConfig, epochs:tuple[int, int], seed=42, bs=16, model_fn=None, stats=None,

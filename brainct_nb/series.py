@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['SERIES_RULE', 'order_slices', 'series_table']
+__all__ = ['SERIES_RULE', 'AGGREGATIONS', 'order_slices', 'series_table', 'study_scores']
 
 # %% ../nbs/02b_series.ipynb #q005
 SERIES_RULE = "axial, slice thickness 2.5-5 mm where recorded, then the most slices, then the first series key"
@@ -59,3 +59,21 @@ def series_table(feats:pd.DataFrame) -> pd.DataFrame:
     t['kept'] = t.index.isin(keep); t = t.drop(columns='_rank')
     t['mixed_matrix'] = t.matrix_sizes.str.contains(' ')
     return t.sort_values(['study_key', 'kept'], ascending=[True, False]).reset_index(drop=True)
+
+# %% ../nbs/02b_series.ipynb #q014
+AGGREGATIONS = ('max', 'topk')
+
+def study_scores(slices:pd.DataFrame, how='max', k=3, threshold=None, n_top=3) -> pd.DataFrame:
+    "One row per `study_key` of `slices` (with `prob`, `slice_index`, `slice_pos`; `Label` optional): score, label, top slices."
+    if how not in AGGREGATIONS: raise ValueError(f"how must be one of {AGGREGATIONS}, got {how!r}")
+    rows = []
+    for key, g in slices.dropna(subset=['prob']).groupby('study_key', sort=False):
+        top = g.sort_values('prob', ascending=False)
+        score = float(top.prob.iloc[0]) if how == 'max' else float(top.prob.iloc[:k].mean())
+        r = dict(study_key=key, n_slices=len(g), prob=score,
+                 top_slices='; '.join(f"#{int(i)} at {z:.1f} mm: {p:.2f}" if pd.notna(z) else f"#{int(i)}: {p:.2f}"
+                                      for i, z, p in zip(top.slice_index[:n_top], top.slice_pos[:n_top], top.prob[:n_top])))
+        if threshold is not None and how == 'max': r['label'] = int(score >= threshold)
+        if 'Label' in g: r['Label'] = int(g.Label.max())                 # slice labels: the study is positive if any slice is
+        rows.append(r)
+    return pd.DataFrame(rows)

@@ -208,3 +208,25 @@ def test_predict_refuses_unfinished_runs_unless_asked(setup, tmp_path, capsys):
         assert "the run is 'running', not finished" in capsys.readouterr().err
         assert cli_main(['predict', '--run', str(d), '--dicoms', f, '--allow-unfinished']) == 0
     finally: st.write_text(saved)
+
+def test_predict_answers_per_study_on_a_real_series(setup, tmp_path, ge_files, capsys):
+    "The GE series (28 slices, file names in any order) is one study: one row, max probability, its most suspicious slices."
+    d = tmp_path/'ge'; d.mkdir()
+    import shutil
+    for k, f in enumerate(reversed(ge_files)): shutil.copy(f, d/f'x{k:02d}.dcm')      # names no longer follow the slices
+    out, st = tmp_path/'slices.csv', tmp_path/'studies.csv'
+    assert cli_main(['predict', '--run', str(setup['run'].dir), '--dicoms', str(d), '--out', str(out), '--studies-out', str(st)]) == 0
+    sl, s = pd.read_csv(out), pd.read_csv(st)
+    assert len(s) == 1 and s.n_slices.item() == 28 and np.isclose(s.probability.item(), sl.probability.max())
+    assert s.label.item() == int((sl.probability >= sl.threshold).any())
+    assert sorted(sl.slice_index) == list(range(28)) and sl.sort_values('slice_index').file.str[-7:].tolist()[0] == 'x27.dcm'
+    assert s.top_slices.item().count(' mm: ') == 3 and '1 studies (1 of several slices)' in capsys.readouterr().out
+
+def test_predict_splits_a_flat_folder_into_its_studies(setup, tmp_path):
+    "The RSNA folder (three real studies, slices mixed in one folder): three rows, 108 slices scored (3 vertex slices have no head)."
+    rsna = sorted((Path(__file__).resolve().parents[1].parent/'shared'/'data'/'real-head-ct'/'rsna-series-unlabelled').glob('*.dcm'))
+    if not rsna: pytest.skip('RSNA series not present')
+    from brainct_nb.final import predict_studies
+    sl = predict_dicoms(setup['run'].dir, rsna[0].parent)
+    st = predict_studies(sl)
+    assert len(st) == 3 and st.n_slices.sum() == 108 and sl.error.notna().sum() == 3
