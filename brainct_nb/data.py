@@ -330,7 +330,8 @@ def check_split(sp:pd.DataFrame, test_size=.15, k_folds=5, tol=.05):
     tr, te = sp[sp.split == 'train'], sp[sp.split == 'test']
     npos_groups = tr.group[tr.Label == 1].nunique()
     if npos_groups < k_folds + 1 or te.Label.sum() == 0:
-        raise DatasetError(f"test_size={test_size} leaves {int(tr.Label.sum())} positive studies in {npos_groups} group(s) for training "
+        raise DatasetError(f"test_size={test_size} leaves {int(tr.Label.sum())} positive items in {npos_groups} group(s) (patients, or "
+                           f"studies: the slices of a study share one) for training "
                            f"and {int(te.Label.sum())} for testing; {k_folds}-fold CV needs >= {k_folds + 1} positive groups in training "
                            "and the test set needs one: lower test_size or k_folds")
     got = len(te)/len(sp)
