@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['SERIES_RULE', 'AGGREGATIONS', 'order_slices', 'series_table', 'study_scores']
+__all__ = ['SERIES_RULE', 'AGGREGATIONS', 'order_slices', 'series_table', 'study_scores', 'drop_other_series']
 
 # %% ../nbs/02b_series.ipynb #q005
 SERIES_RULE = "axial, slice thickness 2.5-5 mm where recorded, then the most slices, then the first series key"
@@ -77,3 +77,16 @@ def study_scores(slices:pd.DataFrame, how='max', k=3, threshold=None, n_top=3) -
         if 'Label' in g: r['Label'] = int(g.Label.max())                 # slice labels: the study is positive if any slice is
         rows.append(r)
     return pd.DataFrame(rows)
+
+# %% ../nbs/02b_series.ipynb #q017
+def drop_other_series(feats:pd.DataFrame, table:pd.DataFrame) -> pd.DataFrame:
+    "`feats` with the rows of each study's other multi-slice series made exclusions (`ok` False, the reason in `error`)."
+    if not len(table): return feats
+    multi = table[table.n_slices > 1]
+    drop = multi[~multi.kept & multi.study_key.isin(multi.study_key[multi.kept])].series_key
+    if not len(drop): return feats
+    out = feats.copy(); _, series = _keys(out)
+    hit = out.ok & series.isin(set(drop))
+    out.loc[hit, 'ok'] = False
+    out.loc[hit, 'error'] = f"series not used: its study keeps another series ({SERIES_RULE})"
+    return out

@@ -24,7 +24,7 @@ from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
 from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device
 from .report import model_card_text
-from .series import series_table
+from .series import series_table, drop_other_series
 
 # %% auto #0
 __all__ = ['FINE_THRESHOLDS', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint', 'step_features',
@@ -84,9 +84,10 @@ def step_features(run:Run):
         raise DatasetError(f"resume={run.dir}: the data changed since this run began (IDs, labels or file contents differ): "
                            "start a new run (omit resume)")
     run.set_status('running', data_fingerprint=fp)
+    st = series_table(feats); run.save_csv('series.csv', st)                       # hashed keys, positions, counts
+    feats = drop_other_series(feats, st)                                            # one series per study
     run.save_csv('features.csv', feats.drop(columns=['cached', 'crc32'], errors='ignore'))
     ex = excluded_table(rep, feats); run.save_csv('excluded.csv', ex)
-    st = series_table(feats); run.save_csv('series.csv', st)                       # hashed keys, positions, counts
     qc = quality_checks(feats, rep); qc['cache'] = dict(dir=str(cache.dir), decoded=cache.n_decoded, seconds=round(cache.build_s, 2), size_mb=round(cache.size_mb(), 1),
                        files=cache.n_files(), old_caches_ignored=cache.old_caches, index_files_set_aside=cache.set_aside)
     qc['excluded'] = dict(n=len(ex), file='excluded.csv', by_reason={k: int(v) for k, v in ex.reason.value_counts().items()})
