@@ -52,3 +52,10 @@ def test_run_notebook_has_every_parameter():
     assert want <= names, want - names
     assert all(f'{n}={n}' in call for n in want), [n for n in want if f'{n}={n}' not in call]
     assert nb['metadata']['kernelspec']['name'] == 'python3'
+
+def test_run_notebook_follows_steps():
+    "run.ipynb calls the steps in the order of pipeline.STEPS (which run_all and brainct run follow), each once."
+    from brainct_nb.pipeline import STEPS
+    nb = json.loads((ROOT/'nbs'/'run.ipynb').read_text())
+    calls = re.findall(r'\b(step_\w+)\(run', '\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code'))
+    assert calls == [s.__name__ for s in STEPS], calls
