@@ -103,7 +103,8 @@ def _sigterm(signum, frame):
 
 def main(argv=None) -> int:
     "Entry point of the `brainct` console script: 0 on success; 2 with one message for a known error; 130 on Ctrl-C, 143 on SIGTERM."
-    a = build_parser().parse_args(argv)
+    global _TERMINATED
+    a = build_parser().parse_args(argv); _TERMINATED = False
     old = signal.signal(signal.SIGTERM, _sigterm) if threading.current_thread() is threading.main_thread() else None
     try: return _dispatch(a)
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ from .windowing import preprocess_hu
 from .series import order_slices, study_scores
 from .data import ct_dataloaders, atomic_write
 from .model import load_state, WeightsError
-from .train import RANKING, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
+from .train import RANKING, SCORE_BS, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
 from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, ensemble_members
 from .cv import confusion_metrics, METRICS
 
@@ -232,7 +232,7 @@ def check_run_finished(run_dir, allow_unfinished=False):
         if not allow_unfinished: raise BundleError(f"{msg}; resume it (brainct run --resume {run_dir}) or pass --allow-unfinished")
         print(f"note: {msg}; scoring anyway (--allow-unfinished)", file=sys.stderr)
 
-def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=64, out=None, operating_point='chosen', cam_dir=None,
+def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, out=None, operating_point='chosen', cam_dir=None,
                    allow_unfinished=False) -> pd.DataFrame:
     "Score DICOM files with a finished run, exactly as its test set was scored (ensemble, TTA, recalibration); one row per file."
     if out is not None: out = check_out_path(out)

@@ -55,8 +55,10 @@ def series_table(feats:pd.DataFrame) -> pd.DataFrame:
     if not len(t): return t
     thick = t.slice_thickness.between(2.5, 5)
     t['_rank'] = list(zip(t.orientation != 'axial', ~(thick | t.slice_thickness.isna()), -t.n_slices, t.series_key))
-    keep = t.sort_values('_rank').groupby('study_key').head(1).index
-    t['kept'] = t.index.isin(keep); t = t.drop(columns='_rank')
+    best = t.index.isin(t.sort_values('_rank').groupby('study_key').head(1).index)
+    multi_best = t.study_key[best & (t.n_slices > 1)]            # a study whose chosen series has several slices...
+    t['kept'] = best | (t.n_slices == 1) | ~t.study_key.isin(multi_best)   # ...drops its other multi-slice series only
+    t = t.drop(columns='_rank')
     t['mixed_matrix'] = t.matrix_sizes.str.contains(' ')
     return t.sort_values(['study_key', 'kept'], ascending=[True, False]).reset_index(drop=True)
 
@@ -81,9 +83,7 @@ def study_scores(slices:pd.DataFrame, how='max', k=3, threshold=None, n_top=3) -
 # %% ../nbs/02b_series.ipynb #q017
 def drop_other_series(feats:pd.DataFrame, table:pd.DataFrame) -> pd.DataFrame:
     "`feats` with the rows of each study's other multi-slice series made exclusions (`ok` False, the reason in `error`)."
-    if not len(table): return feats
-    multi = table[table.n_slices > 1]
-    drop = multi[~multi.kept & multi.study_key.isin(multi.study_key[multi.kept])].series_key
+    drop = table.series_key[~table.kept] if len(table) else []
     if not len(drop): return feats
     out = feats.copy(); _, series = _keys(out)
     hit = out.ok & series.isin(set(drop))

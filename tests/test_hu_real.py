@@ -34,3 +34,16 @@ def test_693_lossless_jpeg2000_identical_to_uncompressed():
     assert a.min() >= -1024 and not np.isin(a, [-1500, -2000, -3024]).any()
     brain = a[(a > 0) & (a < 80)]
     assert 20 < np.median(brain) < 50          # parenchyma where it should be
+
+def test_modality_lut_fast_path_matches_pydicom_on_every_real_file():
+    "The fast path (slope 1, whole intercept) gives pydicom's modality LUT exactly on every real file we have."
+    from pathlib import Path
+    import numpy as np
+    from pydicom.pixels import apply_modality_lut
+    from brainct_nb.dicom import load_dicom, _rescaled
+    data = Path(__file__).resolve().parents[1].parent/'shared'/'data'
+    files = sorted(data.glob('real-head-ct/*/*.dcm')) + sorted(data.glob('kaggle-head-ct/CTs/*.dcm'))
+    if not files: pytest.skip(f'no real files under {data}')
+    for f in files:
+        ds = load_dicom(f); raw = ds.pixel_array
+        assert np.array_equal(_rescaled(raw, ds), np.asarray(apply_modality_lut(raw, ds), dtype=np.float32)), f.name
