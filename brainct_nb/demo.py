@@ -11,7 +11,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, CTImageStorage
 
 # %% auto #0
-__all__ = ['PLANTED_PHI', 'ENCODINGS', 'head_phantom', 'write_ct_dicom', 'make_demo_dataset']
+__all__ = ['PLANTED_PHI', 'ENCODINGS', 'head_phantom', 'write_ct_dicom', 'make_demo_dataset', 'series_phantom',
+           'make_series_dataset']
 
 # %% ../nbs/00a_demo.ipynb #c005
 PLANTED_PHI = dict(PatientName='Quixbury^Zorvath', PatientID='ZQX-MRN-', PatientBirthDate='19230417',
@@ -32,8 +33,8 @@ def _ellipse(yy, xx, cy, cx, ry, rx, ang=0.):
     return ((c*x + s*y)/rx)**2 + ((-s*x + c*y)/ry)**2
 
 # %% ../nbs/00a_demo.ipynb #c007
-def head_phantom(size=256, rng=None, finding:str|None=None, head=None, return_mask=False):
-    "One axial head slice in HU (float32, `size` x `size`); `finding` is None, 'bleed' or 'lesion'; `head` fixes the shape; `return_mask` also gives the finding's mask."
+def head_phantom(size=256, rng=None, finding:str|None=None, head=None, return_mask=False, where:dict|None=None):
+    "One axial head slice in HU (float32, `size` x `size`); `finding` is None, 'bleed' or 'lesion'; `head` fixes the shape; `return_mask` also gives the finding's mask; `where` fixes the finding (`ang`, `rad`, `r`, `aspect`, `rot`, `contrast`)."
     rng = rng if rng is not None else np.random.default_rng()
     h = head or dict(ry=rng.uniform(.30, .40), rx=rng.uniform(.24, .32), ang=rng.uniform(-.15, .15),
                      cy=rng.uniform(-.06, 0.), cx=rng.uniform(-.03, .03), skull=rng.uniform(.018, .04),
@@ -60,13 +61,15 @@ def head_phantom(size=256, rng=None, finding:str|None=None, head=None, return_ma
         out[_ellipse(yy, xx, cy, cx, .006, .006) <= 1] = rng.uniform(90, 250)
     finding_mask = np.zeros((size, size), bool)
     if finding is not None:
-        ang, rad = rng.uniform(0, 2*np.pi), rng.uniform(0, .55)
+        w = where or {}                                   # a series fixes its finding's place; a single slice draws it
+        draw = lambda k, lo, hi: w[k] if k in w else rng.uniform(lo, hi)
+        ang = draw('ang', 0, 2*np.pi); rad = draw('rad', 0, .55)
         cy, cx = h['cy'] + rad*(h['ry']-t)*np.sin(ang), h['cx'] + rad*(h['rx']-t)*np.cos(ang)
-        r = rng.uniform(.03, .075)
-        blob = _ellipse(yy, xx, cy, cx, r*rng.uniform(.7, 1.3), r, rng.uniform(0, np.pi)) + .25*_smooth_noise(rng, (size, size), size/60)
+        r = draw('r', .03, .075)
+        blob = _ellipse(yy, xx, cy, cx, r*draw('aspect', .7, 1.3), r, draw('rot', 0, np.pi)) + .25*_smooth_noise(rng, (size, size), size/60)
         if finding == 'bleed':
             m = (blob <= 1) & brain
-            out[m] += rng.uniform(20, 45); finding_mask = m
+            out[m] += draw('contrast', 20, 45); finding_mask = m
         elif finding == 'lesion':
             edema = (blob <= 2.2) & brain
             out[edema] -= rng.uniform(5, 9)
@@ -149,5 +152,53 @@ def make_demo_dataset(dest, n=300, prevalence=1/18, seed=0, sizes=(256, 384, 512
         patient += 1
     for sid in rng.choice([r['ID'] for r in rows], min(n_dup, n), replace=False):
         (ct/f"{sid} (1).dcm").write_bytes((ct/f"{sid}.dcm").read_bytes())
+    pd.DataFrame(rows).to_csv(dest/labels, index=False)
+    return dest
+
+# %% ../nbs/00a_demo.ipynb #c011s
+def _series_head(h:dict, t:float) -> dict:
+    "The head outline at height `t` (0 = skull base, 1 = vertex): smaller towards both ends, ventricles only mid-head."
+    s = float(np.sqrt(max(.3, 1 - ((t - .45)/.7)**2)))
+    return dict(h, ry=h['ry']*s, rx=h['rx']*s, vent=h['vent']*(1. if .3 < t < .75 else .15))
+
+def series_phantom(n_slices=16, size=96, rng=None, positive=False, span=(2, 6), contrast=(12, 45)) -> tuple[np.ndarray, np.ndarray]:
+    "A phantom head series (`n_slices` x `size` x `size` HU, base to vertex) and per-slice labels: a positive has one bleed spanning `span` adjacent slices."
+    rng = rng if rng is not None else np.random.default_rng()
+    h = dict(ry=rng.uniform(.30, .40), rx=rng.uniform(.24, .32), ang=rng.uniform(-.15, .15), cy=rng.uniform(-.06, 0.),
+             cx=rng.uniform(-.03, .03), skull=rng.uniform(.018, .04), bone=rng.uniform(900, 1700), brain=rng.uniform(25, 34),
+             vent=rng.uniform(.5, 1.2))
+    lab = np.zeros(n_slices, int)
+    if positive:
+        n = min(int(rng.integers(span[0], span[1] + 1)), n_slices - 2); c0 = int(rng.integers(1, n_slices - n))
+        w = dict(ang=rng.uniform(0, 2*np.pi), rad=rng.uniform(0, .5), aspect=rng.uniform(.7, 1.3), rot=rng.uniform(0, np.pi),
+                 contrast=rng.uniform(*contrast)); r0 = rng.uniform(.04, .08)
+    vol = np.empty((n_slices, size, size), np.float32)
+    for j in range(n_slices):
+        hit = positive and c0 <= j < c0 + n
+        where = dict(w, r=r0*np.sqrt(1 - ((j - c0 - (n - 1)/2)/(n/2 + .5))**2)) if hit else None   # a ball cut by the slices
+        vol[j], m = head_phantom(size, rng, 'bleed' if hit else None, _series_head(h, j/(n_slices - 1)), True, where)
+        lab[j] = int(m.any())
+    return vol, lab
+
+# %% ../nbs/00a_demo.ipynb #c011u
+def make_series_dataset(dest, n_studies=160, n_slices=16, size=96, prevalence=.2, seed=0, two_series_frac=.1,
+                        two_study_frac=.1, labels='labels1.csv', cts='CTs') -> Path:
+    "Phantom series as a flat folder of randomly named files (the RSNA layout) with per-slice `labels`; returns `dest`."
+    dest = Path(dest); ct = dest/cts; ct.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed); rows, patient = [], 0
+    pos = np.zeros(n_studies, bool); pos[rng.choice(n_studies, max(2, int(round(n_studies*prevalence))), replace=False)] = True
+    uid = lambda: pydicom.uid.generate_uid(prefix=PLANTED_PHI['uid_prefix'])
+    for s in range(n_studies):
+        if s and rng.random() >= two_study_frac: patient += 1        # some patients have two studies
+        vol, lab = series_phantom(n_slices, size, np.random.default_rng([seed, s]), bool(pos[s]))
+        enc, study, sp = ENCODINGS[rng.integers(len(ENCODINGS))], uid(), 250/size
+        series = [(uid(), 5.)] + ([(uid(), 1.)] if rng.random() < two_series_frac else [])   # + a thin reconstruction
+        for ser, thick in series:
+            for j in rng.permutation(n_slices):                     # written out of order, named at random
+                sid = f"ID_{rng.integers(16**9):09x}"
+                write_ct_dicom(ct/f"{sid}.dcm", vol[j], patient=patient, study_uid=study, instance=int(j) + 1, spacing=sp, **enc,
+                               SeriesInstanceUID=ser, SliceThickness=thick, ImageOrientationPatient=[1, 0, 0, 0, 1, 0],
+                               ImagePositionPatient=[-125., -125., -60. + 5.*float(j)])
+                rows.append(dict(ID=sid, Label=int(lab[j])))
     pd.DataFrame(rows).to_csv(dest/labels, index=False)
     return dest
