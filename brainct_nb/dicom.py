@@ -19,8 +19,8 @@ from .errors import BrainctError, ParamError, DicomError, DatasetError, StorageE
 __all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'DUP_RE', 'load_dicom', 'header_warnings', 'check_ct_image', 'padding_mask',
            'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash', 'slice_geometry',
            'meta_from_dataset', 'read_meta', 'hu_stats', 'read_bytes', 'read_study', 'DatasetReport', 'norm_id',
-           'read_labels', 'parse_label', 'list_ct_folder', 'validate_dataset', 'extract_row', 'iter_studies',
-           'map_studies', 'extract_features', 'header_issue_counts', 'quality_checks']
+           'read_labels', 'parse_label', 'list_ct_folder', 'folder_ids', 'label_level', 'validate_dataset',
+           'extract_row', 'iter_studies', 'map_studies', 'extract_features', 'header_issue_counts', 'quality_checks']
 
 # %% ../nbs/00_dicom.ipynb #c005
 HU_MIN, HU_MAX = -1024.0, 3071.0
@@ -234,10 +234,11 @@ class DatasetReport:
     excluded: pd.DataFrame     # ID, file, reason
     n_label_rows: int = 0
     n_files: int = 0
+    label_level: str = 'slice' # 'slice': a label per file; 'study': a label per study folder (its files inherit no label)
     def summary(self) -> dict:
         "JSON-ready counts."
         vc = self.studies.Label.value_counts()
-        return dict(n_label_rows=self.n_label_rows, n_dicom_files=self.n_files, n_studies=len(self.studies),
+        return dict(n_label_rows=self.n_label_rows, n_dicom_files=self.n_files, n_studies=len(self.studies), label_level=self.label_level,
                     n_pos=int(vc.get(1, 0)), n_neg=int(vc.get(0, 0)), n_excluded=len(self.excluded),
                     excluded_by_reason={k: int(v) for k, v in self.excluded.reason.value_counts().items()})
     def __repr__(self):
@@ -284,29 +285,60 @@ def parse_label(v):
     return int(f) if f in (0., 1.) else None
 
 # %% ../nbs/00_dicom.ipynb #c029
-def list_ct_folder(ct_p:Path) -> tuple[dict, list[dict]]:
-    "DICOM files of `ct_p` by normalised ID, and one exclusion row (ID, file, reason) for every `.dcm` entry left out."
-    excl, cands = [], {}
+def _walk_dcm(ct_p:Path, prefix='') -> tuple[list, list]:
+    "`.dcm` entries under `ct_p`, subfolders included (not followed through links): (candidates (rel stem, path), exclusions)."
+    excl, cands = [], []
     try: entries = sorted(os.scandir(ct_p), key=lambda e: e.name)
-    except OSError as e: raise DatasetError(f"CT folder {ct_p}: cannot list it ({e.strerror})") from None
+    except OSError as e:
+        if not prefix: raise DatasetError(f"CT folder {ct_p}: cannot list it ({e.strerror})") from None
+        return [], [dict(ID=prefix.rstrip('/'), file=prefix, reason=f'folder not readable ({e.strerror})')]
     for e in entries:
-        if not e.name.lower().endswith('.dcm'): continue
-        stem = e.name[:-4]
+        rel = prefix + e.name
+        if not e.name.lower().endswith('.dcm'):
+            if e.is_dir(follow_symlinks=False):                            # a study or series folder
+                c, x = _walk_dcm(Path(e.path), rel + '/'); cands += c; excl += x
+            continue
+        stem = rel[:-4]
         try: is_dir, is_file = e.is_dir(), e.is_file()
         except OSError: is_dir = is_file = False                         # a symbolic-link loop
-        if is_dir: excl.append(dict(ID=norm_id(stem), file=e.name, reason='a folder named like a DICOM file (not read)')); continue
+        if is_dir: excl.append(dict(ID=norm_id(stem), file=rel, reason='a folder named like a DICOM file (not read)')); continue
         if not is_file:
             why = 'broken symbolic link or symbolic-link loop' if e.is_symlink() else 'not a regular file'
-            excl.append(dict(ID=norm_id(stem), file=e.name, reason=why)); continue
+            excl.append(dict(ID=norm_id(stem), file=rel, reason=why)); continue
+        cands.append((stem, Path(e.path)))
+    return cands, excl
+
+def list_ct_folder(ct_p:Path) -> tuple[dict, list[dict]]:
+    "DICOM files under `ct_p` by normalised ID (the path below `ct_p` without `.dcm`), and one exclusion row (ID, file, reason) for every `.dcm` entry left out."
+    found, excl = _walk_dcm(Path(ct_p)); cands = {}
+    for stem, path in found:
         m = DUP_RE.match(stem)
-        if m: excl.append(dict(ID=norm_id(m['base']), file=e.name, reason='duplicate copy (" (n).dcm"), excluded')); continue
-        cands.setdefault(norm_id(stem), []).append(Path(e.path))
+        if m: excl.append(dict(ID=norm_id(m['base']), file=stem + path.suffix, reason='duplicate copy (" (n).dcm"), excluded')); continue
+        cands.setdefault(norm_id(stem), []).append(path)
     by_id = {}
     for i, ps in cands.items():
         if len(ps) == 1: by_id[i] = ps[0]; continue
         for q in ps: excl.append(dict(ID=i, file=q.name, reason=f'ambiguous: {len(ps)} files have this ID once Unicode form and '
                                      f'surrounding spaces are normalised ({", ".join(repr(x.name) for x in ps)}); rename one'))
     return by_id, excl
+
+def folder_ids(ids) -> dict:
+    "{folder: [file IDs below it]} for every folder in the IDs' paths (`a/b/c` lies below `a` and `a/b`)."
+    out = {}
+    for i in ids:
+        parts = i.split('/')
+        for k in range(1, len(parts)): out.setdefault('/'.join(parts[:k]), []).append(i)
+    return out
+
+def label_level(lab_ids, by_id:dict, lab_p='labels') -> str:
+    "'slice' when the labels name files, 'study' when they name folders of files; a `DatasetError` when they name both."
+    ids, folders = set(lab_ids), folder_ids(by_id)
+    files, dirs = sorted(ids & set(by_id)), sorted(ids & set(folders))
+    if files and dirs:
+        raise DatasetError(f"{lab_p}: ambiguous labels: {len(files)} IDs name files ({_ids(files, 3)}) and {len(dirs)} name folders "
+                           f"of files ({_ids(dirs, 3)}); label either each slice (ID = file name without .dcm) or each study "
+                           "(ID = its folder), not both")
+    return 'study' if dirs else 'slice'
 
 def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|None=None) -> DatasetReport:
     "Check layout, labels and ID<->file alignment; exclude what is recoverable (each row named), raise `DatasetError` otherwise."
@@ -326,7 +358,15 @@ def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|Non
         if len(conflict): raise DatasetError(f"{lab_p}: ID(s) listed with different labels: {_ids(conflict)}. Keep one row per ID.")
         for i in dup.ID.unique(): excl.append(dict(ID=i, file=None, reason='duplicate label row (same label, kept once)'))
         lab = lab.drop_duplicates('ID')
-    by_id, fexcl = list_ct_folder(ct_p); excl += fexcl
+    by_id, fexcl = list_ct_folder(ct_p); excl += fexcl; n_found = len(by_id)
+    level = label_level(lab.ID, by_id, lab_p)
+    if level == 'study':                                          # each file below a labelled folder is a slice of that study
+        folders = folder_ids(by_id); named = set(lab.ID); lab = lab.rename(columns={'ID': 'study_label_id'})
+        lab = lab[lab.study_label_id.isin(folders)].assign(ID=lambda d: d.study_label_id.map(folders)).explode('ID')
+        for i in sorted(set(by_id) - set(lab.ID)):
+            excl.append(dict(ID=i, file=str(by_id[i].name), reason='DICOM file outside every labelled study folder'))
+        for i in sorted(named - set(folders)): excl.append(dict(ID=i, file=None, reason='label without a study folder'))
+        by_id = {i: by_id[i] for i in lab.ID}
     labelled = set(lab.ID); lower = {}
     for i in labelled: lower.setdefault(i.lower(), []).append(i)
     for i, p in by_id.items():
@@ -339,8 +379,9 @@ def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|Non
     lab = lab[lab.ID.isin(by_id.keys())]
     studies = pd.DataFrame(dict(ID=lab.ID.values, Label=lab.y.astype(int).values,
                                 path=[str(by_id[i]) for i in lab.ID])).reset_index(drop=True)
-    n_files = len(by_id) + sum(1 for r in fexcl if r['reason'].startswith(('duplicate', 'ambiguous')))
-    rep = DatasetReport(root, studies, pd.DataFrame(excl, columns=['ID', 'file', 'reason']), n_rows, n_files)
+    if level == 'study': studies['study_label_id'] = lab.study_label_id.values
+    n_files = n_found + sum(1 for r in fexcl if r['reason'].startswith(('duplicate', 'ambiguous')))
+    rep = DatasetReport(root, studies, pd.DataFrame(excl, columns=['ID', 'file', 'reason']), n_rows, n_files, level)
     if len(studies) == 0: raise DatasetError(f"no study has both a label in {lab_p.name} and a file in {ct_p}: check that IDs match file names without '.dcm'")
     npos = int(studies.Label.sum())
     if npos == 0: raise DatasetError(f"{lab_p}: no positive studies (Label=1) among {len(studies)} usable studies; a classifier cannot be trained")
