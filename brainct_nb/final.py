@@ -15,7 +15,7 @@ from .series import order_slices, study_scores
 from .data import ct_dataloaders, atomic_write
 from .model import load_state, WeightsError
 from .train import RANKING, SCORE_BS, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
-from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, ensemble_members
+from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, save_study_montage, ensemble_members
 from .cv import confusion_metrics, METRICS
 
 # %% auto #0
@@ -252,8 +252,9 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
     crops = np.stack([res[i]['crop'] for i in ok]) if ok else np.zeros((0, 1, 1), np.int16)
     stats = (meta['norm_mean'], meta['norm_std'])
     raw = score_crops(b['models'], crops, meta['window_ranges'], stats, meta.get('tta', False), bs, device)
-    recal = Recalibrator.from_dict(meta.get('calibration')); probs = recal(raw)
-    if recal.n_outside(raw):
+    recal = Recalibrator.from_dict(meta.get('calibration')); study_bundle = meta.get('level') == 'study'
+    probs = raw if study_bundle else recal(raw)                 # a study bundle's map and threshold are for study scores
+    if recal.n_outside(raw) and not study_bundle:
         print(f"note: {recal.n_outside(raw)} of {len(raw)} scores lie outside the {recal.method} map's fitted support "
               f"{recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)", file=sys.stderr)
     df = pd.DataFrame(dict(file=[str(p) for p in paths], probability=np.nan, label=pd.array([pd.NA]*len(paths), dtype='Int64'),
@@ -267,9 +268,21 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
                                                    error=[f"not read: '{p.suffix}' is not a DICOM file name (.dcm or none); rename it if it is one" for p in skip]))],
                             ignore_index=True)
     df.loc[ok, 'probability'] = probs
-    df.loc[ok, 'label'] = (probs >= thr).astype(int)
-    if (meta.get('calibration') or {}).get('method', 'none') != 'none': df.insert(2, 'probability_uncalibrated', np.nan); df.loc[ok, 'probability_uncalibrated'] = raw
-    if cam_dir is not None:
+    if not study_bundle: df.loc[ok, 'label'] = (probs >= thr).astype(int)
+    if not study_bundle and recal.method != 'none': df.insert(2, 'probability_uncalibrated', np.nan); df.loc[ok, 'probability_uncalibrated'] = raw
+    df.attrs['bundle'] = dict(level=meta.get('level', 'slice'), aggregation=meta.get('aggregation', 'max'), topk=meta.get('topk', 3),
+                              calibration=meta.get('calibration'), threshold=thr)
+    if cam_dir is not None and study_bundle:                    # one montage per study: its top slices with their heat maps
+        df['cam'] = None; pos = {i: j for j, i in enumerate(ok)}
+        for key, g in df.iloc[ok].groupby('study_key', sort=False):
+            top = g.sort_values('probability', ascending=False).head(3).sort_values('slice_index')
+            j = [pos[i] for i in top.index]
+            cams, _ = grad_cam(b['final'], crops[j], meta['window_ranges'], stats, device=device)
+            f = save_study_montage(cam_dir/f"study_{key}_cam.png", crops[j], cams,
+                                   [f"#{int(r.slice_index)} {Path(r.file).name}\np={r.probability:.2f}" for r in top.itertuples()],
+                                   f"study {key}: {len(g)} slices, top {len(top)} by slice score")
+            df.loc[g.index, 'cam'] = str(f)
+    elif cam_dir is not None:
         cams, _ = grad_cam(b['final'], crops, meta['window_ranges'], stats, device=device)
         names = _cam_names(paths); df['cam'] = None
         for j, i in enumerate(ok):
@@ -279,13 +292,20 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
 
 # %% ../nbs/06_final.ipynb #c014s
 def predict_studies(slices:pd.DataFrame) -> pd.DataFrame:
-    "One row per study of `predict_dicoms`' per-file table: max probability, the label at its threshold (some slice reaches it), the top slices."
+    "One row per study of `predict_dicoms`' per-file table, scored as the bundle says: a study bundle aggregates the slice scores, recalibrates and thresholds the study score; a slice bundle takes the maximum (some slice reaches its threshold)."
+    b = slices.attrs.get('bundle') or dict(level='slice', aggregation='max', topk=3, calibration=None)
     ok = slices[slices.probability.notna() & slices.get('study_key', pd.Series(index=slices.index, dtype=object)).notna()]
-    if not len(ok): return pd.DataFrame(columns=['study', 'first_file', 'n_slices', 'probability', 'label', 'top_slices'])
-    s = study_scores(ok.rename(columns={'probability': 'prob'}), 'max', threshold=float(ok.threshold.iloc[0]))
+    cols = ['study', 'first_file', 'n_slices', 'probability', 'label', 'top_slices']
+    if not len(ok): return pd.DataFrame(columns=cols)
+    thr, study = float(ok.threshold.iloc[0]), b['level'] == 'study'
+    s = study_scores(ok.rename(columns={'probability': 'prob'}), b['aggregation'] if study else 'max', b['topk'])
+    if study:
+        s.insert(2, 'probability_model', s.prob); s['prob'] = Recalibrator.from_dict(b['calibration'])(s.prob.to_numpy())
+        cols.insert(3, 'probability_model')
+    s['label'] = (s.prob >= thr).astype(int)
     first = ok.sort_values('slice_index').groupby('study_key').file.first()
     s.insert(1, 'first_file', s.study_key.map(first))
-    return s.rename(columns={'study_key': 'study', 'prob': 'probability'})[['study', 'first_file', 'n_slices', 'probability', 'label', 'top_slices']]
+    return s.rename(columns={'study_key': 'study', 'prob': 'probability'})[cols]
 
 # %% ../nbs/06_final.ipynb #c016
 def train_final(crops, labels, cfg:TrainConfig, epochs:tuple[int, int], seed=42, bs=16, model_fn=None, stats=None,

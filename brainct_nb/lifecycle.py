@@ -19,6 +19,7 @@ from .model import ct_model, weights_available, DEFAULT_FT_ATTRS, arch_stats
 from .train import TrainConfig, load_config, read_overrides, SCRATCH_OVERRIDES
 from .cv import check_strategy, load_grid, check_grid
 from .executor import make_executor
+from .series import AGGREGATIONS
 from .trust import Recalibrator, check_calibration, check_ensemble, check_calibration_scoring
 
 # %% auto #0
@@ -41,7 +42,11 @@ def check_params(p:RunParams) -> RunParams:
     _check(p.out_size is None or (num(p.out_size) and MIN_SIZE <= p.out_size <= 1024), 'out_size', p.out_size,
            f'None (64 on the demo, 256 otherwise) or an integer in [{MIN_SIZE}, 1024]')
     _check(num(p.seed) and p.seed >= 0, 'seed', p.seed, 'an integer >= 0')
-    _check(num(p.demo_n) and p.demo_n >= 40, 'demo_n', p.demo_n, 'an integer >= 40')
+    _check(p.demo_n is None or (num(p.demo_n) and p.demo_n >= 40), 'demo_n', p.demo_n, 'None or an integer >= 40')
+    _check(p.demo in ('slices', 'series'), 'demo', p.demo, "'slices' or 'series'")
+    _check(p.level in ('auto', 'slice', 'study'), 'level', p.level, "'auto', 'slice' or 'study'")
+    _check(p.aggregation in AGGREGATIONS, 'aggregation', p.aggregation, ' or '.join(map(repr, AGGREGATIONS)))
+    _check(num(p.topk) and 1 <= p.topk <= 64, 'topk', p.topk, 'an integer in [1, 64]')
     _check(p.grouping in ('auto', 'patient', 'study'), 'grouping', p.grouping, "'auto', 'patient' or 'study'")
     _check(p.loader_workers is None or (num(p.loader_workers) and p.loader_workers >= 0), 'loader_workers', p.loader_workers,
            'None (0 on the CPU, up to 8 on a GPU) or an integer >= 0')
@@ -61,6 +66,8 @@ class Features:
     feats: pd.DataFrame            # one PHI-free row per study: metadata, HU statistics, ok / error
     excluded: pd.DataFrame         # every label, file or study left out, with its reason
     qc: dict                       # the quality checks (features_checks_summary.json)
+    slices: pd.DataFrame|None = None   # ID, study_key, series_key, slice_index, slice_pos of every usable file
+    level: str = 'slice'           # the protocol's unit: 'slice' (each file is an item) or 'study' (slice scores aggregated)
     def __repr__(self): return f"Features({len(self.feats)} studies, {int(self.feats.ok.sum())} ok, {len(self.excluded)} excluded)"
 
 # %% ../nbs/07b_lifecycle.ipynb #c006b
@@ -87,7 +94,8 @@ class TestResult:
     y: np.ndarray                  # their labels
     prob: np.ndarray               # probabilities as configured (ensemble, TTA, recalibration)
     prob_model: np.ndarray         # the same before recalibration
-    table: pd.DataFrame            # the test rows of the split table
+    table: pd.DataFrame            # the test rows of the features table (at study level: each study's top-scoring slice)
+    slices: pd.DataFrame|None = None   # study level: every test slice with its study and its model score
     def __repr__(self):
         m = self.metrics
         return f"TestResult({len(self.y)} studies, {int(self.y.sum())} positive: ROC-AUC {m['roc_auc']['value']:.3f}, AUPRC {m['auprc']['value']:.3f})"
@@ -186,7 +194,7 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
     modules = [n for n, _ in ct_model(p.arch, dropout_p=0.).named_children()]        # an unknown arch fails here, by name
     ranges = parse_windows(p.windows)                                                 # so does a bad window spec
     avail = weights_available(p.arch, p.weights)
-    want = p.pretrained if p.pretrained is not None else (avail if p.demo else True)
+    want = p.pretrained if p.pretrained is not None else (avail if p.is_demo else True)
     if want and not avail: ct_model(p.arch, pretrained=True, weights=p.weights)      # raises WeightsError with the how-to
     cfg = load_config({**({} if want else SCRATCH_OVERRIDES), **user})
     if p.arch in DEFAULT_FT_ATTRS and want and 'ft_trainable_attrs' not in user:
@@ -199,7 +207,7 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
         notes.append(f"no pretrained {p.arch} weights used: training from scratch with the scratch recipe {SCRATCH_OVERRIDES}"
                      + ("" if p.pretrained is False else " (ImageNet weights are not available offline; see the README)"))
     run_dir = _resume_dir(p) if p.resume else new_run_dir(p.out_dir)
-    run = Run(p, run_dir, cfg, bool(want), out_size=int(p.out_size if p.out_size is not None else (64 if p.demo else 256)))
+    run = Run(p, run_dir, cfg, bool(want), out_size=int(p.out_size if p.out_size is not None else (64 if p.is_demo else 256)))
     run.ranges, run.stats, run.grid = ranges, arch_stats(p.arch), grid
     try: run.executor = make_executor(p.executor, p.ray_address, p.cpus_per_fit, p.gpus_per_fit)
     except BaseException as e:
@@ -238,7 +246,7 @@ def write_effective_config(run:Run):
     p = run.params
     run.save_json('effective_config.json', dict(stage=read_status(run.dir).get('state', 'running'),
         train_config=run.cfg.to_dict(), arch=p.arch, pretrained=run.pretrained, notes=run.notes,
-        demo=p.demo, demo_n=p.demo_n if p.demo else None, out_size=run.out_size, window_ranges=run.ranges,
+        demo=p.demo if p.is_demo else None, demo_n=p.demo_size if p.is_demo else None, out_size=run.out_size, window_ranges=run.ranges,
         norm_stats=[list(map(float, s)) for s in run.stats] if run.stats else None,
         run_grid=p.run_grid, grid=run.grid if p.run_grid else None, threshold_source=run.cv.selection.get('threshold_source') if run.cv else None,
         grouping=p.grouping, loader_workers=p.loader_workers,

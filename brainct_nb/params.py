@@ -33,7 +33,8 @@ class RunParams:
     weights: str|None = None            # path of a weights file to use instead of torchvision's cache
     device: str|None = None             # 'cpu', 'cuda' or 'cuda:N'; None: cuda if available, else cpu
     resume: str|None = None             # a run folder (or 'latest') to continue; finished CV folds are reused
-    demo_n: int = 600                   # studies in the generated demo dataset (data_root None); at least 60
+    demo: str = 'slices'                # built-in demo (data_root None): 'slices' (the seed's single slices) or 'series' (phantom series)
+    demo_n: int|None = None             # studies in the generated demo dataset; None: 600 single slices, 160 series; at least 40
     grouping: str = 'auto'              # split grouping: 'auto' (patients, or studies when PatientIDs look anonymised), 'patient', 'study'
     windows: str|None = None            # HU windows as channels: None (the seed's 45/90 in 3), 'subwindows:C,W,N' or 'brain,subdural,600/2800'
     loader_workers: int|None = None     # DataLoader worker processes; None: 0 on the CPU, up to 8 on a GPU
@@ -45,10 +46,15 @@ class RunParams:
     calibration: str = 'none'           # recalibration fitted on the OOF scores: 'none', 'platt' or 'isotonic' (ensemble 'final' only)
     tta: bool = False                   # average each study's score with its left-right mirror (CV, test and predict alike)
     ensemble: str = 'final'             # scoring models: 'final', 'folds' (the K fold models) or 'both' (no recalibration then)
+    level: str = 'auto'                 # unit of the protocol: 'slice', 'study' (slices aggregated per study), 'auto': study when some series has several slices
+    aggregation: str = 'max'            # study score from its slice scores: 'max' or 'topk' (mean of the topk highest)
+    topk: int = 3                       # slices averaged by aggregation 'topk'; 1-64
     verbose: bool = False               # print one line per epoch (losses, metrics, learning rate, seconds)
 
     @property
-    def demo(self) -> bool: return self.data_root in (None, '', 'None')
+    def is_demo(self) -> bool: return self.data_root in (None, '', 'None')
+    @property
+    def demo_size(self) -> int: return self.demo_n if self.demo_n is not None else (160 if self.demo == 'series' else 600)
 
 # %% ../nbs/07a_params.ipynb #p007
 def param_docs() -> dict:

@@ -13,7 +13,22 @@ from .trust import subgroup_columns, subgroup_table
 from .lifecycle import Run, read_status
 
 # %% auto #0
-__all__ = ['CARD_ITEMS', 'NOT_APPLICABLE', 'model_card_text']
+__all__ = ['CARD_ITEMS', 'NOT_APPLICABLE', 'study_lines', 'model_card_text']
+
+# %% ../nbs/07d_report.ipynb #c016s
+def study_lines(run:Run) -> list[str]:
+    "Model-card lines of a study-level run: the unit, the aggregation, and the slice-level figures beside the study-level ones."
+    cvm, tm, p = run.cv.metrics, run.test.metrics, run.params
+    if cvm.get('level') != 'study': return []
+    how = 'the maximum' if p.aggregation == 'max' else f'the mean of the {p.topk} highest'
+    s, ts = cvm['slice_level'], tm['slice_level']
+    return [f"- Unit: the study. Slices are grouped into series and studies from their headers (`series.csv`), one series kept per "
+            f"study; a study is positive when any of its slices is labelled positive, and its score is {how} of its slice scores. "
+            f"Split, folds, thresholds, calibration and test metrics (bootstrap over studies) are at study level: "
+            f"{cvm['n_studies']} CV studies ({cvm['n_pos_studies']} positive), {tm['n']} test studies ({tm['n_pos']} positive).",
+            f"- Slice level, for reference: CV AUPRC {s['auprc_mean']:.3f} ± {s['auprc_std']:.3f}, ROC-AUC {s['roc_auc_mean']:.3f} ± "
+            f"{s['roc_auc_std']:.3f} ({s['n']} OOF slices, {s['n_pos']} positive); test AUPRC {ts['auprc']:.3f}, ROC-AUC {ts['roc_auc']:.3f} "
+            f"({ts['n']} slices, {ts['n_pos']} positive)."]
 
 # %% ../nbs/07d_report.ipynb #c016e
 def _ci(m:dict, k:str) -> str: return f"{m[k]['value']:.3f} (95% CI {m[k]['ci_low']:.3f}-{m[k]['ci_high']:.3f})"
@@ -53,20 +68,21 @@ def model_card_text(run:Run) -> str:
     opt = operating_point_table(tm['operating_points'])[['operating_point', 'threshold', 'sensitivity', 'sensitivity_ci', 'specificity', 'specificity_ci', 'ppv', 'npv', 'tp', 'fp', 'tn', 'fn']]
     cal = run.calibration
     dec = (run.decision or {}).get('test_better_range')
-    te_eff = cvm.get('tta_effect', {})
+    te_eff = cvm.get('tta_effect', {}); study = cvm.get('level') == 'study'
     L = [f"# Model card: brain CT binary classifier ({run.dir.name})", '',
          f"Written by brainct_nb {__version__} on {datetime.now():%Y-%m-%d}. Structure: Mitchell et al. 2019. "
-         + ("**Demo run on synthetic phantoms: every number below describes the demo, not a clinical model.**" if p.demo else ''), '',
+         + ("**Demo run on synthetic phantoms: every number below describes the demo, not a clinical model.**" if p.is_demo else ''), '',
          '## Model details',
          f"- Architecture: {p.arch} ({'ImageNet-pretrained' if run.pretrained else 'trained from scratch, no pretrained weights'}), one logit, "
          f"dropout {run.cfg.dropout_p}; input {run.out_size}x{run.out_size} px, {len(run.ranges)} HU window channels {[[round(a), round(b)] for a, b in run.ranges]}.",
          f"- Output: {sel['scale']}. Label at threshold {sel['threshold']:.2f} ({sel['rule_applied']}).",
          f"- Bundle: `bundle.json` + weights in this folder; `brainct predict --run {run.dir.name}` scores new DICOM files the same way.", '',
          '## Intended use',
-         '- Research use: ranking or flagging single axial head CT slices for the finding the labels describe, for a reader who '
-         'checks every flag. A second reader or a triage aid under study, inside the population it was developed on.',
-         '- Not intended for: diagnosis without a radiologist; other body parts, contrast phases or modalities; whole-volume '
-         'decisions (it sees one slice); sites whose scanners or prevalence differ without a local validation (see operating points).', '',
+         f"- Research use: ranking or flagging {'axial head CT studies (a series of slices each)' if study else 'single axial head CT slices'} "
+         'for the finding the labels describe, for a reader who checks every flag. A second reader or a triage aid under study, inside the population it was developed on.',
+         '- Not intended for: diagnosis without a radiologist; other body parts, contrast phases or modalities; '
+         + ('decisions that need slice context (each slice is scored alone, then aggregated); ' if study else 'whole-volume decisions (it sees one slice); ')
+         + 'sites whose scanners or prevalence differ without a local validation (see operating points).', '',
          '## Training and evaluation data',
          f"- {len(feats)} studies listed, {len(ok)} usable: training/CV {n_tr} ({pos_tr} positive), held-out test {n_te} ({pos_te} positive); "
          f"prevalence {ok.Label.mean():.3f}. Split: {sp.attrs.get('grouping', 'grouping=' + p.grouping)} (seed {p.seed}, test_size {p.test_size}).",
@@ -74,7 +90,8 @@ def model_card_text(run:Run) -> str:
          f"- Matrix: {sc('rows')} rows. Pixel spacing: median {sp_mm.median():.3f} mm (range {sp_mm.min():.3f}-{sp_mm.max():.3f}). "
          f"Slice thickness: {sc('slice_thickness')} mm." if sp_mm.notna().any() else f"- Matrix: {sc('rows')} rows. Pixel spacing: not recorded.",
          f"- Excluded: {len(ex)} ({'; '.join(f'{k}: {v}' for k, v in ex.reason.value_counts().items()) if len(ex) else 'none'}); every one named in `excluded.csv`.",
-         '- Labels: as given in the labels CSV; their reference standard is the data provider\'s and is not checked here.', '',
+         '- Labels: as given in the labels CSV; their reference standard is the data provider\'s and is not checked here.',
+         *study_lines(run), '',
          '## Method',
          f"- Preprocessing: DICOM rescale to HU with padding to air, head crop and letterbox to {run.out_size} px, window channels, "
          f"normalised with the backbone's pretraining statistics (mean {[round(float(v), 3) for v in run.stats[0]]}).",
@@ -102,7 +119,7 @@ def model_card_text(run:Run) -> str:
          f"The last convolutional block is a {max(1, run.out_size//32)}x{max(1, run.out_size//32)} grid at this input size: coarse maps; a hot region on a lesion shows use, not exclusive use.", '',
          '## Limitations',
          f"- {tm['n_pos']} test positives: every test interval above is wide; subgroup rows under 10 studies are not interpretable.",
-         '- Single slice, retrospective, one labelled dataset; no external validation. Probabilities are calibrated (if at all) to this '
+         f"- {'Slices scored one at a time' if study else 'Single slice'}, retrospective, one labelled dataset; no external validation. Probabilities are calibrated (if at all) to this "
          'development prevalence; recalibrate and re-pick the threshold at a new site.',
          '- The recalibration map was fitted on fold-model OOF predictions and is applied to the final model (same recipe, more data).', '',
          '## Reporting checklist (items that apply)', '', _md_table(pd.DataFrame(CARD_ITEMS, columns=['item', 'topic', 'where in this card'])), '',

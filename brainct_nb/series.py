@@ -65,20 +65,30 @@ def series_table(feats:pd.DataFrame) -> pd.DataFrame:
 # %% ../nbs/02b_series.ipynb #q014
 AGGREGATIONS = ('max', 'topk')
 
-def study_scores(slices:pd.DataFrame, how='max', k=3, threshold=None, n_top=3) -> pd.DataFrame:
-    "One row per `study_key` of `slices` (with `prob`, `slice_index`, `slice_pos`; `Label` optional): score, label, top slices."
+def _agg(slices:pd.DataFrame, col:str, how:str, k:int) -> pd.Series:
+    "`col` per study: its maximum, or the mean of its `k` highest values."
+    if how == 'max': return slices.groupby('study_key', sort=False)[col].max()
+    top = slices.sort_values(col, ascending=False, kind='stable').groupby('study_key', sort=False).head(k)
+    return top.groupby('study_key', sort=False)[col].mean()
+
+def study_scores(slices:pd.DataFrame, how='max', k=3, threshold=None, n_top=3, cols=('prob',)) -> pd.DataFrame:
+    "One row per `study_key` of `slices` (`prob`, `slice_index`, `slice_pos`; `ID`, `Label`, `fold` optional): each of `cols` aggregated by `how`, label, top slices."
     if how not in AGGREGATIONS: raise ValueError(f"how must be one of {AGGREGATIONS}, got {how!r}")
-    rows = []
-    for key, g in slices.dropna(subset=['prob']).groupby('study_key', sort=False):
-        top = g.sort_values('prob', ascending=False)
-        score = float(top.prob.iloc[0]) if how == 'max' else float(top.prob.iloc[:k].mean())
-        r = dict(study_key=key, n_slices=len(g), prob=score,
-                 top_slices='; '.join(f"#{int(i)} at {z:.1f} mm: {p:.2f}" if pd.notna(z) else f"#{int(i)}: {p:.2f}"
-                                      for i, z, p in zip(top.slice_index[:n_top], top.slice_pos[:n_top], top.prob[:n_top])))
-        if threshold is not None and how == 'max': r['label'] = int(score >= threshold)
-        if 'Label' in g: r['Label'] = int(g.Label.max())                 # slice labels: the study is positive if any slice is
-        rows.append(r)
-    return pd.DataFrame(rows)
+    s = slices.dropna(subset=[cols[0]])
+    g = s.groupby('study_key', sort=False)
+    out = pd.DataFrame(dict(n_slices=g.size()))
+    for c in cols: out[c] = _agg(s, c, how, k)
+    top = s.sort_values(cols[0], ascending=False, kind='stable').groupby('study_key', sort=False).head(n_top)
+    fmt = lambda r: (f"#{int(r.slice_index)} at {r.slice_pos:.1f} mm: {r[cols[0]]:.2f}" if pd.notna(r.slice_pos)
+                     else f"#{int(r.slice_index)}: {r[cols[0]]:.2f}")
+    out['top_slices'] = top.assign(t=top.apply(fmt, axis=1)).groupby('study_key', sort=False).t.agg('; '.join)
+    if 'ID' in s: out['top_ID'] = top.groupby('study_key', sort=False).ID.first()
+    if threshold is not None: out['label'] = (out[cols[0]] >= threshold).astype(int)
+    if 'Label' in s: out['Label'] = g.Label.max().astype(int)            # slice labels: the study is positive if any slice is
+    if 'fold' in s:
+        if (g.fold.nunique() > 1).any(): raise ValueError("a study's slices lie in different folds")
+        out['fold'] = g.fold.first()
+    return out.rename_axis('study_key').reset_index()
 
 # %% ../nbs/02b_series.ipynb #q017
 def drop_other_series(feats:pd.DataFrame, table:pd.DataFrame) -> pd.DataFrame:

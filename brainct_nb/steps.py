@@ -11,7 +11,7 @@ import numpy as np, pandas as pd
 from .params import RunParams
 from .errors import DatasetError, ParamError, BrainctError, storage_error
 from .dicom import validate_dataset, quality_checks, project_salt
-from .demo import make_demo_dataset
+from .demo import make_demo_dataset, make_series_dataset
 from .windowing import preprocessing_figure
 from .data import CropCache, load_or_make_split, atomic_write
 from .model import ct_model
@@ -24,24 +24,39 @@ from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
 from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device
 from .report import model_card_text
-from .series import series_table, drop_other_series
+from .series import series_table, drop_other_series, order_slices, study_scores
 
 # %% auto #0
-__all__ = ['FINE_THRESHOLDS', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint', 'step_features',
-           'step_split', 'step_figures', 'scale_name', 'tta_effect', 'step_cv', 'scoring_variants', 'step_final',
-           'step_calibration', 'step_decision_curve', 'step_explain', 'step_model_card']
+__all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint',
+           'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds', 'slice_summary', 'scale_name',
+           'tta_effect', 'step_cv', 'scoring_variants', 'step_final', 'step_calibration', 'step_decision_curve',
+           'step_explain', 'step_model_card']
+
+# %% ../nbs/07c_steps.ipynb #c010l
+def protocol_level(level:str, series:pd.DataFrame, label_level='slice') -> str:
+    "The protocol's unit: `level`, or with 'auto' 'study' when some kept series has several slices (else the seed's 'slice')."
+    multi = bool(len(series) and (series.n_slices[series.kept] > 1).any())
+    if label_level == 'study' and level == 'slice':
+        raise ParamError("level='slice' but the labels name study folders: a slice-level protocol needs a label per slice")
+    if label_level == 'study':
+        raise DatasetError("the labels name study folders (one label per study): training from study labels (multiple-instance "
+                           "learning) is not available yet; give a label per slice (ID = file path below CTs/ without .dcm)")
+    return level if level != 'auto' else ('study' if multi else 'slice')
 
 # %% ../nbs/07c_steps.ipynb #c010
 @run_step
 def step_validate(run:Run):
     "Step 1: the dataset (generating the demo if `data_root` is None); writes nothing but prints the report."
     p = run.params
-    if p.demo:
-        root = Path(p.out_dir)/'demo_data'
-        lab = root/'labels1.csv'
-        if not lab.exists() or len(pd.read_csv(lab)) != p.demo_n:
-            t0 = time.time(); make_demo_dataset(root, n=p.demo_n, seed=0)
-            run.log(f"demo dataset: {p.demo_n} synthetic studies written to {root} in {time.time()-t0:.1f}s")
+    if p.is_demo:
+        n, series = p.demo_size, p.demo == 'series'
+        root = Path(p.out_dir)/(f'demo_series_{n}' if series else 'demo_data')
+        lab = root/'labels1.csv'                                   # written last: present means complete
+        if not lab.exists() or (not series and len(pd.read_csv(lab)) != n):
+            t0 = time.time()
+            if series: make_series_dataset(root, n_studies=n, seed=0)
+            else: make_demo_dataset(root, n=n, seed=0)
+            run.log(f"demo dataset: {n} synthetic {'series' if series else 'studies'} written to {root} in {time.time()-t0:.1f}s")
         run.data_root, labels, cts = root, 'labels1.csv', 'CTs'
     else: run.data_root, labels, cts = Path(p.data_root), p.labels, p.cts
     rep = validate_dataset(run.data_root, labels, cts, k_folds=p.k_folds)
@@ -86,6 +101,7 @@ def step_features(run:Run):
     run.set_status('running', data_fingerprint=fp)
     st = series_table(feats); run.save_csv('series.csv', st)                       # hashed keys, positions, counts
     feats = drop_other_series(feats, st)                                            # one series per study
+    level = protocol_level(p.level, st, rep.label_level)
     run.save_csv('features.csv', feats.drop(columns=['cached', 'crc32'], errors='ignore'))
     ex = excluded_table(rep, feats); run.save_csv('excluded.csv', ex)
     qc = quality_checks(feats, rep); qc['cache'] = dict(dir=str(cache.dir), decoded=cache.n_decoded, seconds=round(cache.build_s, 2), size_mb=round(cache.size_mb(), 1),
@@ -94,13 +110,18 @@ def step_features(run:Run):
     qc['series'] = dict(file='series.csv', n_series=len(st), n_studies=int(st.study_key.nunique()) if len(st) else 0,
                         n_multi_slice=int((st.n_slices > 1).sum()) if len(st) else 0)
     run.save_json('features_checks_summary.json', qc)
-    run.features = Features(cache, feats, ex, qc)
-    print(f"{len(feats)} studies: {qc['n_ok']} ok, {qc['n_error']} with errors; decoded {cache.n_decoded} "
+    qc['series']['level'] = level
+    slices = order_slices(feats)[['ID', 'study_key', 'series_key', 'slice_index', 'slice_pos']]
+    run.features = Features(cache, feats, ex, qc, slices, level)
+    print(f"{len(feats)} {'slices' if level == 'study' else 'studies'}: {qc['n_ok']} ok, {qc['n_error']} with errors; decoded {cache.n_decoded} "
           f"(the rest from the cache) in {cache.build_s:.1f}s with {nw} workers")
     print_excluded(ex)
     if qc['series']['n_multi_slice']:
         print(f"{qc['series']['n_series']} series in {qc['series']['n_studies']} studies ({qc['series']['n_multi_slice']} of several "
               f"slices, ordered along the slice normal): series.csv")
+    if level == 'study':
+        print(f"study-level protocol: {slices.study_key.nunique()} studies of {len(slices)} slices; a study's score is the "
+              f"{'maximum' if p.aggregation == 'max' else f'mean of the {p.topk} highest'} of its slice scores")
     if cache.old_caches: print(f"note: {len(cache.old_caches)} cache folder(s) of an earlier format are not used and can be deleted: {', '.join(cache.old_caches[:3])}")
     if qc['identical_content_groups']: print(f"WARNING: {len(qc['identical_content_groups'])} groups of byte-identical files under different IDs")
     if qc['header_issues_by_kind']:
@@ -124,7 +145,12 @@ def step_split(run:Run):
     run.split = sp
     for k in ('grouping', 'size_warning'):
         if k in info: print(info[k])
-    print(sp.groupby('split').Label.agg(['count', 'sum']).rename(columns={'count': 'studies', 'sum': 'positives'}).to_string())
+    if run.features and run.features.level == 'study':
+        s = sp.merge(run.features.slices[['ID', 'study_key']], on='ID')
+        g = s.groupby(['split', 'study_key']).Label.max().groupby('split')
+        print(pd.DataFrame(dict(studies=g.size(), positive_studies=g.sum(), slices=s.groupby('split').size(),
+                                positive_slices=s.groupby('split').Label.sum())).to_string())
+    else: print(sp.groupby('split').Label.agg(['count', 'sum']).rename(columns={'count': 'studies', 'sum': 'positives'}).to_string())
     return sp
 
 @run_step
@@ -139,6 +165,26 @@ def step_figures(run:Run, n=4):
         figs.append(preprocessing_figure([paths[i] for i in pick], f'label {lab}', run.out_size,
                                          fname=run.dir/f'preprocessing_examples_label{lab}.png'))
     return figs
+
+# %% ../nbs/07c_steps.ipynb #c013b
+def to_studies(run:Run, rows:pd.DataFrame, cols=('prob_model',)) -> pd.DataFrame:
+    "Slice rows (ID, Label, fold?, score `cols`) -> one row per study (ID = its hashed key), `cols` aggregated as the run says."
+    s = rows.merge(run.features.slices, on='ID', how='left')
+    if s.study_key.isna().any(): raise BrainctError(f"{int(s.study_key.isna().sum())} scored slices have no study (e.g. {s.ID[s.study_key.isna()].iloc[0]})")
+    return study_scores(s, run.params.aggregation, run.params.topk, cols=cols).rename(columns={'study_key': 'ID'})
+
+def study_folds(oof:pd.DataFrame, slice_folds:pd.DataFrame) -> pd.DataFrame:
+    "Per-fold study-level AUPRC/ROC-AUC (one view and TTA) from study OOF rows; the slice folds' training ROC-AUC and epochs kept."
+    rows = [dict(fold=f, n_oof=len(d), n_pos_oof=int(d.Label.sum()), **ranking(d.Label, d.prob_plain), **ranking(d.Label, d.prob_tta, '_tta'))
+            for f, d in oof.groupby('fold')]
+    keep = [c for c in slice_folds.columns if c.endswith('_train') or c.startswith(('best_epochs', 'seconds', 'n_train'))]
+    return pd.DataFrame(rows).merge(slice_folds[['fold'] + keep], on='fold')
+
+def slice_summary(oof:pd.DataFrame, folds:pd.DataFrame, sfx='') -> dict:
+    "Slice-level CV figures kept beside the study-level ones: fold mean/std and pooled, with the counts they rest on."
+    return dict(n=len(oof), n_pos=int(oof.Label.sum()), auprc_mean=float(folds[f'auprc{sfx}'].mean()), auprc_std=float(folds[f'auprc{sfx}'].std(ddof=0)),
+                roc_auc_mean=float(folds[f'roc_auc{sfx}'].mean()), roc_auc_std=float(folds[f'roc_auc{sfx}'].std(ddof=0)),
+                **{f'pooled_{k}': v for k, v in ranking(oof.Label, oof.prob_model).items()})
 
 # %% ../nbs/07c_steps.ipynb #c014
 def _new_model(arch, pretrained, weights, cfg):
@@ -190,6 +236,11 @@ def step_cv(run:Run):
     else: res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv', **kw, **keep)
     oof, folds = res['oof'].rename(columns={'prob': 'prob_plain'}), res['folds']
     oof['prob_model'] = oof['prob_tta' if p.tta else 'prob_plain']
+    study = run.features.level == 'study'
+    if study:                                                     # the protocol's unit: slice scores -> one score per study
+        slice_oof, slice_folds = oof, folds
+        oof = to_studies(run, oof, ('prob_model', 'prob_plain', 'prob_tta'))
+        folds = study_folds(oof, slice_folds)
     recal = Recalibrator.fit(oof.Label, oof.prob_model, p.calibration)       # fitted on OOF only
     oof['prob'] = recal(oof.prob_model); res['oof'] = oof
     by_fold, summary = cv_threshold_tables(oof, THRESHOLDS if p.calibration == 'none' else FINE_THRESHOLDS)
@@ -197,16 +248,23 @@ def step_cv(run:Run):
     sel['scale'] = scale_name(p)
     sel['operating_points'] = operating_points(summary, p.threshold_strategy, p.sens_target)
     for name, df in [('cv_oof_predictions.csv', oof), ('cv_history.csv', res['history']), ('cv_thresholds_by_fold.csv', by_fold),
-                     ('cv_thresholds_summary.csv', summary)]: run.save_csv(name, df)
+                     ('cv_thresholds_summary.csv', summary)] + ([('cv_oof_slice_predictions.csv', slice_oof)] if study else []):
+        run.save_csv(name, df)
     sfx = '_tta' if p.tta else ''                                 # the headline is the scoring the run uses (before recalibration)
     cvm = dict(auprc_mean=folds[f'auprc{sfx}'].mean(), auprc_std=folds[f'auprc{sfx}'].std(ddof=0), roc_auc_mean=folds[f'roc_auc{sfx}'].mean(),
                roc_auc_std=folds[f'roc_auc{sfx}'].std(ddof=0), roc_auc_train_mean=folds.roc_auc_train.mean(), scoring='with TTA' if p.tta else 'one view',
                pooled_oof_auprc=float(RANKING['auprc'](oof.Label, oof.prob)), tta_effect=tta_effect(oof, folds),
-               folds=folds.to_dict('records'), config=run.cfg.to_dict(), seconds=time.time() - t0)
+               folds=folds.to_dict('records'), config=run.cfg.to_dict(), seconds=time.time() - t0, level=run.features.level)
+    if study:
+        cvm.update(aggregation=p.aggregation, topk=p.topk if p.aggregation == 'topk' else None, n_studies=len(oof),
+                   n_pos_studies=int(oof.Label.sum()), slice_level=slice_summary(slice_oof, slice_folds, sfx))
     run.save_json('cv_metrics.json', cvm); run.save_json('threshold_selection.json', sel)
     figs = [plot_cv_curves(oof, 'roc', run.dir/'cv_mean_roc.png'), plot_cv_curves(oof, 'pr', run.dir/'cv_mean_pr.png')]
     run.cv = CVResult(res, cvm, sel, summary, recal)
     write_effective_config(run)
+    if study: print(f"slice level: CV AUPRC {cvm['slice_level']['auprc_mean']:.3f} ± {cvm['slice_level']['auprc_std']:.3f}, "
+                    f"ROC-AUC {cvm['slice_level']['roc_auc_mean']:.3f} ± {cvm['slice_level']['roc_auc_std']:.3f}; study level ({len(oof)} studies, "
+                    f"{int(oof.Label.sum())} positive):")
     print(f"CV AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} "
           f"({cvm['seconds']:.0f}s); threshold {sel['threshold']:.2f} by {sel['rule_applied']}")
     te = cvm['tta_effect']
@@ -220,13 +278,13 @@ def _fold_files(run:Run) -> list[Path]:
     d = run.dir/'cv'/('verify' if run.params.run_grid else '')
     return [d/f'fold{f}_model.pt' for f in range(run.params.k_folds)]
 
-def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', cache:dict|None=None) -> pd.DataFrame:
-    "Test AUPRC/ROC-AUC of every ensemble x TTA choice; with the `cache` of `score_crops`, each (model, view) is scored once."
-    cache = {} if cache is None else cache; rows = []
+def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', cache:dict|None=None, agg=None) -> pd.DataFrame:
+    "Test AUPRC/ROC-AUC of every ensemble x TTA choice (`agg`: slice scores -> the `y` items' scores); each (model, view) scored once with `cache`."
+    cache = {} if cache is None else cache; rows = []; agg = agg or (lambda pr: pr)
     for ens in ENSEMBLES:
         members = ensemble_members(ens, final, folds)
         for tta in (False, True):
-            pr = score_crops(members, crops, ranges, stats, tta, SCORE_BS, device, cache)
+            pr = agg(score_crops(members, crops, ranges, stats, tta, SCORE_BS, device, cache))
             rows.append(dict(ensemble=ens, tta=tta, n_models=len(members), n=len(y), n_pos=int(np.sum(y)),
                              **ranking(y, pr)))
     return pd.DataFrame(rows)
@@ -251,28 +309,41 @@ def step_final(run:Run):
     except ParamError as e: raise BrainctError(f"{e}: the fold weights {files[0].parent}/fold*_model.pt are missing") from None
     crops, scored = cache.crops(te), {}                                         # the only read of test crops; each (model, view) scored once
     raw = score_crops(members, crops, R, ST, p.tta, SCORE_BS, dev, scored)
-    probs = recal(raw); y = te.Label.values
-    pred = pd.DataFrame(dict(ID=te.ID, Label=te.Label, prob=probs, pred=(probs >= thr).astype(int)))
+    study, agg, ts = run.features.level == 'study', None, None
+    if study:                                                   # one answer per study; the slices kept beside it
+        rows = te[['ID', 'Label']]; ts = rows.assign(prob_model=raw).merge(run.features.slices, on='ID', how='left')
+        agg = lambda pr: to_studies(run, rows.assign(prob_model=pr)).prob_model.values
+        st = to_studies(run, ts[['ID', 'Label', 'prob_model']])
+        slice_raw, raw, ids, y = ts.prob_model.values, st.prob_model.values, st.ID.values, st.Label.values
+        te = te.set_index('ID').loc[st.top_ID].reset_index()     # each study's top slice: what Grad-CAM shows
+    else: ids, y = te.ID.values, te.Label.values
+    probs = recal(raw)
+    pred = pd.DataFrame(dict(ID=ids, Label=y, prob=probs, pred=(probs >= thr).astype(int)))
     if p.calibration != 'none': pred.insert(3, 'prob_model', raw)
+    if study:
+        pred = pred.assign(n_slices=st.n_slices.values, top_slices=st.top_slices.values)
+        run.save_csv('test_slice_predictions.csv', ts)
     run.save_csv('test_predictions.csv', pred)
     tm = metrics_with_ci(y, probs, thr, seed=p.seed)
     opm = operating_point_metrics(y, probs, sel['operating_points'], seed=p.seed)
-    tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0, scale=sel['scale'], operating_points=opm,
+    if study: tm['slice_level'] = dict(n=len(ts), n_pos=int(ts.Label.sum()), **ranking(ts.Label, slice_raw))
+    tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0, scale=sel['scale'], operating_points=opm, level=run.features.level,
               calibration_outside_support=dict(n=recal.n_outside(raw), of=len(raw), support=recal.support))
     if tm['calibration_outside_support']['n']:
         print(f"note: {tm['calibration_outside_support']['n']} of {len(raw)} test scores lie outside the {p.calibration} map's fitted "
               f"support {recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)")
     run.save_json('test_metrics.json', tm)
     opt = operating_point_table(opm); run.save_csv('test_operating_points.csv', opt)
-    variants = scoring_variants(model, folds, crops, y, R, ST, dev, scored) if folds else None
+    variants = scoring_variants(model, folds, crops, y, R, ST, dev, scored, agg) if folds else None
     if variants is not None: run.save_csv('test_scoring_variants.csv', variants)
     pts = {k: dict(v, test_sensitivity=opm[k]['sensitivity']['value'], test_specificity=opm[k]['specificity']['value'],
                    test_n=opm[k]['n'], test_n_pos=opm[k]['n_pos']) for k, v in sel['operating_points'].items()}
     save_bundle(run.dir, model, thr, run.out_size, R, ST, dict(epochs=list(epochs), cv_fingerprint=run.cv.res['fingerprint'],
-                tta=p.tta, ensemble=p.ensemble, calibration=recal.to_dict(), operating_points=pts, scale=sel['scale']),
+                tta=p.tta, ensemble=p.ensemble, calibration=recal.to_dict(), operating_points=pts, scale=sel['scale'],
+                level=run.features.level, aggregation=p.aggregation, topk=p.topk),
                 fold_weights=files if p.ensemble != 'final' else ())
     figs = plot_test_curves(y, probs, thr, run.dir)
-    run.test = TestResult(tm, model, te.ID.values, y, probs, raw, te)
+    run.test = TestResult(tm, model, np.asarray(ids), y, probs, raw, te, ts)
     write_effective_config(run)
     return dict(metrics=tm, figures=figs, history=hist, operating_points=opt, variants=variants)
 

@@ -56,9 +56,13 @@ class TrainConfig:
     def to_dict(self): return asdict(self)
 
 def read_overrides(src) -> dict:
-    "Overrides from a dict, a JSON file path, or None (empty)."
+    "Overrides from a dict, JSON text (`'{\"epochs_ft\": 8}'`), a JSON file path, or None (empty)."
     if src is None or src == '': return {}
     if isinstance(src, dict): return dict(src)
+    if str(src).lstrip().startswith('{'):                       # JSON text, as the CLI help says
+        try: d = json.loads(src)
+        except json.JSONDecodeError as e: raise ParamError(f"config_json text is not valid JSON: {e}") from None
+        return dict(d)
     p = Path(src)
     try: d = json.loads(p.read_text())
     except FileNotFoundError: raise ParamError(f"config_json {p} not found") from None

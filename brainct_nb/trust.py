@@ -22,8 +22,8 @@ from .cv import select_threshold, confusion_metrics
 __all__ = ['ECE_BINS', 'CALIBRATIONS', 'ENSEMBLES', 'DCA_THRESHOLDS', 'THICKNESS_BANDS', 'reliability_table', 'calibration_stats',
            'check_calibration', 'Recalibrator', 'plot_reliability', 'check_ensemble', 'ensemble_members',
            'check_calibration_scoring', 'operating_points', 'at_prevalence', 'decision_curve', 'plot_decision_curves',
-           'cam_layer', 'grad_cam', 'pick_cases', 'cam_overlay', 'cam_figure', 'save_cam_png', 'subgroup_columns',
-           'subgroup_table']
+           'cam_layer', 'grad_cam', 'pick_cases', 'cam_overlay', 'cam_figure', 'save_cam_png', 'save_study_montage',
+           'subgroup_columns', 'subgroup_table']
 
 # %% ../nbs/05b_trust.ipynb #c005
 ECE_BINS = 10
@@ -255,6 +255,15 @@ def save_cam_png(path, crop, cam, title=''):
     "One overlay PNG (what `brainct predict --cam DIR` writes per scored file)."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(3, 3)); cam_overlay(ax, crop, cam, title); fig.tight_layout()
+    fig.savefig(path, dpi=80); plt.close(fig)
+    return Path(path)
+
+def save_study_montage(path, crops, cams, titles, suptitle=''):
+    "One PNG per study (`brainct predict --cam DIR` with a study-level bundle): its top slices side by side, each with its heat map."
+    import matplotlib.pyplot as plt
+    n = len(crops); fig, axs = plt.subplots(1, n, figsize=(2.4*n, 2.7), squeeze=False)
+    for ax, crop, cam, t in zip(axs[0], crops, cams, titles): cam_overlay(ax, crop, cam, t)
+    fig.suptitle(suptitle, fontsize=9); fig.tight_layout()
     fig.savefig(path, dpi=80); plt.close(fig)
     return Path(path)
 
