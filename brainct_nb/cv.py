@@ -6,12 +6,14 @@
 from __future__ import annotations
 import gc, hashlib, json, sys, time, warnings
 from dataclasses import dataclass, field, asdict
+from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold
 from sklearn.metrics import roc_curve, precision_recall_curve
 from .data import ct_dataloaders, stratified_group_split, atomic_write
 from .executor import LocalExecutor
+from .mil import mil_dataloaders, mil_learner_kw
 from .train import TrainConfig, load_config, train_two_stage, seed_everything, predict_crops, score_crops, RANKING, SCORE_BS, ranking
 from .windowing import window_ranges
 from .dicom import ParamError
@@ -150,18 +152,21 @@ class FoldTask:
     on_epoch: object = None        # called with each epoch's history row (local progress)
     verbose: bool = False          # print one line per epoch
     save_model: bool = False       # also write fold{f}_model.pt (before fold{f}.json)
+    bags: np.ndarray|None = None   # study labels: each slice's study code (items are studies, `brainct_nb.mil`); None: slices
 
 def fit_fold(t:FoldTask) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     "One outer fold, self-contained: inner split, two-stage fit, OOF prediction (plain and mirrored), fold files (and the fold's weights with `save_model`) written."
     f, crops, labels, ids, groups, folds, out, fp = t.fold, t.crops, t.labels, t.ids, t.groups, t.folds, t.out, t.fingerprint
     cfg, seed, bs, model_fn, stats, ranges, device, inner_frac, num_workers, threads = (
         t.fit.cfg, t.fit.seed, t.fit.bs, t.fit.model_fn, t.fit.stats, t.fit.ranges, t.fit.device, t.fit.inner_frac, t.fit.num_workers, t.fit.threads)
-    on_epoch, verbose, save_model = t.on_epoch, t.verbose, t.save_model
+    on_epoch, verbose, save_model, bags = t.on_epoch, t.verbose, t.save_model, t.bags
     if threads: torch.set_num_threads(int(threads))
     t0 = time.time()
     outer = np.nonzero(folds == f)[0]
     itr, iva = inner_split(np.nonzero(folds != f)[0], labels, groups, inner_frac, seed + f)
-    dls = ct_dataloaders(crops, labels, itr, iva, bs=bs, ranges=ranges, device=device, num_workers=num_workers, **({'stats': stats} if stats else {}))
+    make_dls = ct_dataloaders if bags is None else partial(mil_dataloaders, codes=bags)   # study labels: items are studies
+    dls = make_dls(crops=crops, labels=labels, train_idx=itr, valid_idx=iva, bs=bs, ranges=ranges, device=device, num_workers=num_workers,
+                   **({'stats': stats} if stats else {}))
     seed_everything(seed + f)
     model = model_fn(cfg) if model_fn else None
     n_pos_iva = int(labels[iva].sum())
@@ -169,7 +174,7 @@ def fit_fold(t:FoldTask) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
         warnings.warn(f"fold {f}: the inner validation split has no positive study; AUPRC is undefined there, so this fold "
                       f"trains for the full budget ({cfg.epochs_head}+{cfg.epochs_ft} epochs) without early stopping")
     learn, hist, (eh, ef) = train_two_stage(dls, cfg, model, epochs=None if n_pos_iva else (cfg.epochs_head, cfg.epochs_ft),
-                                            verbose=verbose, on_epoch=on_epoch)
+                                            verbose=verbose, on_epoch=on_epoch, **(mil_learner_kw() if bags is not None else {}))
     score = lambda pos, tta=False, cache=None: score_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, tta, SCORE_BS, learn.dls.device, cache)
     seen = {}                                                    # the outer fold's plain view is scored once for both columns
     p_out, p_tta, p_tr = score(outer, cache=seen), score(outer, True, seen), score(itr)
@@ -191,13 +196,13 @@ def fit_fold(t:FoldTask) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
 def _fold_summary(met): return f"OOF AUPRC {met['auprc']:.3f} ROC-AUC {met['roc_auc']:.3f} (train ROC-AUC {met['roc_auc_train']:.3f}), {met['seconds']:.0f}s"
 
 def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, verbose=False, local=True, progress=None,
-            label='', save_models=False, **fit) -> dict:
+            label='', save_models=False, bags=None, **fit) -> dict:
     "The folds of one CV: results reused from `out_dir` (resume) and the `FoldTask`s still to run; `fit` are `FitSpec` fields."
     spec = FitSpec(**{**fit, 'cfg': fit.get('cfg') or TrainConfig()})
     labels = np.asarray(labels).astype(int); ids = np.asarray(ids).astype(str)
     folds = make_folds(labels, groups, k, spec.seed)
     fp = fingerprint('oof/2', asdict(spec.cfg), list(ids), labels.tolist(), k, spec.seed, spec.bs, crops.shape[1:], spec.inner_frac,
-                     str(spec.stats), str(spec.ranges))
+                     str(spec.stats), str(spec.ranges), *(['mil', np.asarray(bags).astype(str).tolist()] if bags is not None else []))
     out = Path(out_dir) if out_dir else None
     if out: out.mkdir(parents=True, exist_ok=True)
     done, tasks = {}, []
@@ -212,7 +217,7 @@ def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, ve
                 continue
             if verbose: print(f"{label}fold {f}: earlier result made with other settings, recomputed")
         on_epoch = (lambda row, f=f: progress.epoch(f'{label}fold {f}', row)) if (progress and local) else None
-        tasks.append(FoldTask(f, crops, labels, ids, groups, folds, spec, out, fp, on_epoch, verbose and local, save_models))
+        tasks.append(FoldTask(f, crops, labels, ids, groups, folds, spec, out, fp, on_epoch, verbose and local, save_models, bags))
     return dict(done=done, tasks=tasks, fingerprint=fp, k=k, label=label)
 
 def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[dict]:

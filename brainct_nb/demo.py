@@ -182,10 +182,11 @@ def series_phantom(n_slices=16, size=96, rng=None, positive=False, span=(2, 6), 
 
 # %% ../nbs/00a_demo.ipynb #c011u
 def make_series_dataset(dest, n_studies=160, n_slices=16, size=96, prevalence=.2, seed=0, two_series_frac=.1,
-                        two_study_frac=.1, labels='labels1.csv', cts='CTs') -> Path:
-    "Phantom series as a flat folder of randomly named files (the RSNA layout) with per-slice `labels`; returns `dest`."
+                        two_study_frac=.1, layout='flat', study_labels=False, labels='labels1.csv', cts='CTs') -> Path:
+    "Phantom series with `labels`: `layout` 'flat' (randomly named files, the RSNA layout) or 'folders' (CTs/<study>/<series>/IM-<n>.dcm); labels per slice, or per study folder with `study_labels`."
+    if study_labels and layout != 'folders': raise ValueError("study_labels needs layout='folders' (a label names a study folder)")
     dest = Path(dest); ct = dest/cts; ct.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed); rows, patient = [], 0
+    rng = np.random.default_rng(seed); rows, studies, patient = [], [], 0
     pos = np.zeros(n_studies, bool); pos[rng.choice(n_studies, max(2, int(round(n_studies*prevalence))), replace=False)] = True
     uid = lambda: pydicom.uid.generate_uid(prefix=PLANTED_PHI['uid_prefix'])
     for s in range(n_studies):
@@ -193,12 +194,15 @@ def make_series_dataset(dest, n_studies=160, n_slices=16, size=96, prevalence=.2
         vol, lab = series_phantom(n_slices, size, np.random.default_rng([seed, s]), bool(pos[s]))
         enc, study, sp = ENCODINGS[rng.integers(len(ENCODINGS))], uid(), 250/size
         series = [(uid(), 5.)] + ([(uid(), 1.)] if rng.random() < two_series_frac else [])   # + a thin reconstruction
-        for ser, thick in series:
-            for j in rng.permutation(n_slices):                     # written out of order, named at random
-                sid = f"ID_{rng.integers(16**9):09x}"
-                write_ct_dicom(ct/f"{sid}.dcm", vol[j], patient=patient, study_uid=study, instance=int(j) + 1, spacing=sp, **enc,
+        for k, (ser, thick) in enumerate(series):
+            folder = ct/f"study_{s:04d}"/f"series_{k + 1}" if layout == 'folders' else ct
+            folder.mkdir(parents=True, exist_ok=True)
+            for j in rng.permutation(n_slices):                     # written out of order
+                name = f"IM-{j + 1:04d}" if layout == 'folders' else f"ID_{rng.integers(16**9):09x}"
+                write_ct_dicom(folder/f"{name}.dcm", vol[j], patient=patient, study_uid=study, instance=int(j) + 1, spacing=sp, **enc,
                                SeriesInstanceUID=ser, SliceThickness=thick, ImageOrientationPatient=[1, 0, 0, 0, 1, 0],
                                ImagePositionPatient=[-125., -125., -60. + 5.*float(j)])
-                rows.append(dict(ID=sid, Label=int(lab[j])))
-    pd.DataFrame(rows).to_csv(dest/labels, index=False)
+                rows.append(dict(ID=str((folder/name).relative_to(ct).as_posix()), Label=int(lab[j])))
+        studies.append(dict(ID=f"study_{s:04d}", Label=int(pos[s])))
+    pd.DataFrame(studies if study_labels else rows).to_csv(dest/labels, index=False)
     return dest

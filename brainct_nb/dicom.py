@@ -383,7 +383,7 @@ def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|Non
     n_files = n_found + sum(1 for r in fexcl if r['reason'].startswith(('duplicate', 'ambiguous')))
     rep = DatasetReport(root, studies, pd.DataFrame(excl, columns=['ID', 'file', 'reason']), n_rows, n_files, level)
     if len(studies) == 0: raise DatasetError(f"no study has both a label in {lab_p.name} and a file in {ct_p}: check that IDs match file names without '.dcm'")
-    npos = int(studies.Label.sum())
+    npos = int(studies.groupby('study_label_id').Label.max().sum() if level == 'study' else studies.Label.sum())
     if npos == 0: raise DatasetError(f"{lab_p}: no positive studies (Label=1) among {len(studies)} usable studies; a classifier cannot be trained")
     if npos == len(studies): raise DatasetError(f"{lab_p}: no negative studies (Label=0); a classifier cannot be trained")
     if k_folds and npos < 2*k_folds:

@@ -5,6 +5,7 @@
 # %% ../nbs/06_final.ipynb #c002
 from __future__ import annotations
 import hashlib, json, os, sys
+from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.metrics import roc_curve, precision_recall_curve
@@ -17,6 +18,7 @@ from .model import load_state, WeightsError
 from .train import RANKING, SCORE_BS, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
 from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, save_study_montage, ensemble_members
 from .cv import confusion_metrics, METRICS
+from .mil import mil_dataloaders, mil_learner_kw
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'operating_point_metrics',
@@ -309,11 +311,14 @@ def predict_studies(slices:pd.DataFrame) -> pd.DataFrame:
 
 # %% ../nbs/06_final.ipynb #c016
 def train_final(crops, labels, cfg:TrainConfig, epochs:tuple[int, int], seed=42, bs=16, model_fn=None, stats=None,
-                ranges=None, device=None, verbose=False, progress=None, num_workers=None):
-    "Two-stage training on all of `crops` for the fixed `epochs`; returns (learner, history)."
+                ranges=None, device=None, verbose=False, progress=None, num_workers=None, bags=None):
+    "Two-stage training on all of `crops` for the fixed `epochs` (`bags`: each crop's study code, for study labels); returns (learner, history)."
     idx = np.arange(len(crops))
-    dls = ct_dataloaders(crops, labels, idx, [], bs=bs, ranges=ranges, device=device, num_workers=num_workers, **({'stats': stats} if stats else {}))
+    make_dls = ct_dataloaders if bags is None else partial(mil_dataloaders, codes=bags)
+    dls = make_dls(crops=crops, labels=labels, train_idx=idx, valid_idx=[], bs=bs, ranges=ranges, device=device, num_workers=num_workers,
+                   **({'stats': stats} if stats else {}))
     seed_everything(seed)
     learn, hist, _ = train_two_stage(dls, cfg, model_fn(cfg) if model_fn else None, epochs=epochs, verbose=verbose,
-                                     on_epoch=(lambda row: progress.epoch('training', row)) if progress else None)
+                                     on_epoch=(lambda row: progress.epoch('training', row)) if progress else None,
+                                     **(mil_learner_kw() if bags is not None else {}))
     return learn, hist

@@ -17,18 +17,23 @@ __all__ = ['CARD_ITEMS', 'NOT_APPLICABLE', 'study_lines', 'model_card_text']
 
 # %% ../nbs/07d_report.ipynb #c016s
 def study_lines(run:Run) -> list[str]:
-    "Model-card lines of a study-level run: the unit, the aggregation, and the slice-level figures beside the study-level ones."
+    "Model-card lines of a study-level run: the unit, the labels, the aggregation, and the slice-level figures beside the study-level ones."
     cvm, tm, p = run.cv.metrics, run.test.metrics, run.params
     if cvm.get('level') != 'study': return []
     how = 'the maximum' if p.aggregation == 'max' else f'the mean of the {p.topk} highest'
-    s, ts = cvm['slice_level'], tm['slice_level']
-    return [f"- Unit: the study. Slices are grouped into series and studies from their headers (`series.csv`), one series kept per "
-            f"study; a study is positive when any of its slices is labelled positive, and its score is {how} of its slice scores. "
-            f"Split, folds, thresholds, calibration and test metrics (bootstrap over studies) are at study level: "
-            f"{cvm['n_studies']} CV studies ({cvm['n_pos_studies']} positive), {tm['n']} test studies ({tm['n_pos']} positive).",
-            f"- Slice level, for reference: CV AUPRC {s['auprc_mean']:.3f} ± {s['auprc_std']:.3f}, ROC-AUC {s['roc_auc_mean']:.3f} ± "
-            f"{s['roc_auc_std']:.3f} ({s['n']} OOF slices, {s['n_pos']} positive); test AUPRC {ts['auprc']:.3f}, ROC-AUC {ts['roc_auc']:.3f} "
-            f"({ts['n']} slices, {ts['n_pos']} positive)."]
+    s, ts = cvm.get('slice_level'), tm.get('slice_level')
+    labels = ('labels per study (a folder each): no slice has a label; the slice model was trained through the maximum over each '
+              "study's slices (multiple-instance learning), so slice scores rank slices but no slice-level figure can be computed"
+              if cvm.get('labels') == 'study' else 'labels per slice; a study is positive when any of its slices is labelled positive')
+    L = [f"- Unit: the study. Slices are grouped into series and studies from their headers (`series.csv`), one series kept per "
+         f"study; {labels}. A study's score is {how} of its slice scores. Split, folds, thresholds, calibration and test "
+         f"metrics (bootstrap over studies) are at study level: {cvm['n_studies']} CV studies ({cvm['n_pos_studies']} positive), "
+         f"{tm['n']} test studies ({tm['n_pos']} positive)."]
+    if s and ts:
+        L.append(f"- Slice level, for reference: CV AUPRC {s['auprc_mean']:.3f} ± {s['auprc_std']:.3f}, ROC-AUC {s['roc_auc_mean']:.3f} ± "
+                 f"{s['roc_auc_std']:.3f} ({s['n']} OOF slices, {s['n_pos']} positive); test AUPRC {ts['auprc']:.3f}, ROC-AUC {ts['roc_auc']:.3f} "
+                 f"({ts['n']} slices, {ts['n_pos']} positive).")
+    return L
 
 # %% ../nbs/07d_report.ipynb #c016e
 def _ci(m:dict, k:str) -> str: return f"{m[k]['value']:.3f} (95% CI {m[k]['ci_low']:.3f}-{m[k]['ci_high']:.3f})"

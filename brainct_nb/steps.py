@@ -28,19 +28,20 @@ from .series import series_table, drop_other_series, order_slices, study_scores
 
 # %% auto #0
 __all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint',
-           'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds', 'slice_summary', 'scale_name',
-           'tta_effect', 'step_cv', 'scoring_variants', 'step_final', 'step_calibration', 'step_decision_curve',
-           'step_explain', 'step_model_card']
+           'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds', 'slice_summary', 'mil',
+           'study_codes', 'scale_name', 'tta_effect', 'step_cv', 'scoring_variants', 'step_final', 'step_calibration',
+           'step_decision_curve', 'step_explain', 'step_model_card']
 
 # %% ../nbs/07c_steps.ipynb #c010l
-def protocol_level(level:str, series:pd.DataFrame, label_level='slice') -> str:
-    "The protocol's unit: `level`, or with 'auto' 'study' when some kept series has several slices (else the seed's 'slice')."
+def protocol_level(level:str, series:pd.DataFrame, label_level='slice', aggregation='max') -> str:
+    "The protocol's unit: `level`, or with 'auto' 'study' when some kept series has several slices (else the seed's 'slice'); study labels need 'study'."
     multi = bool(len(series) and (series.n_slices[series.kept] > 1).any())
-    if label_level == 'study' and level == 'slice':
-        raise ParamError("level='slice' but the labels name study folders: a slice-level protocol needs a label per slice")
     if label_level == 'study':
-        raise DatasetError("the labels name study folders (one label per study): training from study labels (multiple-instance "
-                           "learning) is not available yet; give a label per slice (ID = file path below CTs/ without .dcm)")
+        if level == 'slice': raise ParamError("level='slice' but the labels name study folders: a slice-level protocol needs a label per slice")
+        if aggregation != 'max':
+            raise ParamError(f"aggregation={aggregation!r} with study labels: the model is trained through the maximum over a study's "
+                             "slices (multiple-instance learning), so its study score is the maximum; use aggregation='max'")
+        return 'study'
     return level if level != 'auto' else ('study' if multi else 'slice')
 
 # %% ../nbs/07c_steps.ipynb #c010
@@ -99,9 +100,11 @@ def step_features(run:Run):
         raise DatasetError(f"resume={run.dir}: the data changed since this run began (IDs, labels or file contents differ): "
                            "start a new run (omit resume)")
     run.set_status('running', data_fingerprint=fp)
+    if rep.label_level == 'study':                                                  # a labelled folder is the study
+        feats['study_hash'] = feats.ID.map(rep.studies.set_index('ID').study_label_id)
     st = series_table(feats); run.save_csv('series.csv', st)                       # hashed keys, positions, counts
     feats = drop_other_series(feats, st)                                            # one series per study
-    level = protocol_level(p.level, st, rep.label_level)
+    level = protocol_level(p.level, st, rep.label_level, p.aggregation)
     run.save_csv('features.csv', feats.drop(columns=['cached', 'crc32'], errors='ignore'))
     ex = excluded_table(rep, feats); run.save_csv('excluded.csv', ex)
     qc = quality_checks(feats, rep); qc['cache'] = dict(dir=str(cache.dir), decoded=cache.n_decoded, seconds=round(cache.build_s, 2), size_mb=round(cache.size_mb(), 1),
@@ -121,7 +124,8 @@ def step_features(run:Run):
               f"slices, ordered along the slice normal): series.csv")
     if level == 'study':
         print(f"study-level protocol: {slices.study_key.nunique()} studies of {len(slices)} slices; a study's score is the "
-              f"{'maximum' if p.aggregation == 'max' else f'mean of the {p.topk} highest'} of its slice scores")
+              f"{'maximum' if p.aggregation == 'max' else f'mean of the {p.topk} highest'} of its slice scores"
+              + ("; labels per study: the slice model learns through that maximum (multiple-instance learning)" if rep.label_level == 'study' else ''))
     if cache.old_caches: print(f"note: {len(cache.old_caches)} cache folder(s) of an earlier format are not used and can be deleted: {', '.join(cache.old_caches[:3])}")
     if qc['identical_content_groups']: print(f"WARNING: {len(qc['identical_content_groups'])} groups of byte-identical files under different IDs")
     if qc['header_issues_by_kind']:
@@ -186,6 +190,14 @@ def slice_summary(oof:pd.DataFrame, folds:pd.DataFrame, sfx='') -> dict:
                 roc_auc_mean=float(folds[f'roc_auc{sfx}'].mean()), roc_auc_std=float(folds[f'roc_auc{sfx}'].std(ddof=0)),
                 **{f'pooled_{k}': v for k, v in ranking(oof.Label, oof.prob_model).items()})
 
+def mil(run:Run) -> bool:
+    "Whether the run learns from study labels (multiple-instance learning) rather than slice labels."
+    return run.report is not None and run.report.label_level == 'study'
+
+def study_codes(run:Run, rows:pd.DataFrame) -> np.ndarray|None:
+    "With study labels, each row's study key (the bags of `brainct_nb.mil`); None with slice labels."
+    return rows.ID.map(run.features.slices.set_index('ID').study_key).to_numpy() if mil(run) else None
+
 # %% ../nbs/07c_steps.ipynb #c014
 def _new_model(arch, pretrained, weights, cfg):
     return ct_model(arch, pretrained=pretrained, weights=weights, dropout_p=cfg.dropout_p)
@@ -222,7 +234,8 @@ def step_cv(run:Run):
     kw = dict(crops=crops, labels=tr.Label.values, ids=tr.ID.values, groups=tr.group.values, k=p.k_folds, seed=p.seed,
               bs=p.batch_size, resume=bool(p.resume), model_fn=_model_fn(run), stats=stats, ranges=ranges,
               device=_device(run), verbose=p.verbose, num_workers=p.loader_workers, executor=run.executor,
-              progress=FitProgress(p.k_folds*(len(run.grid) + 1 if p.run_grid else 1), 'grid' if p.run_grid else 'CV'))
+              progress=FitProgress(p.k_folds*(len(run.grid) + 1 if p.run_grid else 1), 'grid' if p.run_grid else 'CV'),
+              bags=study_codes(run, tr))
     keep = dict(save_models=True)                                 # fold weights: the fold ensemble and the scoring comparison
     t0 = time.time()
     source = f"out-of-fold predictions of the {p.k_folds}-fold CV (fold seed {p.seed})"
@@ -257,12 +270,13 @@ def step_cv(run:Run):
                folds=folds.to_dict('records'), config=run.cfg.to_dict(), seconds=time.time() - t0, level=run.features.level)
     if study:
         cvm.update(aggregation=p.aggregation, topk=p.topk if p.aggregation == 'topk' else None, n_studies=len(oof),
-                   n_pos_studies=int(oof.Label.sum()), slice_level=slice_summary(slice_oof, slice_folds, sfx))
+                   n_pos_studies=int(oof.Label.sum()), labels='study' if mil(run) else 'slice',
+                   slice_level=None if mil(run) else slice_summary(slice_oof, slice_folds, sfx))
     run.save_json('cv_metrics.json', cvm); run.save_json('threshold_selection.json', sel)
     figs = [plot_cv_curves(oof, 'roc', run.dir/'cv_mean_roc.png'), plot_cv_curves(oof, 'pr', run.dir/'cv_mean_pr.png')]
     run.cv = CVResult(res, cvm, sel, summary, recal)
     write_effective_config(run)
-    if study: print(f"slice level: CV AUPRC {cvm['slice_level']['auprc_mean']:.3f} ± {cvm['slice_level']['auprc_std']:.3f}, "
+    if study and not mil(run): print(f"slice level: CV AUPRC {cvm['slice_level']['auprc_mean']:.3f} ± {cvm['slice_level']['auprc_std']:.3f}, "
                     f"ROC-AUC {cvm['slice_level']['roc_auc_mean']:.3f} ± {cvm['slice_level']['roc_auc_std']:.3f}; study level ({len(oof)} studies, "
                     f"{int(oof.Label.sum())} positive):")
     print(f"CV AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} "
@@ -298,7 +312,7 @@ def step_final(run:Run):
     epochs = final_epochs(run.cv.res['folds'])
     t0, progress = time.time(), FitProgress(1, 'final model')
     learn, hist = train_final(cache.crops(tr), tr.Label.values, run.cfg, epochs, p.seed, p.batch_size, _model_fn(run),
-                              run.stats, run.ranges, _device(run), p.verbose, progress, p.loader_workers)
+                              run.stats, run.ranges, _device(run), p.verbose, progress, p.loader_workers, study_codes(run, tr))
     progress.fit_done('training', f'{sum(epochs)} epochs, {time.time() - t0:.0f}s')
     run.save_csv('final_history.csv', hist)
     model, sel, recal = learn.model.float().eval(), run.cv.selection, run.cv.recalibrator
@@ -326,7 +340,7 @@ def step_final(run:Run):
     run.save_csv('test_predictions.csv', pred)
     tm = metrics_with_ci(y, probs, thr, seed=p.seed)
     opm = operating_point_metrics(y, probs, sel['operating_points'], seed=p.seed)
-    if study: tm['slice_level'] = dict(n=len(ts), n_pos=int(ts.Label.sum()), **ranking(ts.Label, slice_raw))
+    if study: tm['slice_level'] = None if mil(run) else dict(n=len(ts), n_pos=int(ts.Label.sum()), **ranking(ts.Label, slice_raw))
     tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0, scale=sel['scale'], operating_points=opm, level=run.features.level,
               calibration_outside_support=dict(n=recal.n_outside(raw), of=len(raw), support=recal.support))
     if tm['calibration_outside_support']['n']:

@@ -155,11 +155,12 @@ def seed_everything(seed:int):
     "Seed python, numpy and torch (CPU and GPU) and make cuDNN deterministic."
     set_seed(seed, reproducible=True)
 
-def ct_learner(dls, model:nn.Module, cfg:TrainConfig, verbose=True, on_epoch=None) -> Learner:
-    "A fastai Learner with smoothed BCE, AUPRC/ROC-AUC (when there is validation data), frozen-BN handling and history."
+def ct_learner(dls, model:nn.Module, cfg:TrainConfig, verbose=True, on_epoch=None, loss_cls=SmoothBCE, metrics_fn=None) -> Learner:
+    "A fastai Learner with smoothed BCE, AUPRC/ROC-AUC (when there is validation data), frozen-BN handling and history; `loss_cls`/`metrics_fn` swap the loss and metrics (study labels: `brainct_nb.mil`)."
     has_valid = len(dls.valid_ds) > 0
-    learn = Learner(dls, model, loss_func=SmoothBCE(cfg.label_smoothing), opt_func=opt_func(cfg), splitter=ct_splitter,
-                    metrics=[auprc_metric(), roc_auc_metric()] if has_valid else [], train_bn=False, wd_bn_bias=True,
+    mets = (metrics_fn or (lambda: [auprc_metric(), roc_auc_metric()]))() if has_valid else []
+    learn = Learner(dls, model, loss_func=loss_cls(cfg.label_smoothing), opt_func=opt_func(cfg), splitter=ct_splitter,
+                    metrics=mets, train_bn=False, wd_bn_bias=True,
                     cbs=[BnFreeze(), History(verbose, on_epoch)])
     learn.remove_cb(ProgressCallback); learn.logger = noop
     if dls.device is not None and torch.device(dls.device).type == 'cuda':
@@ -177,10 +178,10 @@ def _fit_stage(learn, n_epochs, lr, wd, patience, cfg, stage):
         learn.fit(n_epochs, lr, cbs=cbs + ([best] if best else []))
     return (best.best_idx + 1) if best is not None and best.best_idx >= 0 else len(learn.history.df().query('stage == @stage'))
 
-def train_two_stage(dls, cfg:TrainConfig, model:nn.Module|None=None, epochs:tuple|None=None, verbose=True, on_epoch=None):
-    "Head warm-up then fine-tuning; returns (learner, history table, best epochs (head, ft)). `epochs` fixes the budget."
+def train_two_stage(dls, cfg:TrainConfig, model:nn.Module|None=None, epochs:tuple|None=None, verbose=True, on_epoch=None, **learner_kw):
+    "Head warm-up then fine-tuning; returns (learner, history table, best epochs (head, ft)). `epochs` fixes the budget; `learner_kw` go to `ct_learner`."
     model = model if model is not None else ct_resnet(dropout_p=cfg.dropout_p)
-    learn = ct_learner(dls, model, cfg, verbose, on_epoch)                 # fastai exposes the History callback as learn.history
+    learn = ct_learner(dls, model, cfg, verbose, on_epoch, **learner_kw)                 # fastai exposes the History callback as learn.history
     n_head, n_ft = epochs or (cfg.epochs_head, cfg.epochs_ft)
     learn.create_opt(); learn.freeze()
     e_head = _fit_stage(learn, n_head, cfg.lr_head, cfg.weight_decay_head, None if epochs else cfg.patience_head, cfg, 'head')
