@@ -243,6 +243,9 @@ class DatasetReport:
                     excluded_by_reason={k: int(v) for k, v in self.excluded.reason.value_counts().items()})
     def __repr__(self):
         s = self.summary()
+        if self.label_level == 'study':
+            g = self.studies.groupby('study_label_id').Label.max()
+            return f"DatasetReport({len(g)} labelled studies: {int(g.sum())} positive, {int((g == 0).sum())} negative, {s['n_studies']} files; {s['n_excluded']} excluded)"
         return f"DatasetReport({s['n_studies']} studies: {s['n_pos']} positive, {s['n_neg']} negative; {s['n_excluded']} excluded)"
 
 # %% ../nbs/00_dicom.ipynb #c028

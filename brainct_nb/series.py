@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['SERIES_RULE', 'AGGREGATIONS', 'order_slices', 'series_table', 'study_scores', 'drop_other_series']
+__all__ = ['SERIES_RULE', 'AGGREGATIONS', 'order_slices', 'series_table', 'study_scores', 'plot_study', 'drop_other_series']
 
 # %% ../nbs/02b_series.ipynb #q005
 SERIES_RULE = "axial, slice thickness 2.5-5 mm where recorded, then the most slices, then the first series key"
@@ -89,6 +89,29 @@ def study_scores(slices:pd.DataFrame, how='max', k=3, threshold=None, n_top=3, c
         if (g.fold.nunique() > 1).any(): raise ValueError("a study's slices lie in different folds")
         out['fold'] = g.fold.first()
     return out.rename_axis('study_key').reset_index()
+
+# %% ../nbs/02b_series.ipynb #q014p
+def plot_study(crops, slices:pd.DataFrame, score:float|None=None, threshold:float|None=None, title='', fname=None, n_max=16):
+    "One study at a glance: its slices in z order (labelled ones marked), the slice-score curve along z, the study score."
+    import matplotlib.pyplot as plt
+    s = slices.reset_index(drop=True).sort_values('slice_index'); order = s.index.to_numpy()
+    if len(s) > n_max:                                              # the n_max slices around the top-scoring one
+        c = int(np.argmax(s.prob.to_numpy())); lo = int(np.clip(c - n_max//2, 0, len(s) - n_max)); show = order[lo:lo + n_max]
+    else: show = order
+    fig = plt.figure(figsize=(max(6, 1.1*len(show)), 3.6)); gs = fig.add_gridspec(2, len(show), height_ratios=[1, 1.3])
+    for j, i in enumerate(show):
+        ax = fig.add_subplot(gs[0, j]); ax.imshow(np.asarray(crops[i]), cmap='gray', vmin=0, vmax=80); ax.axis('off')
+        lab = 'Label' in s and s.Label[i] == 1
+        ax.set_title(f"#{int(s.slice_index[i])}" + (' +' if lab else ''), fontsize=7, color='red' if lab else 'black')
+    ax = fig.add_subplot(gs[1, :]); z = s.slice_pos if s.slice_pos.notna().all() else s.slice_index
+    ax.plot(z, s.prob, 'o-', ms=3, label='slice score')
+    if 'Label' in s and s.Label.any(): ax.plot(z[s.Label == 1], s.prob[s.Label == 1], 'o', color='red', ms=5, label='labelled positive')
+    if score is not None: ax.axhline(score, color='k', lw=1, label=f'study score {score:.2f}')
+    if threshold is not None: ax.axhline(threshold, color='gray', ls='--', lw=1, label=f'threshold {threshold:.2f}')
+    ax.set_xlabel('position along the slice normal (mm)' if s.slice_pos.notna().all() else 'slice index'); ax.set_ylabel('score')
+    ax.set_ylim(-.02, 1.02); ax.legend(fontsize=7, loc='upper left'); fig.suptitle(title, fontsize=9); fig.tight_layout()
+    if fname: fig.savefig(fname, dpi=80)
+    return fig
 
 # %% ../nbs/02b_series.ipynb #q017
 def drop_other_series(feats:pd.DataFrame, table:pd.DataFrame) -> pd.DataFrame:

@@ -24,13 +24,13 @@ from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
 from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device
 from .report import model_card_text
-from .series import series_table, drop_other_series, order_slices, study_scores
+from .series import series_table, drop_other_series, order_slices, study_scores, plot_study
 
 # %% auto #0
 __all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint',
            'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds', 'slice_summary', 'mil',
-           'study_codes', 'scale_name', 'tta_effect', 'step_cv', 'scoring_variants', 'step_final', 'step_calibration',
-           'step_decision_curve', 'step_explain', 'step_model_card']
+           'study_codes', 'aggregation_table', 'scale_name', 'tta_effect', 'step_cv', 'scoring_variants', 'step_final',
+           'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures', 'step_model_card']
 
 # %% ../nbs/07c_steps.ipynb #c010l
 def protocol_level(level:str, series:pd.DataFrame, label_level='slice', aggregation='max') -> str:
@@ -198,6 +198,18 @@ def study_codes(run:Run, rows:pd.DataFrame) -> np.ndarray|None:
     "With study labels, each row's study key (the bags of `brainct_nb.mil`); None with slice labels."
     return rows.ID.map(run.features.slices.set_index('ID').study_key).to_numpy() if mil(run) else None
 
+# %% ../nbs/07c_steps.ipynb #c013c
+def aggregation_table(slice_oof:pd.DataFrame, run:Run, ks=(2, 3, 5)) -> pd.DataFrame:
+    "Study-level CV AUPRC/ROC-AUC (fold mean ± std, pooled) of each aggregation on the same OOF slice scores: the choice, measured."
+    s = slice_oof.merge(run.features.slices, on='ID', how='left'); rows = []
+    for how, k in [('max', 1)] + [('topk', k) for k in ks]:
+        st = study_scores(s, how, k, cols=('prob_model',))
+        per = pd.DataFrame([ranking(d.Label, d.prob_model) for _, d in st.groupby('fold')])
+        rows.append(dict(aggregation='max' if how == 'max' else f'topk (k={k})', n_studies=len(st), n_pos=int(st.Label.sum()),
+                         **{f'{m}_{a}': float(getattr(per[m], a)(**({'ddof': 0} if a == 'std' else {}))) for m in RANKING for a in ('mean', 'std')},
+                         **{f'pooled_{m}': v for m, v in ranking(st.Label, st.prob_model).items()}))
+    return pd.DataFrame(rows)
+
 # %% ../nbs/07c_steps.ipynb #c014
 def _new_model(arch, pretrained, weights, cfg):
     return ct_model(arch, pretrained=pretrained, weights=weights, dropout_p=cfg.dropout_p)
@@ -272,6 +284,8 @@ def step_cv(run:Run):
         cvm.update(aggregation=p.aggregation, topk=p.topk if p.aggregation == 'topk' else None, n_studies=len(oof),
                    n_pos_studies=int(oof.Label.sum()), labels='study' if mil(run) else 'slice',
                    slice_level=None if mil(run) else slice_summary(slice_oof, slice_folds, sfx))
+        agg = aggregation_table(slice_oof, run); run.save_csv('cv_aggregations.csv', agg)
+        cvm['aggregations'] = agg.to_dict('records')
     run.save_json('cv_metrics.json', cvm); run.save_json('threshold_selection.json', sel)
     figs = [plot_cv_curves(oof, 'roc', run.dir/'cv_mean_roc.png'), plot_cv_curves(oof, 'pr', run.dir/'cv_mean_pr.png')]
     run.cv = CVResult(res, cvm, sel, summary, recal)
@@ -408,7 +422,22 @@ def step_explain(run:Run, n=3):
     fig = cam_figure(crops, cams, t.prob[idx], sub, ids=t.ids[idx], fname=run.dir/'gradcam_test_cases.png')
     rows = [dict(kind=k, ID=t.ids[i], Label=int(t.y[i]), prob=float(t.prob[i])) for k, v in cases.items() for i in v]
     run.save_csv('gradcam_test_cases.csv', pd.DataFrame(rows, columns=['kind', 'ID', 'Label', 'prob']))
-    return dict(figure=fig, cases=pd.DataFrame(rows, columns=['kind', 'ID', 'Label', 'prob']))
+    studies = study_figures(run, cases) if t.slices is not None else []
+    return dict(figure=fig, cases=pd.DataFrame(rows, columns=['kind', 'ID', 'Label', 'prob']), studies=studies)
+
+def study_figures(run:Run, cases:dict) -> list:
+    "Study level: the most confident true-positive, false-positive and false-negative test study, each as `plot_study` (study_<kind>.png)."
+    t, thr, figs = run.test, run.cv.selection['threshold'], []
+    for kind, idx in cases.items():
+        if not len(idx): continue
+        i = int(idx[0]); s = t.slices[t.slices.study_key == t.ids[i]].rename(columns={'prob_model': 'prob'})
+        if mil(run): s = s.drop(columns='Label')                 # study labels: no slice carries a label of its own
+        crops = run.features.cache.crops(s.merge(run.features.feats[['ID', 'ok', 'content_sha1']], on='ID', how='left'))
+        name = f"study_{kind.replace(' ', '_')}.png"
+        figs.append(plot_study(crops, s.reset_index(drop=True), float(t.prob_model[i]), None,
+                               f"test study {t.ids[i]} ({kind}): study score {t.prob_model[i]:.2f} before calibration, "
+                               f"probability {t.prob[i]:.2f}, threshold {thr:.2f}", run.dir/name))
+    return figs
 
 # %% ../nbs/07c_steps.ipynb #s018
 @run_step
