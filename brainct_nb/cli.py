@@ -41,10 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--num-workers', type=int, default=0); p.add_argument('--device', default='cpu')
     p.add_argument('--operating-point', default='chosen', help='label with this operating point of the run (chosen, high_sensitivity, high_specificity, youden)')
     p.add_argument('--prevalence', type=float, default=None, help="also print PPV/NPV of each operating point at this prevalence (a site's own)")
-    p.add_argument('--cam', default=None, metavar='DIR', help='write a Grad-CAM overlay PNG per scored file into DIR')
+    p.add_argument('--cam', default=None, metavar='DIR', help='write Grad-CAM overlays into DIR: a PNG per scored file, or with a study-level run one montage per study of its top slices')
     p.add_argument('--allow-unfinished', action='store_true', help="score with a run whose run_status.json is not 'finished'")
     p.add_argument('--studies-out', default=None, metavar='CSV', help='also write one row per study (its slices grouped from the headers): '
-                   'max probability, label (some slice reaches the threshold), slice count, the most suspicious slices')
+                   "probability (a study-level run: its study score, recalibrated; else the slices' maximum), label, slice count, the most suspicious slices")
     b = sub.add_parser('bench', help='throughput benchmark: seed-style pipeline vs ours', parents=[common])
     b.add_argument('--quick', action='store_true', help='a small CPU run (about a minute)')
     b.add_argument('--device', default=None); b.add_argument('--out', default='bench_results.md')
@@ -72,8 +72,10 @@ def _dispatch(a) -> int:
         else: print(df.to_csv(index=False))
         st = predict_studies(df)
         if len(st) and (st.n_slices > 1).any():
+            rule = ('its study score (as the bundle aggregates slices) reaches it' if df.attrs.get('bundle', {}).get('level') == 'study'
+                    else 'one of its slices reaches it')
             print(f"{len(st)} studies ({int((st.n_slices > 1).sum())} of several slices): {int(st.label.sum())} positive at the operating point "
-                  "(a study is positive when one of its slices reaches it)" + (f" -> {a.studies_out}" if a.studies_out else ''))
+                  f"(a study is positive when {rule})" + (f" -> {a.studies_out}" if a.studies_out else ''))
         if a.studies_out:
             from brainct_nb.data import atomic_write
             atomic_write(a.studies_out, lambda t: st.to_csv(t, index=False))

@@ -181,7 +181,7 @@ def series_phantom(n_slices=16, size=96, rng=None, positive=False, span=(2, 6), 
     return vol, lab
 
 # %% ../nbs/00a_demo.ipynb #c011u
-def make_series_dataset(dest, n_studies=160, n_slices=16, size=96, prevalence=.2, seed=0, two_series_frac=.1,
+def make_series_dataset(dest, n_studies=120, n_slices=12, size=96, prevalence=.2, seed=0, two_series_frac=.1,
                         two_study_frac=.1, layout='flat', study_labels=False, labels='labels1.csv', cts='CTs') -> Path:
     "Phantom series with `labels`: `layout` 'flat' (randomly named files, the RSNA layout) or 'folders' (CTs/<study>/<series>/IM-<n>.dcm); labels per slice, or per study folder with `study_labels`."
     if study_labels and layout != 'folders': raise ValueError("study_labels needs layout='folders' (a label names a study folder)")

@@ -4,10 +4,10 @@
 
 # %% ../nbs/04c_mil.ipynb #m002
 from __future__ import annotations
+import os
 import numpy as np, pandas as pd, torch
 from fastai.data.block import DataBlock, TransformBlock
 from fastai.data.transforms import Transform, IndexSplitter
-from fastai.callback.data import WeightedDL
 from fastai.metrics import AccumMetric, ActivationType
 from fastai.vision.core import imagenet_stats
 from .data import TensorHU, TensorLabel, hu_block, class_weights, default_device
@@ -65,7 +65,7 @@ def mil_dataloaders(crops, codes, labels, train_idx, valid_idx, bs=16, ranges=No
                        get_x=lambda i: TensorHU(torch.from_numpy(np.asarray(crops[np.resize(bags[i], L)]))),
                        get_y=lambda i: TensorLabel(torch.tensor(y[i])))
     dev = default_device(device)
-    if num_workers is None: num_workers = 0 if dev.type == 'cpu' else min(8, __import__('os').cpu_count() or 1)
+    if num_workers is None: num_workers = 0 if dev.type == 'cpu' else min(8, os.cpu_count() or 1)
     kw = dict(bs=max(2, bs // L), num_workers=num_workers, device=dev, pin_memory=dev.type == 'cuda', **kwargs)
     dls = dblock.weighted_dataloaders(np.arange(len(bags)), class_weights(y[:len(tr)].tolist() + y[len(tr):].tolist()), **kw)
     dls.bag_size = L

@@ -34,7 +34,7 @@ class RunParams:
     device: str|None = None             # 'cpu', 'cuda' or 'cuda:N'; None: cuda if available, else cpu
     resume: str|None = None             # a run folder (or 'latest') to continue; finished CV folds are reused
     demo: str = 'slices'                # built-in demo (data_root None): 'slices' (the seed's single slices) or 'series' (phantom series)
-    demo_n: int|None = None             # studies in the generated demo dataset; None: 600 single slices, 160 series; at least 40
+    demo_n: int|None = None             # studies in the generated demo dataset; None: 600 single slices, 120 series; at least 40
     grouping: str = 'auto'              # split grouping: 'auto' (patients, or studies when PatientIDs look anonymised), 'patient', 'study'
     windows: str|None = None            # HU windows as channels: None (the seed's 45/90 in 3), 'subwindows:C,W,N' or 'brain,subdural,600/2800'
     loader_workers: int|None = None     # DataLoader worker processes; None: 0 on the CPU, up to 8 on a GPU
@@ -54,7 +54,7 @@ class RunParams:
     @property
     def is_demo(self) -> bool: return self.data_root in (None, '', 'None')
     @property
-    def demo_size(self) -> int: return self.demo_n if self.demo_n is not None else (160 if self.demo == 'series' else 600)
+    def demo_size(self) -> int: return self.demo_n if self.demo_n is not None else (120 if self.demo == 'series' else 600)
 
 # %% ../nbs/07a_params.ipynb #p007
 def param_docs() -> dict:
