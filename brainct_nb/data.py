@@ -20,9 +20,10 @@ from .windowing import preprocess_hu, window_ranges, hu_to_windows
 
 # %% auto #0
 __all__ = ['PREP_VERSION', 'SHARD_BYTES', 'CropCache', 'prep_key', 'atomic_write', 'npy_offset', 'store_lock', 'crop_row',
-           'CropView', 'CropStore', 'group_keys', 'stratified_group_split', 'patient_groups', 'make_split',
-           'check_split', 'load_or_make_split', 'TensorHU', 'TensorLabel', 'HUAffine', 'HUWindows', 'GaussianBlurBatch',
-           'RandomErasingBatch', 'hu_block', 'default_device', 'class_weights', 'ct_dataloaders']
+           'CropView', 'CropStore', 'ContextView', 'group_keys', 'stratified_group_split', 'patient_groups',
+           'make_split', 'check_split', 'load_or_make_split', 'TensorHU', 'hu_item', 'TensorLabel', 'HUAffine',
+           'HUWindows', 'GaussianBlurBatch', 'RandomErasingBatch', 'hu_block', 'default_device', 'class_weights',
+           'ct_dataloaders']
 
 # %% ../nbs/02_data.ipynb #c005
 PREP_VERSION = 4                 # 2: blank, tiny and head-less slices are error rows; 3: the sharded store;
@@ -269,6 +270,22 @@ def _build_chunk(root, out_size, salt, shard_bytes, studies) -> tuple[pd.DataFra
 
 CropCache = CropStore                       # the name earlier versions used
 
+# %% ../nbs/02_data.ipynb #c009c
+class ContextView:
+    "Crops read with their series neighbours: item i is the (2k+1, S, S) stack of `crops` at row `nbr[i]` (`neighbour_index`), gathered when read."
+    def __init__(self, crops, nbr): self.crops, self.nbr = crops, np.asarray(nbr, int)
+    def __len__(self): return len(self.nbr)
+    @property
+    def shape(self): return (len(self.nbr), self.nbr.shape[1]) + tuple(self.crops.shape[1:])
+    def __getitem__(self, i):
+        if isinstance(i, (int, np.integer)): return np.asarray(self.crops[self.nbr[i]])
+        if isinstance(i, tuple): raise IndexError("a ContextView selects items only (one index, slice or index array)")
+        return ContextView(self.crops, self.nbr[i])
+    def __array__(self, dtype=None, copy=None):
+        a = np.asarray(self.crops[self.nbr.reshape(-1)]).reshape(self.shape)
+        return a if dtype is None else a.astype(dtype)
+    def __repr__(self): return f"ContextView({len(self)} items of {self.nbr.shape[1]} slices over {self.crops!r})"
+
 # %% ../nbs/02_data.ipynb #c011
 def group_keys(ids, groups=None) -> np.ndarray:
     "Per study, the name of its group that depends on the data only: the smallest study ID sharing its `groups` value."
@@ -357,6 +374,11 @@ class TensorHU(TensorImageBW):
     def show(self, ctx=None, **kwargs):
         return show_image(hu_to_windows(self, [(0., 80.)])[0] if self.dim() == 3 else self, ctx=ctx, cmap='gray', **kwargs)
 
+# %% ../nbs/02_data.ipynb #c015_hu_item
+def hu_item(a) -> TensorHU:
+    "One model input in HU: a crop (S, S) as (1, S, S), a crop with its neighbours (C, S, S) as it is."
+    a = np.asarray(a); return TensorHU(torch.from_numpy(np.ascontiguousarray(a[None] if a.ndim == 2 else a)))
+
 # %% ../nbs/02_data.ipynb #c014_TensorLabel
 class TensorLabel(TensorBase):
     "A 0/1 float label that shows as a title."
@@ -435,12 +457,12 @@ def class_weights(y) -> np.ndarray:
 
 def ct_dataloaders(crops:np.ndarray, labels, train_idx, valid_idx, bs=16, ranges=None, stats=imagenet_stats,
                    aug=True, weighted=True, device=None, num_workers=None, **kwargs):
-    "fastai DataLoaders over `crops` ((N, S, S) int16 array or `CropView`) and 0/1 `labels`; positions `train_idx`/`valid_idx` select the sets."
+    "fastai DataLoaders over `crops` ((N, S, S) int16 array, `CropView`, or a `ContextView` of (N, C, S, S)) and 0/1 `labels`; positions `train_idx`/`valid_idx` select the sets."
     labels = np.asarray(labels, dtype=np.float32)
     train_idx, valid_idx = np.asarray(train_idx, int), np.asarray(valid_idx, int)
     items = np.concatenate([train_idx, valid_idx])
     dblock = DataBlock(blocks=(hu_block(ranges, stats, aug), TransformBlock()),
-                       get_x=lambda i: TensorHU(torch.from_numpy(np.array(crops[i]))[None]), get_y=lambda i: TensorLabel(torch.tensor(labels[i])),
+                       get_x=lambda i: hu_item(crops[i]), get_y=lambda i: TensorLabel(torch.tensor(labels[i])),
                        splitter=IndexSplitter(np.arange(len(train_idx), len(items))))
     dev = default_device(device)
     if num_workers is None: num_workers = 0 if dev.type == 'cpu' else min(8, os.cpu_count() or 1)   # GPU: collate ahead in workers

@@ -161,7 +161,7 @@ def _series_head(h:dict, t:float) -> dict:
     s = float(np.sqrt(max(.3, 1 - ((t - .45)/.7)**2)))
     return dict(h, ry=h['ry']*s, rx=h['rx']*s, vent=h['vent']*(1. if .3 < t < .75 else .15))
 
-def series_phantom(n_slices=16, size=96, rng=None, positive=False, span=(2, 6), contrast=(12, 45)) -> tuple[np.ndarray, np.ndarray]:
+def series_phantom(n_slices=16, size=96, rng=None, positive=False, span=(2, 6), contrast=(8, 30), radius=(.025, .06)) -> tuple[np.ndarray, np.ndarray]:
     "A phantom head series (`n_slices` x `size` x `size` HU, base to vertex) and per-slice labels: a positive has one bleed spanning `span` adjacent slices."
     rng = rng if rng is not None else np.random.default_rng()
     h = dict(ry=rng.uniform(.30, .40), rx=rng.uniform(.24, .32), ang=rng.uniform(-.15, .15), cy=rng.uniform(-.06, 0.),
@@ -171,7 +171,7 @@ def series_phantom(n_slices=16, size=96, rng=None, positive=False, span=(2, 6), 
     if positive:
         n = min(int(rng.integers(span[0], span[1] + 1)), n_slices - 2); c0 = int(rng.integers(1, n_slices - n))
         w = dict(ang=rng.uniform(0, 2*np.pi), rad=rng.uniform(0, .5), aspect=rng.uniform(.7, 1.3), rot=rng.uniform(0, np.pi),
-                 contrast=rng.uniform(*contrast)); r0 = rng.uniform(.04, .08)
+                 contrast=rng.uniform(*contrast)); r0 = rng.uniform(*radius)
     vol = np.empty((n_slices, size, size), np.float32)
     for j in range(n_slices):
         hit = positive and c0 <= j < c0 + n

@@ -12,8 +12,8 @@ from sklearn.metrics import roc_curve, precision_recall_curve
 from fastai.vision.core import imagenet_stats
 from .dicom import DicomError, BrainctError, ParamError, map_studies, read_study, project_salt
 from .windowing import preprocess_hu
-from .series import order_slices, study_scores
-from .data import ct_dataloaders, atomic_write
+from .series import order_slices, study_scores, neighbour_index
+from .data import ct_dataloaders, atomic_write, ContextView
 from .model import load_state, WeightsError
 from .train import RANKING, SCORE_BS, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
 from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, save_study_montage, ensemble_members
@@ -150,8 +150,11 @@ def model_from_weights(path, arch:str, dropout_p:float, model_fn=None):
     if model_fn is None:
         from brainct_nb.model import ct_model
         model_fn = ct_model
-    model = model_fn(arch, pretrained=False, dropout_p=dropout_p)
-    try: model.load_state_dict(load_state(path))
+    try:
+        sd = load_state(path)
+        n_in = next((int(v.shape[1]) for k, v in sd.items() if k in ('conv1.weight', 'stem.0.weight')), 3)   # 3 x (2 context + 1)
+        model = model_fn(arch, pretrained=False, dropout_p=dropout_p, **({'n_in': n_in} if n_in != 3 else {}))
+        model.load_state_dict(sd)
     except (RuntimeError, WeightsError) as e: raise BundleError(f"{path}: {str(e).splitlines()[0]}") from None
     return model.eval()
 
@@ -253,7 +256,11 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
     ok = [i for i, r in enumerate(res) if r['crop'] is not None]
     crops = np.stack([res[i]['crop'] for i in ok]) if ok else np.zeros((0, 1, 1), np.int16)
     stats = (meta['norm_mean'], meta['norm_std'])
-    raw = score_crops(b['models'], crops, meta['window_ranges'], stats, meta.get('tta', False), bs, device)
+    geo = pd.DataFrame([dict(ID=str(p), ok=r['crop'] is not None, **r['geo']) for p, r in zip(paths, res)])
+    o = order_slices(geo) if geo.ok.any() else None            # where each slice sits in its study (headers only)
+    k = int(meta.get('context', 0))
+    inputs = ContextView(crops, neighbour_index(pd.DataFrame(dict(ID=[str(paths[i]) for i in ok])), o, k)) if k and ok else crops
+    raw = score_crops(b['models'], inputs, meta['window_ranges'], stats, meta.get('tta', False), bs, device)
     recal = Recalibrator.from_dict(meta.get('calibration')); study_bundle = meta.get('level') == 'study'
     probs = raw if study_bundle else recal(raw)                 # a study bundle's map and threshold are for study scores
     if recal.n_outside(raw) and not study_bundle:
@@ -261,10 +268,7 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
               f"{recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)", file=sys.stderr)
     df = pd.DataFrame(dict(file=[str(p) for p in paths], probability=np.nan, label=pd.array([pd.NA]*len(paths), dtype='Int64'),
                            threshold=thr, operating_point=operating_point, error=[r['error'] for r in res], note=[r['note'] for r in res]))
-    geo = pd.DataFrame([dict(ID=str(p), ok=r['crop'] is not None, **r['geo']) for p, r in zip(paths, res)])
-    if geo.ok.any():                                  # where each slice sits in its study (headers only)
-        o = order_slices(geo)[['ID', 'study_key', 'slice_index', 'slice_pos']].rename(columns={'ID': 'file'})
-        df = df.merge(o, on='file', how='left')
+    if o is not None: df = df.merge(o[['ID', 'study_key', 'slice_index', 'slice_pos']].rename(columns={'ID': 'file'}), on='file', how='left')
     skip = skipped_files(dicoms)
     if skip: df = pd.concat([df, pd.DataFrame(dict(file=[str(p) for p in skip], threshold=thr, operating_point=operating_point,
                                                    error=[f"not read: '{p.suffix}' is not a DICOM file name (.dcm or none); rename it if it is one" for p in skip]))],
@@ -279,13 +283,13 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
         for key, g in df.iloc[ok].groupby('study_key', sort=False):
             top = g.sort_values('probability', ascending=False).head(3).sort_values('slice_index')
             j = [pos[i] for i in top.index]
-            cams, _ = grad_cam(b['final'], crops[j], meta['window_ranges'], stats, device=device)
+            cams, _ = grad_cam(b['final'], inputs[j], meta['window_ranges'], stats, device=device)
             f = save_study_montage(cam_dir/f"study_{key}_cam.png", crops[j], cams,
                                    [f"#{int(r.slice_index)} {Path(r.file).name}\np={r.probability:.2f}" for r in top.itertuples()],
                                    f"study {key}: {len(g)} slices, top {len(top)} by slice score")
             df.loc[g.index, 'cam'] = str(f)
     elif cam_dir is not None:
-        cams, _ = grad_cam(b['final'], crops, meta['window_ranges'], stats, device=device)
+        cams, _ = grad_cam(b['final'], inputs, meta['window_ranges'], stats, device=device)
         names = _cam_names(paths); df['cam'] = None
         for j, i in enumerate(ok):
             df.loc[i, 'cam'] = str(save_cam_png(cam_dir/names[i], crops[j], cams[j], f"{Path(paths[i]).name}  p={probs[j]:.2f}"))

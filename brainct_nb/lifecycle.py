@@ -47,6 +47,7 @@ def check_params(p:RunParams) -> RunParams:
     _check(p.level in ('auto', 'slice', 'study'), 'level', p.level, "'auto', 'slice' or 'study'")
     _check(p.aggregation in AGGREGATIONS, 'aggregation', p.aggregation, ' or '.join(map(repr, AGGREGATIONS)))
     _check(num(p.topk) and 1 <= p.topk <= 64, 'topk', p.topk, 'an integer in [1, 64]')
+    _check(num(p.context) and 0 <= p.context <= 4, 'context', p.context, 'an integer in [0, 4]')
     _check(p.grouping in ('auto', 'patient', 'study'), 'grouping', p.grouping, "'auto', 'patient' or 'study'")
     _check(p.loader_workers is None or (num(p.loader_workers) and p.loader_workers >= 0), 'loader_workers', p.loader_workers,
            'None (0 on the CPU, up to 8 on a GPU) or an integer >= 0')
@@ -208,7 +209,7 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
                      + ("" if p.pretrained is False else " (ImageNet weights are not available offline; see the README)"))
     run_dir = _resume_dir(p) if p.resume else new_run_dir(p.out_dir)
     run = Run(p, run_dir, cfg, bool(want), out_size=int(p.out_size if p.out_size is not None else (64 if p.is_demo else 256)))
-    run.ranges, run.stats, run.grid = ranges, arch_stats(p.arch), grid
+    run.ranges, run.stats, run.grid = ranges, arch_stats(p.arch, len(ranges)*(2*p.context + 1)), grid
     try: run.executor = make_executor(p.executor, p.ray_address, p.cpus_per_fit, p.gpus_per_fit)
     except BaseException as e:
         run.set_status('failed', step='start_run', error=str(e)); raise

@@ -18,9 +18,11 @@ __all__ = ['BagToSlices', 'mil_pool', 'MILLoss', 'mil_metrics', 'study_bags', 'm
 
 # %% ../nbs/04c_mil.ipynb #m005
 class BagToSlices(Transform):
-    "A batch of bags (B, L, S, S) -> its B x L slices (B*L, 1, S, S), before every other batch transform."
+    "A batch of bags (B, L, S, S), or (B, L, C, S, S) with neighbours, -> its B x L slices (B*L, 1 or C, S, S), before every other batch transform."
     order = 5
-    def encodes(self, x:TensorHU): return TensorHU(x.reshape(-1, 1, *x.shape[-2:])) if x.dim() == 4 and x.shape[1] != 1 else x
+    def encodes(self, x:TensorHU):
+        if x.dim() == 5: return TensorHU(x.reshape(-1, *x.shape[2:]))
+        return TensorHU(x.reshape(-1, 1, *x.shape[-2:])) if x.dim() == 4 and x.shape[1] != 1 else x
 
 # %% ../nbs/04c_mil.ipynb #m006
 def mil_pool(out:torch.Tensor, n:int) -> torch.Tensor:

@@ -6,15 +6,16 @@
 from __future__ import annotations
 import hashlib
 from pathlib import Path
-import torch, torchvision
+import numpy as np, torch, torchvision
 from torch import nn
 from fastai.vision.core import imagenet_stats
 from .dicom import BrainctError, ParamError
 
 # %% auto #0
 __all__ = ['RESNETS', 'EFFNETS', 'EFFNET_STATS', 'DEFAULT_FT_ATTRS', 'WeightsError', 'torchvision_weights_path', 'verify_weights',
-           'load_state', 'resnet_weights', 'ct_resnet', 'ct_splitter', 'set_trainable', 'effnet_weights_path',
-           'lukemelas_to_timm', 'EffNetCT', 'ct_effnet', 'weights_available', 'check_arch', 'arch_stats', 'ct_model']
+           'load_state', 'resnet_weights', 'adapt_input_conv', 'ct_resnet', 'ct_splitter', 'set_trainable',
+           'effnet_weights_path', 'lukemelas_to_timm', 'EffNetCT', 'ct_effnet', 'weights_available', 'check_arch',
+           'arch_stats', 'ct_model']
 
 # %% ../nbs/03_model.ipynb #c005
 RESNETS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
@@ -62,11 +63,23 @@ def resnet_weights(arch='resnet18', weights=None) -> dict:
     return load_state(verify_weights(p, p.stem.split('-')[-1]))
 
 # %% ../nbs/03_model.ipynb #c006
-def ct_resnet(arch='resnet18', pretrained=False, weights=None, dropout_p=0.4) -> nn.Module:
-    "torchvision ResNet (by name) with a `Dropout(p) -> Linear(n, 1)` head; ImageNet weights from cache/`weights` if asked."
+def adapt_input_conv(conv:nn.Conv2d, n_in:int) -> nn.Conv2d:
+    "`conv` taking `n_in` input channels: its filters repeated over the new channels and scaled by (old / `n_in`), so `n_in/old` copies of an input give the old response (timm's rule for n_in != 3)."
+    if n_in == conv.in_channels: return conv
+    new = nn.Conv2d(n_in, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups,
+                    conv.bias is not None, padding_mode=conv.padding_mode)
+    w = conv.weight.detach(); reps = -(-n_in // w.shape[1])
+    with torch.no_grad():
+        new.weight.copy_(w.repeat(1, reps, 1, 1)[:, :n_in]*(w.shape[1]/n_in))
+        if conv.bias is not None: new.bias.copy_(conv.bias.detach())
+    return new
+
+def ct_resnet(arch='resnet18', pretrained=False, weights=None, dropout_p=0.4, n_in=3) -> nn.Module:
+    "torchvision ResNet (by name) with a `Dropout(p) -> Linear(n, 1)` head and `n_in` input channels; ImageNet weights from cache/`weights` if asked."
     if arch not in RESNETS: raise ParamError(f"unknown arch {arch!r}; choose one of {RESNETS}")
     m = getattr(torchvision.models, arch)(weights=None)
     if pretrained or weights is not None: m.load_state_dict(resnet_weights(arch, weights))
+    m.conv1 = adapt_input_conv(m.conv1, n_in)
     m.fc = nn.Sequential(nn.Dropout(dropout_p), nn.Linear(m.fc.in_features, 1))
     m.arch, m.norm_stats, m.pretrained = arch, imagenet_stats, bool(pretrained or weights is not None)
     return m
@@ -138,7 +151,7 @@ class EffNetCT(nn.Module):
         return self.pool(self.head_conv(x))
     def forward(self, x): return self.fc(self.features(x))
 
-def ct_effnet(arch='efficientnet_lite0', pretrained=False, dropout_p=0.4) -> nn.Module:
+def ct_effnet(arch='efficientnet_lite0', pretrained=False, dropout_p=0.4, n_in=3) -> nn.Module:
     "EfficientNet-Lite0 (timm's `tf_` variant) with ImageNet weights from the installed package when `pretrained`."
     if arch not in EFFNETS: raise ParamError(f"unknown arch {arch!r}; choose one of {EFFNETS}")
     try: import timm
@@ -151,6 +164,7 @@ def ct_effnet(arch='efficientnet_lite0', pretrained=False, dropout_p=0.4) -> nn.
         if set(sd) != set(ref) or any(sd[k].shape != ref[k].shape for k in sd):
             raise WeightsError(f"{p}: keys/shapes do not match timm's tf_{arch}; unexpected weights file")
         net.load_state_dict(sd)
+    net.conv_stem = adapt_input_conv(net.conv_stem, n_in)
     m = EffNetCT(net, dropout_p)
     m.arch, m.norm_stats, m.pretrained = arch, EFFNET_STATS, bool(pretrained)
     return m
@@ -170,14 +184,15 @@ def check_arch(arch:str) -> str:
     if arch not in RESNETS + EFFNETS: raise ParamError(f"unknown arch {arch!r}; choose one of {list(RESNETS + EFFNETS)}")
     return arch
 
-def arch_stats(arch:str):
-    "Input normalisation (mean, std) of `arch`'s pretraining, without building the model."
-    return EFFNET_STATS if check_arch(arch) in EFFNETS else imagenet_stats
+def arch_stats(arch:str, n_in:int=3):
+    "Input normalisation (mean, std) of `arch`'s pretraining for `n_in` channels (its RGB values repeated, as the first convolution's filters are), without building the model."
+    s = EFFNET_STATS if check_arch(arch) in EFFNETS else imagenet_stats
+    return s if n_in == len(s[0]) else tuple([float(v) for v in np.resize(np.asarray(x, float), n_in)] for x in s)
 
-def ct_model(arch='resnet18', pretrained=False, weights=None, dropout_p=0.4) -> nn.Module:
-    "The classifier for `arch` (one logit), with `norm_stats`, `arch` and `pretrained` attributes."
-    if arch in RESNETS: return ct_resnet(arch, pretrained, weights, dropout_p)
+def ct_model(arch='resnet18', pretrained=False, weights=None, dropout_p=0.4, n_in=3) -> nn.Module:
+    "The classifier for `arch` (one logit, `n_in` input channels), with `norm_stats`, `arch` and `pretrained` attributes."
+    if arch in RESNETS: return ct_resnet(arch, pretrained, weights, dropout_p, n_in)
     if arch in EFFNETS:
         if weights is not None: raise ParamError(f"arch={arch!r} takes its weights from the installed package; do not pass weights")
-        return ct_effnet(arch, pretrained, dropout_p)
+        return ct_effnet(arch, pretrained, dropout_p, n_in)
     check_arch(arch)

@@ -49,6 +49,7 @@ class RunParams:
     level: str = 'auto'                 # unit of the protocol: 'slice', 'study' (slices aggregated per study), 'auto': study when some series has several slices
     aggregation: str = 'max'            # study score from its slice scores: 'max' or 'topk' (mean of the topk highest)
     topk: int = 3                       # slices averaged by aggregation 'topk'; 1-64
+    context: int = 0                    # neighbouring slices on each side read with each slice (2.5D input, same series); 0-4; 0: the slice alone
     verbose: bool = False               # print one line per epoch (losses, metrics, learning rate, seconds)
 
     @property

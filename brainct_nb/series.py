@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['SERIES_RULE', 'AGGREGATIONS', 'order_slices', 'series_table', 'study_scores', 'plot_study', 'drop_other_series']
+__all__ = ['SERIES_RULE', 'AGGREGATIONS', 'order_slices', 'series_table', 'study_scores', 'plot_study', 'drop_other_series',
+           'neighbour_index']
 
 # %% ../nbs/02b_series.ipynb #q005
 SERIES_RULE = "axial, slice thickness 2.5-5 mm where recorded, then the most slices, then the first series key"
@@ -122,4 +123,14 @@ def drop_other_series(feats:pd.DataFrame, table:pd.DataFrame) -> pd.DataFrame:
     hit = out.ok & series.isin(set(drop))
     out.loc[hit, 'ok'] = False
     out.loc[hit, 'error'] = f"series not used: its study keeps another series ({SERIES_RULE})"
+    return out
+
+# %% ../nbs/02b_series.ipynb #q017n
+def neighbour_index(rows:pd.DataFrame, slices:pd.DataFrame, k:int) -> np.ndarray:
+    "(len(rows), 2k+1) positions into `rows`: each row's slice with its `k` neighbours on each side along its series; edge slices repeat the nearest, a slice of no series is its own neighbour."
+    r = rows[['ID']].reset_index(drop=True).merge(slices[['ID', 'series_key', 'slice_index']], on='ID', how='left')
+    pos = np.arange(len(r)); out = np.repeat(pos[:, None], 2*k + 1, 1)
+    for _, g in r.dropna(subset=['series_key']).groupby('series_key', sort=False):
+        p = g.sort_values('slice_index').index.to_numpy(); n = len(p)
+        out[p] = p[np.clip(np.arange(n)[:, None] + np.arange(-k, k + 1)[None], 0, n - 1)]
     return out

@@ -13,7 +13,7 @@ from .errors import DatasetError, ParamError, BrainctError, storage_error
 from .dicom import validate_dataset, quality_checks, project_salt
 from .demo import make_demo_dataset, make_series_dataset
 from .windowing import preprocessing_figure
-from .data import CropCache, load_or_make_split, atomic_write
+from .data import CropCache, load_or_make_split, atomic_write, ContextView
 from .model import ct_model
 from .cv import (run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, fingerprint, FitProgress,
                            VERIFY_SEED_OFFSET, THRESHOLDS)
@@ -24,13 +24,14 @@ from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
 from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device
 from .report import model_card_text
-from .series import series_table, drop_other_series, order_slices, study_scores, plot_study
+from .series import series_table, drop_other_series, order_slices, study_scores, plot_study, neighbour_index
 
 # %% auto #0
 __all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint',
            'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds', 'slice_summary', 'mil',
-           'study_codes', 'aggregation_table', 'scale_name', 'tta_effect', 'step_cv', 'scoring_variants', 'step_final',
-           'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures', 'step_model_card']
+           'study_codes', 'aggregation_table', 'n_inputs', 'item_crops', 'scale_name', 'tta_effect', 'step_cv',
+           'scoring_variants', 'step_final', 'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures',
+           'step_model_card']
 
 # %% ../nbs/07c_steps.ipynb #c010l
 def protocol_level(level:str, series:pd.DataFrame, label_level='slice', aggregation='max') -> str:
@@ -211,12 +212,24 @@ def aggregation_table(slice_oof:pd.DataFrame, run:Run, ks=(2, 3, 5)) -> pd.DataF
     return pd.DataFrame(rows)
 
 # %% ../nbs/07c_steps.ipynb #c014
-def _new_model(arch, pretrained, weights, cfg):
-    return ct_model(arch, pretrained=pretrained, weights=weights, dropout_p=cfg.dropout_p)
+def _new_model(arch, pretrained, weights, n_in, cfg):
+    return ct_model(arch, pretrained=pretrained, weights=weights, dropout_p=cfg.dropout_p, n_in=n_in)
+
+def n_inputs(run:Run) -> int:
+    "Input channels of the model: the HU windows of the slice and of its `context` neighbours on each side."
+    return len(run.ranges)*(2*run.params.context + 1)
 
 def _model_fn(run):
     "A picklable model factory (a task on another process or node builds its own model)."
-    return partial(_new_model, run.params.arch, run.pretrained, run.params.weights)
+    return partial(_new_model, run.params.arch, run.pretrained, run.params.weights, n_inputs(run))
+
+def item_crops(run:Run, rows:pd.DataFrame, among:pd.DataFrame|None=None):
+    "The crops of `rows` as the model reads them: alone, or with `context`, each with its series neighbours (found among `among`, default `rows`)."
+    k, cache = run.params.context, run.features.cache
+    if not k: return cache.crops(rows)
+    u = rows if among is None else among
+    view = ContextView(cache.crops(u), neighbour_index(u, run.features.slices, k))
+    return view if among is None else view[pd.Series(np.arange(len(u)), index=u.ID.values).loc[rows.ID.values].to_numpy()]
 
 
 FINE_THRESHOLDS = np.round(np.arange(.01, .991, .01), 2)   # recalibrated probabilities at 1:17 sit low: a finer grid
@@ -241,7 +254,7 @@ def step_cv(run:Run):
     p, feats, sp, cache = run.params, run.features.feats, run.split, run.features.cache
     tr = feats[feats.ok].merge(sp[['ID', 'group', 'split']], on='ID')
     tr = tr[tr.split == 'train'].reset_index(drop=True)
-    crops = cache.crops(tr)
+    crops = item_crops(run, tr)
     stats, ranges = run.stats, run.ranges
     kw = dict(crops=crops, labels=tr.Label.values, ids=tr.ID.values, groups=tr.group.values, k=p.k_folds, seed=p.seed,
               bs=p.batch_size, resume=bool(p.resume), model_fn=_model_fn(run), stats=stats, ranges=ranges,
@@ -325,7 +338,7 @@ def step_final(run:Run):
     tr, te = ok[ok.split == 'train'].reset_index(drop=True), ok[ok.split == 'test'].reset_index(drop=True)
     epochs = final_epochs(run.cv.res['folds'])
     t0, progress = time.time(), FitProgress(1, 'final model')
-    learn, hist = train_final(cache.crops(tr), tr.Label.values, run.cfg, epochs, p.seed, p.batch_size, _model_fn(run),
+    learn, hist = train_final(item_crops(run, tr), tr.Label.values, run.cfg, epochs, p.seed, p.batch_size, _model_fn(run),
                               run.stats, run.ranges, _device(run), p.verbose, progress, p.loader_workers, study_codes(run, tr))
     progress.fit_done('training', f'{sum(epochs)} epochs, {time.time() - t0:.0f}s')
     run.save_csv('final_history.csv', hist)
@@ -335,7 +348,7 @@ def step_final(run:Run):
     folds = [model_from_weights(f, p.arch, run.cfg.dropout_p) for f in files] if all(f.exists() for f in files) else []
     try: members = ensemble_members(p.ensemble, model, folds)
     except ParamError as e: raise BrainctError(f"{e}: the fold weights {files[0].parent}/fold*_model.pt are missing") from None
-    crops, scored = cache.crops(te), {}                                         # the only read of test crops; each (model, view) scored once
+    crops, scored = item_crops(run, te), {}                                         # the only read of test crops; each (model, view) scored once
     raw = score_crops(members, crops, R, ST, p.tta, SCORE_BS, dev, scored)
     study, agg, ts = run.features.level == 'study', None, None
     if study:                                                   # one answer per study; the slices kept beside it
@@ -368,7 +381,7 @@ def step_final(run:Run):
                    test_n=opm[k]['n'], test_n_pos=opm[k]['n_pos']) for k, v in sel['operating_points'].items()}
     save_bundle(run.dir, model, thr, run.out_size, R, ST, dict(epochs=list(epochs), cv_fingerprint=run.cv.res['fingerprint'],
                 tta=p.tta, ensemble=p.ensemble, calibration=recal.to_dict(), operating_points=pts, scale=sel['scale'],
-                level=run.features.level, aggregation=p.aggregation, topk=p.topk),
+                level=run.features.level, aggregation=p.aggregation, topk=p.topk, context=p.context),
                 fold_weights=files if p.ensemble != 'final' else ())
     figs = plot_test_curves(y, probs, thr, run.dir)
     run.test = TestResult(tm, model, np.asarray(ids), y, probs, raw, te, ts)
@@ -415,8 +428,9 @@ def step_explain(run:Run, n=3):
     t, thr = run.test, run.cv.selection['threshold']
     cases = pick_cases(t.y, t.prob, thr, n)
     idx = np.unique(np.concatenate([v for v in cases.values()])).astype(int)
-    crops = run.features.cache.crops(t.table.iloc[idx])
-    cams, _ = grad_cam(run.test.model, crops, run.ranges, run.stats, device=_device(run))
+    crops = run.features.cache.crops(t.table.iloc[idx])                       # what is shown: the slice itself
+    among = t.table if t.slices is None else run.features.feats.set_index('ID').loc[t.slices.ID].reset_index()
+    cams, _ = grad_cam(run.test.model, item_crops(run, t.table.iloc[idx], among), run.ranges, run.stats, device=_device(run))
     pos = {int(i): j for j, i in enumerate(idx)}
     sub = {k: np.array([pos[int(i)] for i in v], int) for k, v in cases.items()}
     fig = cam_figure(crops, cams, t.prob[idx], sub, ids=t.ids[idx], fname=run.dir/'gradcam_test_cases.png')

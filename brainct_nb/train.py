@@ -33,7 +33,7 @@ from .dicom import ParamError
 # %% auto #0
 __all__ = ['SCRATCH_OVERRIDES', 'RANKING', 'SCORE_BS', 'TrainConfig', 'read_overrides', 'load_config', 'ranking', 'SmoothBCE',
            'auprc_metric', 'roc_auc_metric', 'BestEpoch', 'History', 'opt_func', 'seed_everything', 'ct_learner',
-           'train_two_stage', 'valid_tfms', 'predict_crops', 'score_crops']
+           'train_two_stage', 'valid_tfms', 'hu_batch', 'predict_crops', 'score_crops']
 
 # %% ../nbs/04_train.ipynb #c005
 @dataclass
@@ -196,13 +196,17 @@ def valid_tfms(ranges, stats, device='cpu'):
     norm.mean, norm.std = norm.mean.to(device), norm.std.to(device)
     return lambda x: norm(HUWindows(ranges)(TensorHU(x)))
 
+def hu_batch(b:np.ndarray) -> torch.Tensor:
+    "A batch of crops (B, S, S) as (B, 1, S, S), or of crops with their neighbours (B, C, S, S) as it is."
+    t = torch.from_numpy(np.ascontiguousarray(b)); return t[:, None] if t.dim() == 3 else t
+
 @torch.no_grad()
 def predict_crops(model, crops:np.ndarray, ranges, stats, bs=SCORE_BS, device='cpu', flip=False) -> np.ndarray:
     "Probabilities for (N, S, S) int16 crops (an array or a lazy `CropView`): the validation transforms of training, the model, a sigmoid; `flip` mirrors each crop left-right."
     model = model.to(device).eval(); out = []; tfm = valid_tfms(ranges, stats, device)
     for i in range(0, len(crops), bs):
         b = np.asarray(crops[i:i+bs])                          # one batch read at a time (a CropView stays lazy)
-        x = tfm(torch.from_numpy(np.ascontiguousarray(b[..., ::-1] if flip else b)).to(device)[:, None])
+        x = tfm(hu_batch(b[..., ::-1] if flip else b).to(device))
         out.append(torch.sigmoid(model(x.as_subclass(torch.Tensor)).float()).reshape(-1).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 

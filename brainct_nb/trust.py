@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 from fastai.callback.hook import hook_output
 from .dicom import ParamError
-from .train import valid_tfms, ranking, RANKING
+from .train import valid_tfms, ranking, RANKING, hu_batch
 from .cv import select_threshold, confusion_metrics
 
 # %% auto #0
@@ -211,7 +211,7 @@ def grad_cam(model:nn.Module, crops:np.ndarray, ranges, stats, bs=32, device='cp
     "(heat maps in [0, 1] at the crops' size, probabilities) for (N, S, S) int16 crops: Grad-CAM of the logit on `cam_layer(model)`."
     model = model.to(device).eval(); tfm = valid_tfms(ranges, stats, device); layer = cam_layer(model); maps, probs = [], []
     for i in range(0, len(crops), bs):
-        x = tfm(torch.from_numpy(np.ascontiguousarray(crops[i:i+bs])).to(device)[:, None]).as_subclass(torch.Tensor)
+        x = tfm(hu_batch(np.asarray(crops[i:i+bs])).to(device)).as_subclass(torch.Tensor)
         with torch.enable_grad(), hook_output(layer, detach=False) as h:
             out = model(x.requires_grad_(True)).float().reshape(-1)
             g, = torch.autograd.grad(out.sum(), h.stored)      # images are independent in eval mode: one backward for the batch
@@ -219,7 +219,7 @@ def grad_cam(model:nn.Module, crops:np.ndarray, ranges, stats, bs=32, device='cp
         cam = F.interpolate(cam.float(), size=x.shape[-2:], mode='bilinear', align_corners=False)[:, 0]
         maps.append((cam/cam.flatten(1).max(1).values.clamp_min(1e-12)[:, None, None]).cpu().numpy())
         probs.append(torch.sigmoid(out.detach()).cpu().numpy())
-    if not maps: return np.zeros((0,) + crops.shape[1:], np.float32), np.zeros(0, np.float32)
+    if not maps: return np.zeros((0,) + tuple(crops.shape[-2:]), np.float32), np.zeros(0, np.float32)
     return np.concatenate(maps), np.concatenate(probs)
 
 # %% ../nbs/05b_trust.ipynb #c027

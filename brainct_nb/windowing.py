@@ -161,11 +161,11 @@ def window_ranges(windows=None, center=45., width=90., n=3) -> list[tuple[float,
     return out
 
 def hu_to_windows(x:torch.Tensor, ranges) -> torch.Tensor:
-    "HU tensor (B, 1, H, W) or (1, H, W) of any dtype/device -> float channels in [0, 1], one per (lo, hi) range."
+    "HU tensor (B, C, H, W) or (C, H, W) of any dtype/device (C = 1, or a slice and its neighbours) -> float channels in [0, 1]: each slice's windows in turn, C x len(ranges)."
     x = x.float()
     lo = x.new_tensor([r[0] for r in ranges]).view(-1, 1, 1)
     hi = x.new_tensor([r[1] for r in ranges]).view(-1, 1, 1)
-    return ((x - lo) / (hi - lo)).clamp_(0, 1)
+    return ((x.unsqueeze(-3) - lo) / (hi - lo)).clamp_(0, 1).flatten(-4, -3)
 
 def parse_windows(spec:str|None) -> list[tuple[float, float]]:
     "Window ranges from a run parameter: None (the seed's 45/90 in 3), 'subwindows:C,W,N', or names / 'C/W' pairs: 'brain,subdural,600/2800'."
