@@ -4,6 +4,8 @@
 
 # %% ../nbs/05c_aggregate.ipynb #g002
 from __future__ import annotations
+import hashlib, io
+from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
 from fastai.data.core import DataLoaders
@@ -13,9 +15,11 @@ from fastai.callback.progress import ProgressCallback
 from fastai.callback.schedule import fit_one_cycle
 from fastcore.basics import noop
 from .train import seed_everything
+from .errors import BrainctError
+from .data import atomic_write
 
 # %% auto #0
-__all__ = ['StudyGRU', 'study_sequences', 'fit_aggregator', 'apply_aggregator']
+__all__ = ['StudyGRU', 'study_sequences', 'fit_aggregator', 'apply_aggregator', 'save_aggregator', 'load_aggregator']
 
 # %% ../nbs/05c_aggregate.ipynb #g005
 class StudyGRU(nn.Module):
@@ -46,7 +50,7 @@ def study_sequences(slices:pd.DataFrame, col='prob_model', length:int|None=None)
     return X, st
 
 # %% ../nbs/05c_aggregate.ipynb #g011
-def fit_aggregator(X:np.ndarray, y, epochs=30, lr=1e-2, bs=16, seed=0, hidden=16) -> StudyGRU:
+def fit_aggregator(X:np.ndarray, y, epochs=30, lr=1e-2, bs=32, seed=0, hidden=16) -> StudyGRU:
     "A `StudyGRU` trained on sequences `X` (`study_sequences`) and study labels `y`."
     seed_everything(seed)
     ds = list(zip(torch.from_numpy(X), torch.as_tensor(np.asarray(y), dtype=torch.float32)))
@@ -62,3 +66,19 @@ def apply_aggregator(model:StudyGRU, X:np.ndarray) -> tuple[np.ndarray, list[np.
     x = torch.from_numpy(X); s = model.eval().slice_logits(x[:, :-1], x[:, -1].long())
     n = X[:, -1].astype(int)
     return torch.sigmoid(s.max(1).values).numpy(), [torch.sigmoid(r[:k]).numpy() for r, k in zip(s, n)]
+
+# %% ../nbs/05c_aggregate.ipynb #g_save
+def save_aggregator(model:StudyGRU, out_dir) -> dict:
+    "Write the aggregator's weights to `out_dir`/study_aggregator.pt; the bundle entry (file, SHA-256, size) that `load_aggregator` checks."
+    p = Path(out_dir)/'study_aggregator.pt'
+    atomic_write(p, lambda t: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, t))
+    return dict(file=p.name, sha256=hashlib.sha256(p.read_bytes()).hexdigest(), hidden=int(model.gru.hidden_size))
+
+def load_aggregator(run_dir, entry:dict) -> StudyGRU:
+    "The bundle's aggregator, after its SHA-256 matches the bundle's record (a `BrainctError` naming the file otherwise)."
+    p = Path(run_dir)/entry['file']
+    try: data = p.read_bytes()
+    except OSError as e: raise BrainctError(f"{p}: the bundle's study aggregator cannot be read ({e.strerror})") from None
+    if hashlib.sha256(data).hexdigest() != entry['sha256']: raise BrainctError(f"{p}: SHA-256 differs from bundle.json (altered or replaced)")
+    m = StudyGRU(entry.get('hidden', 16)); m.load_state_dict(torch.load(io.BytesIO(data), map_location='cpu', weights_only=True))
+    return m.eval()

@@ -19,6 +19,7 @@ from .train import RANKING, SCORE_BS, TrainConfig, train_two_stage, seed_everyth
 from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, save_study_montage, ensemble_members
 from .cv import confusion_metrics, METRICS
 from .mil import mil_dataloaders, mil_learner_kw
+from .aggregate import study_sequences, apply_aggregator, load_aggregator
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'operating_point_metrics',
@@ -277,7 +278,7 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
     if not study_bundle: df.loc[ok, 'label'] = (probs >= thr).astype(int)
     if not study_bundle and recal.method != 'none': df.insert(2, 'probability_uncalibrated', np.nan); df.loc[ok, 'probability_uncalibrated'] = raw
     df.attrs['bundle'] = dict(level=meta.get('level', 'slice'), aggregation=meta.get('aggregation', 'max'), topk=meta.get('topk', 3),
-                              calibration=meta.get('calibration'), threshold=thr)
+                              calibration=meta.get('calibration'), threshold=thr, run_dir=str(run_dir), aggregator=meta.get('aggregator'))
     if cam_dir is not None and study_bundle:                    # one montage per study: its top slices with their heat maps
         df['cam'] = None; pos = {i: j for j, i in enumerate(ok)}
         for key, g in df.iloc[ok].groupby('study_key', sort=False):
@@ -304,7 +305,11 @@ def predict_studies(slices:pd.DataFrame) -> pd.DataFrame:
     cols = ['study', 'first_file', 'n_slices', 'probability', 'label', 'top_slices']
     if not len(ok): return pd.DataFrame(columns=cols)
     thr, study = float(ok.threshold.iloc[0]), b['level'] == 'study'
-    s = study_scores(ok.rename(columns={'probability': 'prob'}), b['aggregation'] if study else 'max', b['topk'])
+    learned = study and b['aggregation'] == 'gru'
+    s = study_scores(ok.rename(columns={'probability': 'prob'}), 'max' if learned or not study else b['aggregation'], b['topk'])
+    if learned:                                                 # the bundle's learned aggregator, checked against its SHA-256
+        X, ss = study_sequences(ok.rename(columns={'probability': 'prob_model'}))
+        s['prob'] = pd.Series(apply_aggregator(load_aggregator(b['run_dir'], b['aggregator']), X)[0], index=ss.study_key).loc[s.study_key].values
     if study:
         s.insert(2, 'probability_model', s.prob); s['prob'] = Recalibrator.from_dict(b['calibration'])(s.prob.to_numpy())
         cols.insert(3, 'probability_model')

@@ -47,7 +47,7 @@ class RunParams:
     tta: bool = False                   # average each study's score with its left-right mirror (CV, test and predict alike)
     ensemble: str = 'final'             # scoring models: 'final', 'folds' (the K fold models) or 'both' (no recalibration then)
     level: str = 'auto'                 # unit of the protocol: 'slice', 'study' (slices aggregated per study), 'auto': study when some series has several slices
-    aggregation: str = 'max'            # study score from its slice scores: 'max' or 'topk' (mean of the topk highest)
+    aggregation: str = 'max'            # study score from its slice scores: 'max', 'topk' (mean of the topk highest) or 'gru' (a learned aggregator)
     topk: int = 3                       # slices averaged by aggregation 'topk'; 1-64
     context: int = 0                    # neighbouring slices on each side read with each slice (2.5D input, same series); 0-4; 0: the slice alone
     verbose: bool = False               # print one line per epoch (losses, metrics, learning rate, seconds)

@@ -24,14 +24,15 @@ from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
 from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device
 from .report import model_card_text
+from .aggregate import study_sequences, fit_aggregator, apply_aggregator, save_aggregator
 from .series import series_table, drop_other_series, order_slices, study_scores, plot_study, neighbour_index
 
 # %% auto #0
 __all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint',
            'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds', 'slice_summary', 'mil',
-           'study_codes', 'aggregation_table', 'n_inputs', 'item_crops', 'scale_name', 'tta_effect', 'step_cv',
-           'scoring_variants', 'step_final', 'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures',
-           'step_model_card']
+           'study_codes', 'study_probs', 'fold_aggregators', 'aggregation_table', 'n_inputs', 'item_crops',
+           'scale_name', 'tta_effect', 'step_cv', 'scoring_variants', 'final_aggregator', 'step_final',
+           'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures', 'step_model_card']
 
 # %% ../nbs/07c_steps.ipynb #c010l
 def protocol_level(level:str, series:pd.DataFrame, label_level='slice', aggregation='max') -> str:
@@ -39,7 +40,7 @@ def protocol_level(level:str, series:pd.DataFrame, label_level='slice', aggregat
     multi = bool(len(series) and (series.n_slices[series.kept] > 1).any())
     if label_level == 'study':
         if level == 'slice': raise ParamError("level='slice' but the labels name study folders: a slice-level protocol needs a label per slice")
-        if aggregation != 'max':
+        if aggregation == 'topk':
             raise ParamError(f"aggregation={aggregation!r} with study labels: the model is trained through the maximum over a study's "
                              "slices (multiple-instance learning), so its study score is the maximum; use aggregation='max'")
         return 'study'
@@ -176,7 +177,8 @@ def to_studies(run:Run, rows:pd.DataFrame, cols=('prob_model',)) -> pd.DataFrame
     "Slice rows (ID, Label, fold?, score `cols`) -> one row per study (ID = its hashed key), `cols` aggregated as the run says."
     s = rows.merge(run.features.slices, on='ID', how='left')
     if s.study_key.isna().any(): raise BrainctError(f"{int(s.study_key.isna().sum())} scored slices have no study (e.g. {s.ID[s.study_key.isna()].iloc[0]})")
-    return study_scores(s, run.params.aggregation, run.params.topk, cols=cols).rename(columns={'study_key': 'ID'})
+    how = 'max' if run.params.aggregation == 'gru' else run.params.aggregation     # gru: its scores replace these (`study_probs`)
+    return study_scores(s, how, run.params.topk, cols=cols).rename(columns={'study_key': 'ID'})
 
 def study_folds(oof:pd.DataFrame, slice_folds:pd.DataFrame) -> pd.DataFrame:
     "Per-fold study-level AUPRC/ROC-AUC (one view and TTA) from study OOF rows; the slice folds' training ROC-AUC and epochs kept."
@@ -199,14 +201,43 @@ def study_codes(run:Run, rows:pd.DataFrame) -> np.ndarray|None:
     "With study labels, each row's study key (the bags of `brainct_nb.mil`); None with slice labels."
     return rows.ID.map(run.features.slices.set_index('ID').study_key).to_numpy() if mil(run) else None
 
+def study_probs(run:Run, rows:pd.DataFrame, agg_model=None) -> pd.DataFrame:
+    "`to_studies` of slice rows (ID, Label, prob_model); with a learned aggregator (`aggregation='gru'`) its study probability replaces `prob_model`."
+    st = to_studies(run, rows)
+    if agg_model is not None:
+        X, ss = study_sequences(rows.merge(run.features.slices, on='ID', how='left'))
+        st['prob_model'] = pd.Series(apply_aggregator(agg_model, X)[0], index=ss.study_key).loc[st.ID].values
+    return st
+
+def fold_aggregators(run:Run, slice_oof:pd.DataFrame, tr:pd.DataFrame, crops) -> pd.DataFrame:
+    "OOF study probabilities of the learned aggregator (plain and TTA views): fold f's is trained on fold f's training folds, scored by fold f's slice model, never on its OOF studies."
+    p, sl, rows, trained_on = run.params, run.features.slices, [], {}
+    pos = pd.Series(np.arange(len(tr)), index=tr.ID.values); files = _fold_files(run)
+    for f in sorted(slice_oof.fold.unique()):
+        model = model_from_weights(files[f], p.arch, run.cfg.dropout_p)
+        seen = slice_oof[slice_oof.fold != f][['ID', 'Label']]
+        s = score_crops(model, crops[pos.loc[seen.ID].to_numpy()], run.ranges, run.stats, p.tta, SCORE_BS, _device(run))
+        X, st = study_sequences(seen.assign(prob_model=s).merge(sl, on='ID')); trained_on[int(f)] = st.study_key.tolist()
+        agg = fit_aggregator(X, st.Label.values, seed=p.seed + int(f))
+        o = slice_oof[slice_oof.fold == f].merge(sl, on='ID'); out = dict(fold=int(f))
+        for col in ('prob_plain', 'prob_tta'):
+            Xo, so = study_sequences(o, col); out[col] = apply_aggregator(agg, Xo)[0]; out['ID'] = so.study_key.values
+        rows.append(pd.DataFrame(out))
+    g = pd.concat(rows, ignore_index=True); g['prob_model'] = g['prob_tta' if p.tta else 'prob_plain']
+    g.attrs['trained_on'] = trained_on                          # fold -> the studies its aggregator learned from
+    return g
+
 # %% ../nbs/07c_steps.ipynb #c013c
-def aggregation_table(slice_oof:pd.DataFrame, run:Run, ks=(2, 3, 5)) -> pd.DataFrame:
-    "Study-level CV AUPRC/ROC-AUC (fold mean ± std, pooled) of each aggregation on the same OOF slice scores: the choice, measured."
+def aggregation_table(slice_oof:pd.DataFrame, run:Run, ks=(2, 3, 5), learned:pd.DataFrame|None=None) -> pd.DataFrame:
+    "Study-level CV AUPRC/ROC-AUC (fold mean ± std, pooled) of each aggregation on the same OOF slice scores (and of the learned aggregator's OOF study scores): the choice, measured."
     s = slice_oof.merge(run.features.slices, on='ID', how='left'); rows = []
-    for how, k in [('max', 1)] + [('topk', k) for k in ks]:
-        st = study_scores(s, how, k, cols=('prob_model',))
+    tables = [('max', study_scores(s, 'max', cols=('prob_model',)))] + [(f'topk (k={k})', study_scores(s, 'topk', k, cols=('prob_model',))) for k in ks]
+    if learned is not None:
+        lab = study_scores(s, 'max', cols=('prob_model',)).set_index('study_key').Label
+        tables.append(('gru', learned.assign(study_key=learned.ID, Label=lab.loc[learned.ID].values)))
+    for name, st in tables:
         per = pd.DataFrame([ranking(d.Label, d.prob_model) for _, d in st.groupby('fold')])
-        rows.append(dict(aggregation='max' if how == 'max' else f'topk (k={k})', n_studies=len(st), n_pos=int(st.Label.sum()),
+        rows.append(dict(aggregation=name, n_studies=len(st), n_pos=int(st.Label.sum()),
                          **{f'{m}_{a}': float(getattr(per[m], a)(**({'ddof': 0} if a == 'std' else {}))) for m in RANKING for a in ('mean', 'std')},
                          **{f'pooled_{m}': v for m, v in ranking(st.Label, st.prob_model).items()}))
     return pd.DataFrame(rows)
@@ -277,7 +308,11 @@ def step_cv(run:Run):
     study = run.features.level == 'study'
     if study:                                                     # the protocol's unit: slice scores -> one score per study
         slice_oof, slice_folds = oof, folds
+        learned = fold_aggregators(run, slice_oof, tr, crops)            # always: it is one row of cv_aggregations.csv
         oof = to_studies(run, oof, ('prob_model', 'prob_plain', 'prob_tta'))
+        if p.aggregation == 'gru':
+            g = learned.set_index('ID').loc[oof.ID]
+            for c in ('prob_model', 'prob_plain', 'prob_tta'): oof[c] = g[c].values
         folds = study_folds(oof, slice_folds)
     recal = Recalibrator.fit(oof.Label, oof.prob_model, p.calibration)       # fitted on OOF only
     oof['prob'] = recal(oof.prob_model); res['oof'] = oof
@@ -297,7 +332,7 @@ def step_cv(run:Run):
         cvm.update(aggregation=p.aggregation, topk=p.topk if p.aggregation == 'topk' else None, n_studies=len(oof),
                    n_pos_studies=int(oof.Label.sum()), labels='study' if mil(run) else 'slice',
                    slice_level=None if mil(run) else slice_summary(slice_oof, slice_folds, sfx))
-        agg = aggregation_table(slice_oof, run); run.save_csv('cv_aggregations.csv', agg)
+        agg = aggregation_table(slice_oof, run, learned=learned); run.save_csv('cv_aggregations.csv', agg)
         cvm['aggregations'] = agg.to_dict('records')
     run.save_json('cv_metrics.json', cvm); run.save_json('threshold_selection.json', sel)
     figs = [plot_cv_curves(oof, 'roc', run.dir/'cv_mean_roc.png'), plot_cv_curves(oof, 'pr', run.dir/'cv_mean_pr.png')]
@@ -330,6 +365,13 @@ def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', c
                              **ranking(y, pr)))
     return pd.DataFrame(rows)
 
+def final_aggregator(run:Run, model, tr:pd.DataFrame):
+    "The learned aggregator of the final model: trained on every training study's slice scores by the final model."
+    p = run.params
+    s = score_crops(model, item_crops(run, tr), run.ranges, run.stats, p.tta, SCORE_BS, _device(run))
+    X, st = study_sequences(tr[['ID', 'Label']].assign(prob_model=s).merge(run.features.slices, on='ID'))
+    return fit_aggregator(X, st.Label.values, seed=p.seed)
+
 @run_step
 def step_final(run:Run):
     "Step 7: final model on all non-test studies; the test set scored once as configured (ensemble, TTA, recalibration); metrics at every operating point; the bundle."
@@ -353,8 +395,9 @@ def step_final(run:Run):
     study, agg, ts = run.features.level == 'study', None, None
     if study:                                                   # one answer per study; the slices kept beside it
         rows = te[['ID', 'Label']]; ts = rows.assign(prob_model=raw).merge(run.features.slices, on='ID', how='left')
-        agg = lambda pr: to_studies(run, rows.assign(prob_model=pr)).prob_model.values
-        st = to_studies(run, ts[['ID', 'Label', 'prob_model']])
+        learned = final_aggregator(run, model, tr) if p.aggregation == 'gru' else None
+        agg = lambda pr: study_probs(run, rows.assign(prob_model=pr), learned).prob_model.values
+        st = study_probs(run, ts[['ID', 'Label', 'prob_model']], learned)
         slice_raw, raw, ids, y = ts.prob_model.values, st.prob_model.values, st.ID.values, st.Label.values
         te = te.set_index('ID').loc[st.top_ID].reset_index()     # each study's top slice: what Grad-CAM shows
     else: ids, y = te.ID.values, te.Label.values
@@ -381,7 +424,8 @@ def step_final(run:Run):
                    test_n=opm[k]['n'], test_n_pos=opm[k]['n_pos']) for k, v in sel['operating_points'].items()}
     save_bundle(run.dir, model, thr, run.out_size, R, ST, dict(epochs=list(epochs), cv_fingerprint=run.cv.res['fingerprint'],
                 tta=p.tta, ensemble=p.ensemble, calibration=recal.to_dict(), operating_points=pts, scale=sel['scale'],
-                level=run.features.level, aggregation=p.aggregation, topk=p.topk, context=p.context),
+                level=run.features.level, aggregation=p.aggregation, topk=p.topk, context=p.context,
+                **({'aggregator': save_aggregator(learned, run.dir)} if study and learned is not None else {})),
                 fold_weights=files if p.ensemble != 'final' else ())
     figs = plot_test_curves(y, probs, thr, run.dir)
     run.test = TestResult(tm, model, np.asarray(ids), y, probs, raw, te, ts)

@@ -92,3 +92,34 @@ def test_a_study_split_across_two_folders_is_one_series(tmp_path):
     feats = CropStore(tmp_path/'store', 32, b'salt').build(studies)
     t = series_table(feats)
     assert len(t) == 3 and sorted(t.n_slices) == [8, 8, 8] and (t.gaps == 0).all()
+
+@pytest.fixture(scope='module')
+def context_gru_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp('ctx')
+    data = make_series_dataset(root/'data', n_studies=30, n_slices=6, size=64, prevalence=.35, seed=6)
+    return _run(data, root/'out', context=1, aggregation='gru', calibration='platt', tta=True), data
+
+def test_context_and_learned_aggregator_reproduce_through_predict(context_gru_run, tmp_path):
+    run, data = context_gru_run
+    assert run.test.model.conv1.weight.shape[1] == 9                          # 3 windows x (slice + a neighbour each side)
+    b = json.loads((run.dir/'bundle.json').read_text()); assert b['context'] == 1 and b['aggregation'] == 'gru'
+    assert (run.dir/b['aggregator']['file']).exists()
+    fs = pd.read_csv(run.dir/'features_split.csv', dtype={'ID': str})
+    src = tmp_path/'new'; src.mkdir()
+    for i in fs.ID[fs.split == 'test']: shutil.copy(data/'CTs'/f'{i}.dcm', src/f'{i}.dcm')
+    st = predict_studies(predict_dicoms(run.dir, src)).set_index('study')
+    tp = pd.read_csv(run.dir/'test_predictions.csv').set_index('ID')
+    assert np.abs(st.probability.loc[tp.index] - tp.prob).max() < 1e-6 and (st.label.loc[tp.index] == tp.pred).all()
+    assert 'gru' in pd.read_csv(run.dir/'cv_aggregations.csv').aggregation.tolist()
+
+def test_each_fold_aggregator_learns_only_from_its_training_folds(context_gru_run):
+    from brainct_nb.steps import fold_aggregators, item_crops
+    run, _ = context_gru_run
+    so = pd.read_csv(run.dir/'cv_oof_slice_predictions.csv', dtype={'ID': str})
+    tr = run.features.feats.merge(run.split[['ID', 'split']], on='ID').query("ok and split == 'train'").reset_index(drop=True)
+    g = fold_aggregators(run, so, tr, item_crops(run, tr))
+    study_fold = so.merge(run.features.slices, on='ID').groupby('study_key').fold.first()
+    for f, keys in g.attrs['trained_on'].items():
+        assert set(keys) == set(study_fold.index[study_fold != f])                # every other fold's study, none of its own
+    oof = pd.read_csv(run.dir/'cv_oof_predictions.csv').set_index('ID')
+    assert np.allclose(g.set_index('ID').prob_model.loc[oof.index], oof.prob_model)   # the run's OOF study scores are these
