@@ -20,7 +20,9 @@ def study_lines(run:Run) -> list[str]:
     "Model-card lines of a study-level run: the unit, the labels, the aggregation, and the slice-level figures beside the study-level ones."
     cvm, tm, p = run.cv.metrics, run.test.metrics, run.params
     if cvm.get('level') != 'study': return []
-    how = 'the maximum' if p.aggregation == 'max' else f'the mean of the {p.topk} highest'
+    how = {'max': 'the maximum', 'topk': f'the mean of the {p.topk} highest',
+           'gru': ("the output of a learned aggregator (a bidirectional GRU over the slice logits in z order; each fold's trained on "
+                   "that fold's training studies, the final one on the training split) run over each")}[p.aggregation]
     s, ts = cvm.get('slice_level'), tm.get('slice_level')
     labels = ('labels per study (a folder each): no slice has a label; the slice model was trained through the maximum over each '
               "study's slices (multiple-instance learning), so slice scores rank slices but no slice-level figure can be computed"
@@ -79,7 +81,9 @@ def model_card_text(run:Run) -> str:
          + ("**Demo run on synthetic phantoms: every number below describes the demo, not a clinical model.**" if p.is_demo else ''), '',
          '## Model details',
          f"- Architecture: {p.arch} ({'ImageNet-pretrained' if run.pretrained else 'trained from scratch, no pretrained weights'}), one logit, "
-         f"dropout {run.cfg.dropout_p}; input {run.out_size}x{run.out_size} px, {len(run.ranges)} HU window channels {[[round(a), round(b)] for a, b in run.ranges]}.",
+         f"dropout {run.cfg.dropout_p}; input {run.out_size}x{run.out_size} px, {len(run.ranges)} HU window channels {[[round(a), round(b)] for a, b in run.ranges]}"
+         + (f" for the slice and for each of its {p.context} neighbour(s) on each side along its series ({len(run.ranges)*(2*p.context + 1)} channels, "
+            "the first convolution's pretrained filters repeated and scaled)." if p.context else '.'),
          f"- Output: {sel['scale']}. Label at threshold {sel['threshold']:.2f} ({sel['rule_applied']}).",
          f"- Bundle: `bundle.json` + weights in this folder; `brainct predict --run {run.dir.name}` scores new DICOM files the same way.", '',
          '## Intended use',

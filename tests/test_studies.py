@@ -22,7 +22,7 @@ def _run(data, out, **kw):
 @pytest.fixture(scope='module')
 def slice_run(tmp_path_factory):
     root = tmp_path_factory.mktemp('studies')
-    data = make_series_dataset(root/'data', n_studies=36, n_slices=8, size=64, prevalence=.3, seed=2, two_study_frac=.3, two_series_frac=.2)
+    data = make_series_dataset(root/'data', n_studies=30, n_slices=6, size=64, prevalence=.3, seed=2, two_study_frac=.3, two_series_frac=.2)
     return _run(data, root/'out'), data
 
 def test_a_flat_folder_of_series_runs_at_study_level(slice_run):
@@ -42,7 +42,7 @@ def test_a_flat_folder_of_series_runs_at_study_level(slice_run):
     assert len(oof) == fs[fs.split == 'train'].study_key.nunique() and len(so) == int((fs.split == 'train').sum())
     assert np.allclose(oof.set_index('ID').prob_model.sort_index(),
                        so.merge(sl, on='ID').groupby('study_key').prob_model.max().sort_index())   # max of its slices
-    agg = pd.read_csv(d/'cv_aggregations.csv'); assert agg.aggregation.tolist() == ['max', 'topk (k=2)', 'topk (k=3)', 'topk (k=5)']
+    agg = pd.read_csv(d/'cv_aggregations.csv'); assert agg.aggregation.tolist() == ['max', 'topk (k=2)', 'topk (k=3)', 'topk (k=5)', 'gru']
     card = (d/'model_card.md').read_text(); assert '- Unit: the study.' in card and 'Slice level, for reference' in card
     ex = pd.read_csv(d/'excluded.csv'); assert ex.reason.str.startswith('series not used').any()   # the thin reconstructions
     b = json.loads((d/'bundle.json').read_text()); assert (b['level'], b['aggregation']) == ('study', 'max')
