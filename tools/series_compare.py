@@ -17,10 +17,12 @@ def rows(d:Path) -> list[dict]:
                 slice_auprc=f"{s['auprc_mean']:.3f} ± {s['auprc_std']:.3f}" if s else '', slice_roc_auc=f"{s['roc_auc_mean']:.3f} ± {s['roc_auc_std']:.3f}" if s else '',
                 slice_n_pos=s.get('n_pos'))
     out = []
-    for a in cvm['aggregations']:
+    extra = d/'cv_aggregations_with_gru.csv'                 # tools/gru_row.py, for a run made before the learned aggregator
+    src = extra if extra.exists() else d/'cv_aggregations.csv'
+    for a in pd.read_csv(src).to_dict('records'):
         r = dict(base, aggregation=a['aggregation'], studies=a['n_studies'], positive_studies=a['n_pos'],
                  study_auprc=f"{a['auprc_mean']:.3f} ± {a['auprc_std']:.3f}", study_roc_auc=f"{a['roc_auc_mean']:.3f} ± {a['roc_auc_std']:.3f}",
-                 pooled_study_auprc=round(a['pooled_auprc'], 3))
+                 pooled_study_auprc=round(a['pooled_auprc'], 3), source=src.name)
         if a['aggregation'] == (args.get('aggregation', 'max') if args.get('aggregation', 'max') == 'max' else f"topk (k={args.get('topk', 3)})"):
             r.update(test=f"ROC-AUC {tm['roc_auc']['value']:.3f}, AUPRC {tm['auprc']['value']:.3f} ({tm['n']} studies, {tm['n_pos']} positive)")
         out.append(r)
