@@ -76,6 +76,7 @@ def study_scores(slices:pd.DataFrame, how='max', k=3, threshold=None, n_top=3, c
     "One row per `study_key` of `slices` (`prob`, `slice_index`, `slice_pos`; `ID`, `Label`, `fold` optional): each of `cols` aggregated by `how`, label, top slices."
     if how not in AGGREGATIONS: raise ValueError(f"how must be one of {AGGREGATIONS}, got {how!r}")
     s = slices.dropna(subset=[cols[0]])
+    if not len(s): return pd.DataFrame(columns=['study_key', 'n_slices', *cols, 'top_slices'])
     g = s.groupby('study_key', sort=False)
     out = pd.DataFrame(dict(n_slices=g.size()))
     for c in cols: out[c] = _agg(s, c, how, k)
