@@ -83,17 +83,18 @@ def model_card_text(run:Run) -> str:
          f"- Architecture: {p.arch} ({'ImageNet-pretrained' if run.pretrained else 'trained from scratch, no pretrained weights'}), one logit, "
          f"dropout {run.cfg.dropout_p}; input {run.out_size}x{run.out_size} px, {len(run.ranges)} HU window channels {[[round(a), round(b)] for a, b in run.ranges]}"
          + (f" for the slice and for each of its {p.context} neighbour(s) on each side along its series ({len(run.ranges)*(2*p.context + 1)} channels, "
-            "the first convolution's pretrained filters repeated and scaled)." if p.context else '.'),
+            "the first convolution's filters repeated over them and scaled)." if p.context else '.'),
          f"- Output: {sel['scale']}. Label at threshold {sel['threshold']:.2f} ({sel['rule_applied']}).",
          f"- Bundle: `bundle.json` + weights in this folder; `brainct predict --run {run.dir.name}` scores new DICOM files the same way.", '',
          '## Intended use',
          f"- Research use: ranking or flagging {'axial head CT studies (a series of slices each)' if study else 'single axial head CT slices'} "
          'for the finding the labels describe, for a reader who checks every flag. A second reader or a triage aid under study, inside the population it was developed on.',
          '- Not intended for: diagnosis without a radiologist; other body parts, contrast phases or modalities; '
-         + ('decisions that need slice context (each slice is scored alone, then aggregated); ' if study else 'whole-volume decisions (it sees one slice); ')
+         + ((f'whole-volume reading (each slice is scored with its {p.context} neighbour(s) on each side, then aggregated); ' if p.context else
+             'decisions that need slice context (each slice is scored alone, then aggregated); ') if study else 'whole-volume decisions (it sees one slice); ')
          + 'sites whose scanners or prevalence differ without a local validation (see operating points).', '',
          '## Training and evaluation data',
-         f"- {len(feats)} studies listed, {len(ok)} usable: training/CV {n_tr} ({pos_tr} positive), held-out test {n_te} ({pos_te} positive); "
+         f"- {len(feats)} {'files (slices)' if study else 'studies'} listed, {len(ok)} usable: training/CV {n_tr} ({pos_tr} positive), held-out test {n_te} ({pos_te} positive); "
          f"prevalence {ok.Label.mean():.3f}. Split: {sp.attrs.get('grouping', 'grouping=' + p.grouping)} (seed {p.seed}, test_size {p.test_size}).",
          f"- Scanners (manufacturer): {sc('manufacturer')}. Models: {sc('model')}.",
          f"- Matrix: {sc('rows')} rows. Pixel spacing: median {sp_mm.median():.3f} mm (range {sp_mm.min():.3f}-{sp_mm.max():.3f}). "
