@@ -19,7 +19,8 @@ from .errors import BrainctError
 from .data import atomic_write
 
 # %% auto #0
-__all__ = ['StudyGRU', 'study_sequences', 'fit_aggregator', 'apply_aggregator', 'save_aggregator', 'load_aggregator']
+__all__ = ['StudyGRU', 'study_sequences', 'fit_aggregator', 'apply_aggregator', 'study_probabilities', 'save_aggregator',
+           'load_aggregator']
 
 # %% ../nbs/05c_aggregate.ipynb #g005
 class StudyGRU(nn.Module):
@@ -66,6 +67,11 @@ def apply_aggregator(model:StudyGRU, X:np.ndarray) -> tuple[np.ndarray, list[np.
     x = torch.from_numpy(X); s = model.eval().slice_logits(x[:, :-1], x[:, -1].long())
     n = X[:, -1].astype(int)
     return torch.sigmoid(s.max(1).values).numpy(), [torch.sigmoid(r[:k]).numpy() for r, k in zip(s, n)]
+
+def study_probabilities(model:StudyGRU, slices:pd.DataFrame, col='prob_model') -> pd.Series:
+    "The aggregator's probability per `study_key` of a slice table (`study_key`, `slice_index`, `col`)."
+    X, st = study_sequences(slices, col)
+    return pd.Series(apply_aggregator(model, X)[0], index=st.study_key.values)
 
 # %% ../nbs/05c_aggregate.ipynb #g_save
 def save_aggregator(model:StudyGRU, out_dir) -> dict:

@@ -6,14 +6,13 @@
 from __future__ import annotations
 import gc, hashlib, json, sys, time, warnings
 from dataclasses import dataclass, field, asdict
-from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold
 from sklearn.metrics import roc_curve, precision_recall_curve
-from .data import ct_dataloaders, stratified_group_split, atomic_write
+from .data import stratified_group_split, atomic_write
 from .executor import LocalExecutor
-from .mil import mil_dataloaders, mil_learner_kw
+from .mil import item_loaders
 from .train import TrainConfig, load_config, train_two_stage, seed_everything, predict_crops, score_crops, RANKING, SCORE_BS, ranking
 from .windowing import window_ranges
 from .dicom import ParamError
@@ -164,7 +163,7 @@ def fit_fold(t:FoldTask) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     t0 = time.time()
     outer = np.nonzero(folds == f)[0]
     itr, iva = inner_split(np.nonzero(folds != f)[0], labels, groups, inner_frac, seed + f)
-    make_dls = ct_dataloaders if bags is None else partial(mil_dataloaders, codes=bags)   # study labels: items are studies
+    make_dls, learner_kw = item_loaders(bags)                   # study labels: items are studies
     dls = make_dls(crops=crops, labels=labels, train_idx=itr, valid_idx=iva, bs=bs, ranges=ranges, device=device, num_workers=num_workers,
                    **({'stats': stats} if stats else {}))
     seed_everything(seed + f)
@@ -174,7 +173,7 @@ def fit_fold(t:FoldTask) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
         warnings.warn(f"fold {f}: the inner validation split has no positive study; AUPRC is undefined there, so this fold "
                       f"trains for the full budget ({cfg.epochs_head}+{cfg.epochs_ft} epochs) without early stopping")
     learn, hist, (eh, ef) = train_two_stage(dls, cfg, model, epochs=None if n_pos_iva else (cfg.epochs_head, cfg.epochs_ft),
-                                            verbose=verbose, on_epoch=on_epoch, **(mil_learner_kw() if bags is not None else {}))
+                                            verbose=verbose, on_epoch=on_epoch, **learner_kw)
     score = lambda pos, tta=False, cache=None: score_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, tta, SCORE_BS, learn.dls.device, cache)
     seen = {}                                                    # the outer fold's plain view is scored once for both columns
     p_out, p_tta, p_tr = score(outer, cache=seen), score(outer, True, seen), score(itr)

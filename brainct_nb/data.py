@@ -23,7 +23,7 @@ __all__ = ['PREP_VERSION', 'SHARD_BYTES', 'CropCache', 'prep_key', 'atomic_write
            'CropView', 'CropStore', 'ContextView', 'group_keys', 'stratified_group_split', 'patient_groups',
            'make_split', 'check_split', 'load_or_make_split', 'TensorHU', 'hu_item', 'TensorLabel', 'HUAffine',
            'HUWindows', 'GaussianBlurBatch', 'RandomErasingBatch', 'hu_block', 'default_device', 'class_weights',
-           'ct_dataloaders']
+           'loader_kw', 'ct_dataloaders']
 
 # %% ../nbs/02_data.ipynb #c005
 PREP_VERSION = 4                 # 2: blank, tiny and head-less slices are error rows; 3: the sharded store;
@@ -455,6 +455,12 @@ def class_weights(y) -> np.ndarray:
     y = np.asarray(y).astype(int); cnt = np.bincount(y, minlength=2).astype(float)
     return 1.0/cnt[y]
 
+def loader_kw(bs, device=None, num_workers=None, **kwargs) -> dict:
+    "DataLoader settings: `bs`, the device, and workers (None: 0 on the CPU, up to 8 on a GPU, which collate ahead) with pinned memory on CUDA."
+    dev = default_device(device)
+    if num_workers is None: num_workers = 0 if dev.type == 'cpu' else min(8, os.cpu_count() or 1)
+    return dict(bs=bs, num_workers=num_workers, device=dev, pin_memory=dev.type == 'cuda', **kwargs)
+
 def ct_dataloaders(crops:np.ndarray, labels, train_idx, valid_idx, bs=16, ranges=None, stats=imagenet_stats,
                    aug=True, weighted=True, device=None, num_workers=None, **kwargs):
     "fastai DataLoaders over `crops` ((N, S, S) int16 array, `CropView`, or a `ContextView` of (N, C, S, S)) and 0/1 `labels`; positions `train_idx`/`valid_idx` select the sets."
@@ -464,8 +470,6 @@ def ct_dataloaders(crops:np.ndarray, labels, train_idx, valid_idx, bs=16, ranges
     dblock = DataBlock(blocks=(hu_block(ranges, stats, aug), TransformBlock()),
                        get_x=lambda i: hu_item(crops[i]), get_y=lambda i: TensorLabel(torch.tensor(labels[i])),
                        splitter=IndexSplitter(np.arange(len(train_idx), len(items))))
-    dev = default_device(device)
-    if num_workers is None: num_workers = 0 if dev.type == 'cpu' else min(8, os.cpu_count() or 1)   # GPU: collate ahead in workers
-    kw = dict(bs=bs, num_workers=num_workers, device=dev, pin_memory=dev.type == 'cuda', **kwargs)
+    kw = loader_kw(bs, device, num_workers, **kwargs)
     if weighted: return dblock.weighted_dataloaders(items, class_weights(labels[items]), **kw)
     return dblock.dataloaders(items, **kw)

@@ -5,7 +5,6 @@
 # %% ../nbs/06_final.ipynb #c002
 from __future__ import annotations
 import hashlib, json, os, sys
-from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.metrics import roc_curve, precision_recall_curve
@@ -13,13 +12,13 @@ from fastai.vision.core import imagenet_stats
 from .dicom import DicomError, BrainctError, ParamError, map_studies, read_study, project_salt
 from .windowing import preprocess_hu
 from .series import order_slices, study_scores, neighbour_index
-from .data import ct_dataloaders, atomic_write, ContextView
+from .data import atomic_write, ContextView
 from .model import load_state, WeightsError
 from .train import RANKING, SCORE_BS, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
 from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, save_study_montage, ensemble_members
 from .cv import confusion_metrics, METRICS
-from .mil import mil_dataloaders, mil_learner_kw
-from .aggregate import study_sequences, apply_aggregator, load_aggregator
+from .mil import item_loaders
+from .aggregate import study_probabilities, load_aggregator
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'operating_point_metrics',
@@ -308,8 +307,8 @@ def predict_studies(slices:pd.DataFrame) -> pd.DataFrame:
     learned = study and b['aggregation'] == 'gru'
     s = study_scores(ok.rename(columns={'probability': 'prob'}), 'max' if learned or not study else b['aggregation'], b['topk'])
     if learned:                                                 # the bundle's learned aggregator, checked against its SHA-256
-        X, ss = study_sequences(ok.rename(columns={'probability': 'prob_model'}))
-        s['prob'] = pd.Series(apply_aggregator(load_aggregator(b['run_dir'], b['aggregator']), X)[0], index=ss.study_key).loc[s.study_key].values
+        agg = load_aggregator(b['run_dir'], b['aggregator'])
+        s['prob'] = study_probabilities(agg, ok, 'probability').loc[s.study_key].values
     if study:
         s.insert(2, 'probability_model', s.prob); s['prob'] = Recalibrator.from_dict(b['calibration'])(s.prob.to_numpy())
         cols.insert(3, 'probability_model')
@@ -323,11 +322,10 @@ def train_final(crops, labels, cfg:TrainConfig, epochs:tuple[int, int], seed=42,
                 ranges=None, device=None, verbose=False, progress=None, num_workers=None, bags=None):
     "Two-stage training on all of `crops` for the fixed `epochs` (`bags`: each crop's study code, for study labels); returns (learner, history)."
     idx = np.arange(len(crops))
-    make_dls = ct_dataloaders if bags is None else partial(mil_dataloaders, codes=bags)
+    make_dls, learner_kw = item_loaders(bags)
     dls = make_dls(crops=crops, labels=labels, train_idx=idx, valid_idx=[], bs=bs, ranges=ranges, device=device, num_workers=num_workers,
                    **({'stats': stats} if stats else {}))
     seed_everything(seed)
     learn, hist, _ = train_two_stage(dls, cfg, model_fn(cfg) if model_fn else None, epochs=epochs, verbose=verbose,
-                                     on_epoch=(lambda row: progress.epoch('training', row)) if progress else None,
-                                     **(mil_learner_kw() if bags is not None else {}))
+                                     on_epoch=(lambda row: progress.epoch('training', row)) if progress else None, **learner_kw)
     return learn, hist

@@ -138,6 +138,10 @@ class Run:
     test: TestResult|None = None       # step 7: the final model and the single test evaluation
     calibration: pd.DataFrame|None = None   # step 8: Brier/ECE/slope/intercept per set
     decision: dict|None = None         # step 9: where the model's net benefit beats treat-all/none
+    @property
+    def n_in(self) -> int:
+        "Input channels of the model: the HU windows of the slice and of its `context` neighbours on each side."
+        return len(self.ranges)*(2*self.params.context + 1)
     def log(self, msg):
         "Print and remember a note for effective_config.json."
         print(msg); self.notes.append(msg)
@@ -209,7 +213,8 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
                      + ("" if p.pretrained is False else " (ImageNet weights are not available offline; see the README)"))
     run_dir = _resume_dir(p) if p.resume else new_run_dir(p.out_dir)
     run = Run(p, run_dir, cfg, bool(want), out_size=int(p.out_size if p.out_size is not None else (64 if p.is_demo else 256)))
-    run.ranges, run.stats, run.grid = ranges, arch_stats(p.arch, len(ranges)*(2*p.context + 1)), grid
+    run.ranges, run.grid = ranges, grid
+    run.stats = arch_stats(p.arch, run.n_in)
     try: run.executor = make_executor(p.executor, p.ray_address, p.cpus_per_fit, p.gpus_per_fit)
     except BaseException as e:
         run.set_status('failed', step='start_run', error=str(e)); raise

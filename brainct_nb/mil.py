@@ -4,17 +4,17 @@
 
 # %% ../nbs/04c_mil.ipynb #m002
 from __future__ import annotations
-import os
+from functools import partial
 import numpy as np, pandas as pd, torch
 from fastai.data.block import DataBlock, TransformBlock
 from fastai.data.transforms import Transform, IndexSplitter
 from fastai.metrics import AccumMetric, ActivationType
 from fastai.vision.core import imagenet_stats
-from .data import TensorHU, TensorLabel, hu_block, class_weights, default_device
+from .data import TensorHU, TensorLabel, hu_block, class_weights, loader_kw, ct_dataloaders
 from .train import SmoothBCE, RANKING, _safe
 
 # %% auto #0
-__all__ = ['BagToSlices', 'mil_pool', 'MILLoss', 'mil_metrics', 'study_bags', 'mil_dataloaders', 'mil_learner_kw']
+__all__ = ['BagToSlices', 'mil_pool', 'MILLoss', 'mil_metrics', 'study_bags', 'mil_dataloaders', 'mil_learner_kw', 'item_loaders']
 
 # %% ../nbs/04c_mil.ipynb #m005
 class BagToSlices(Transform):
@@ -33,7 +33,6 @@ def mil_pool(out:torch.Tensor, n:int) -> torch.Tensor:
 class MILLoss(SmoothBCE):
     "The smoothed BCE of `SmoothBCE` on each bag's pooled logit (`mil_pool`) against the bag's label."
     def forward(self, out, y): return super().forward(mil_pool(out, len(y)), y)
-    def activation(self, x): return torch.sigmoid(x.float()).reshape(-1)
 
 # %% ../nbs/04c_mil.ipynb #m008
 def _pooled(fn):
@@ -66,10 +65,7 @@ def mil_dataloaders(crops, codes, labels, train_idx, valid_idx, bs=16, ranges=No
     dblock = DataBlock(blocks=(blk, TransformBlock()), splitter=IndexSplitter(np.arange(len(tr), len(bags))),
                        get_x=lambda i: TensorHU(torch.from_numpy(np.asarray(crops[np.resize(bags[i], L)]))),
                        get_y=lambda i: TensorLabel(torch.tensor(y[i])))
-    dev = default_device(device)
-    if num_workers is None: num_workers = 0 if dev.type == 'cpu' else min(8, os.cpu_count() or 1)
-    kw = dict(bs=max(2, bs // L), num_workers=num_workers, device=dev, pin_memory=dev.type == 'cuda', **kwargs)
-    dls = dblock.weighted_dataloaders(np.arange(len(bags)), class_weights(y[:len(tr)].tolist() + y[len(tr):].tolist()), **kw)
+    dls = dblock.weighted_dataloaders(np.arange(len(bags)), class_weights(y), **loader_kw(max(2, bs // L), device, num_workers, **kwargs))
     dls.bag_size = L
     return dls
 
@@ -77,3 +73,7 @@ def mil_dataloaders(crops, codes, labels, train_idx, valid_idx, bs=16, ranges=No
 def mil_learner_kw() -> dict:
     "What `ct_learner` needs for study labels."
     return dict(loss_cls=MILLoss, metrics_fn=mil_metrics)
+
+def item_loaders(bags=None) -> tuple:
+    "(DataLoaders factory, `ct_learner` extras) for the items of a fit: slices (`bags` None) or studies (`bags`: each slice's study code)."
+    return (ct_dataloaders, {}) if bags is None else (partial(mil_dataloaders, codes=bags), mil_learner_kw())

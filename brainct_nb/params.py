@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from fastcore.docments import docments
 
 # %% auto #0
-__all__ = ['RunParams', 'param_docs', 'param_help']
+__all__ = ['RunParams', 'param_docs', 'aggregation_words', 'param_help']
 
 # %% ../nbs/07a_params.ipynb #p005
 @dataclass
@@ -62,6 +62,12 @@ def param_docs() -> dict:
     "{field: (documentation, default)} of `RunParams`, from the comments above (fastcore's `docments`)."
     d = docments(RunParams)
     return {f.name: (d[f.name], f.default) for f in fields(RunParams)}
+
+def aggregation_words(p:RunParams) -> str:
+    "How a study's score comes from its slice scores, in words (console, model card): '... of its slice scores'."
+    return {'max': 'the maximum', 'topk': f'the mean of the {p.topk} highest',
+            'gru': ("the output of a learned aggregator (a bidirectional GRU over the slice logits in z order; each fold's trained on "
+                    "that fold's training studies, the final one on the training split) run over each")}[p.aggregation]
 
 def param_help(name:str) -> str:
     "One line of `brainct run --help` for `name`: what it does, its unit and allowed values, its default."

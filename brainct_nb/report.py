@@ -11,6 +11,7 @@ from . import __version__
 from .final import operating_point_table
 from .trust import subgroup_columns, subgroup_table
 from .lifecycle import Run, read_status
+from .params import aggregation_words
 
 # %% auto #0
 __all__ = ['CARD_ITEMS', 'NOT_APPLICABLE', 'study_lines', 'model_card_text']
@@ -20,9 +21,7 @@ def study_lines(run:Run) -> list[str]:
     "Model-card lines of a study-level run: the unit, the labels, the aggregation, and the slice-level figures beside the study-level ones."
     cvm, tm, p = run.cv.metrics, run.test.metrics, run.params
     if cvm.get('level') != 'study': return []
-    how = {'max': 'the maximum', 'topk': f'the mean of the {p.topk} highest',
-           'gru': ("the output of a learned aggregator (a bidirectional GRU over the slice logits in z order; each fold's trained on "
-                   "that fold's training studies, the final one on the training split) run over each")}[p.aggregation]
+    how = aggregation_words(p)
     s, ts = cvm.get('slice_level'), tm.get('slice_level')
     labels = ('labels per study (a folder each): no slice has a label; the slice model was trained through the maximum over each '
               "study's slices (multiple-instance learning), so slice scores rank slices but no slice-level figure can be computed"
@@ -82,7 +81,7 @@ def model_card_text(run:Run) -> str:
          '## Model details',
          f"- Architecture: {p.arch} ({'ImageNet-pretrained' if run.pretrained else 'trained from scratch, no pretrained weights'}), one logit, "
          f"dropout {run.cfg.dropout_p}; input {run.out_size}x{run.out_size} px, {len(run.ranges)} HU window channels {[[round(a), round(b)] for a, b in run.ranges]}"
-         + (f" for the slice and for each of its {p.context} neighbour(s) on each side along its series ({len(run.ranges)*(2*p.context + 1)} channels, "
+         + (f" for the slice and for each of its {p.context} neighbour(s) on each side along its series ({run.n_in} channels, "
             "the first convolution's filters repeated over them and scaled)." if p.context else '.'),
          f"- Output: {sel['scale']}. Label at threshold {sel['threshold']:.2f} ({sel['rule_applied']}).",
          f"- Bundle: `bundle.json` + weights in this folder; `brainct predict --run {run.dir.name}` scores new DICOM files the same way.", '',

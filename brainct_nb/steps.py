@@ -8,7 +8,7 @@ import os, time
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd
-from .params import RunParams
+from .params import RunParams, aggregation_words
 from .errors import DatasetError, ParamError, BrainctError, storage_error
 from .dicom import validate_dataset, quality_checks, project_salt
 from .demo import make_demo_dataset, make_series_dataset
@@ -24,13 +24,13 @@ from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
 from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device
 from .report import model_card_text
-from .aggregate import study_sequences, fit_aggregator, apply_aggregator, save_aggregator
+from .aggregate import study_sequences, fit_aggregator, study_probabilities, save_aggregator
 from .series import series_table, drop_other_series, order_slices, study_scores, plot_study, neighbour_index
 
 # %% auto #0
 __all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint',
            'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds', 'slice_summary', 'mil',
-           'study_codes', 'study_probs', 'fold_aggregators', 'aggregation_table', 'n_inputs', 'item_crops',
+           'study_codes', 'study_probs', 'train_aggregator', 'fold_aggregators', 'aggregation_table', 'item_crops',
            'scale_name', 'tta_effect', 'step_cv', 'scoring_variants', 'final_aggregator', 'step_final',
            'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures', 'step_model_card']
 
@@ -125,8 +125,8 @@ def step_features(run:Run):
         print(f"{qc['series']['n_series']} series in {qc['series']['n_studies']} studies ({qc['series']['n_multi_slice']} of several "
               f"slices, ordered along the slice normal): series.csv")
     if level == 'study':
-        print(f"study-level protocol: {slices.study_key.nunique()} studies of {len(slices)} slices; a study's score is the "
-              f"{'maximum' if p.aggregation == 'max' else f'mean of the {p.topk} highest'} of its slice scores"
+        print(f"study-level protocol: {slices.study_key.nunique()} studies of {len(slices)} slices; a study's score is "
+              f"{aggregation_words(p)} of its slice scores"
               + ("; labels per study: the slice model learns through that maximum (multiple-instance learning)" if rep.label_level == 'study' else ''))
     if cache.old_caches: print(f"note: {len(cache.old_caches)} cache folder(s) of an earlier format are not used and can be deleted: {', '.join(cache.old_caches[:3])}")
     if qc['identical_content_groups']: print(f"WARNING: {len(qc['identical_content_groups'])} groups of byte-identical files under different IDs")
@@ -205,9 +205,14 @@ def study_probs(run:Run, rows:pd.DataFrame, agg_model=None) -> pd.DataFrame:
     "`to_studies` of slice rows (ID, Label, prob_model); with a learned aggregator (`aggregation='gru'`) its study probability replaces `prob_model`."
     st = to_studies(run, rows)
     if agg_model is not None:
-        X, ss = study_sequences(rows.merge(run.features.slices, on='ID', how='left'))
-        st['prob_model'] = pd.Series(apply_aggregator(agg_model, X)[0], index=ss.study_key).loc[st.ID].values
+        st['prob_model'] = study_probabilities(agg_model, rows.merge(run.features.slices, on='ID', how='left')).loc[st.ID].values
     return st
+
+def train_aggregator(run:Run, model, rows:pd.DataFrame, crops, seed:int) -> tuple:
+    "(a learned aggregator trained on the studies of `rows` (ID, Label; their `crops` in the same order, scored by `model`), the studies it learned from)."
+    s = score_crops(model, crops, run.ranges, run.stats, run.params.tta, SCORE_BS, _device(run))
+    X, st = study_sequences(rows[['ID', 'Label']].assign(prob_model=s).merge(run.features.slices, on='ID'))
+    return fit_aggregator(X, st.Label.values, seed=seed), st.study_key.tolist()
 
 def fold_aggregators(run:Run, slice_oof:pd.DataFrame, tr:pd.DataFrame, crops) -> pd.DataFrame:
     "OOF study probabilities of the learned aggregator (plain and TTA views): fold f's is trained on fold f's training folds, scored by fold f's slice model, never on its OOF studies."
@@ -215,14 +220,10 @@ def fold_aggregators(run:Run, slice_oof:pd.DataFrame, tr:pd.DataFrame, crops) ->
     pos = pd.Series(np.arange(len(tr)), index=tr.ID.values); files = _fold_files(run)
     for f in sorted(slice_oof.fold.unique()):
         model = model_from_weights(files[f], p.arch, run.cfg.dropout_p)
-        seen = slice_oof[slice_oof.fold != f][['ID', 'Label']]
-        s = score_crops(model, crops[pos.loc[seen.ID].to_numpy()], run.ranges, run.stats, p.tta, SCORE_BS, _device(run))
-        X, st = study_sequences(seen.assign(prob_model=s).merge(sl, on='ID')); trained_on[int(f)] = st.study_key.tolist()
-        agg = fit_aggregator(X, st.Label.values, seed=p.seed + int(f))
-        o = slice_oof[slice_oof.fold == f].merge(sl, on='ID'); out = dict(fold=int(f))
-        for col in ('prob_plain', 'prob_tta'):
-            Xo, so = study_sequences(o, col); out[col] = apply_aggregator(agg, Xo)[0]; out['ID'] = so.study_key.values
-        rows.append(pd.DataFrame(out))
+        seen = slice_oof[slice_oof.fold != f]
+        agg, trained_on[int(f)] = train_aggregator(run, model, seen, crops[pos.loc[seen.ID].to_numpy()], p.seed + int(f))
+        o = slice_oof[slice_oof.fold == f].merge(sl, on='ID')
+        rows.append(pd.DataFrame({c: study_probabilities(agg, o, c) for c in ('prob_plain', 'prob_tta')}).rename_axis('ID').reset_index().assign(fold=int(f)))
     g = pd.concat(rows, ignore_index=True); g['prob_model'] = g['prob_tta' if p.tta else 'prob_plain']
     g.attrs['trained_on'] = trained_on                          # fold -> the studies its aggregator learned from
     return g
@@ -233,7 +234,7 @@ def aggregation_table(slice_oof:pd.DataFrame, run:Run, ks=(2, 3, 5), learned:pd.
     s = slice_oof.merge(run.features.slices, on='ID', how='left'); rows = []
     tables = [('max', study_scores(s, 'max', cols=('prob_model',)))] + [(f'topk (k={k})', study_scores(s, 'topk', k, cols=('prob_model',))) for k in ks]
     if learned is not None:
-        lab = study_scores(s, 'max', cols=('prob_model',)).set_index('study_key').Label
+        lab = tables[0][1].set_index('study_key').Label
         tables.append(('gru', learned.assign(study_key=learned.ID, Label=lab.loc[learned.ID].values)))
     for name, st in tables:
         per = pd.DataFrame([ranking(d.Label, d.prob_model) for _, d in st.groupby('fold')])
@@ -246,13 +247,9 @@ def aggregation_table(slice_oof:pd.DataFrame, run:Run, ks=(2, 3, 5), learned:pd.
 def _new_model(arch, pretrained, weights, n_in, cfg):
     return ct_model(arch, pretrained=pretrained, weights=weights, dropout_p=cfg.dropout_p, n_in=n_in)
 
-def n_inputs(run:Run) -> int:
-    "Input channels of the model: the HU windows of the slice and of its `context` neighbours on each side."
-    return len(run.ranges)*(2*run.params.context + 1)
-
 def _model_fn(run):
     "A picklable model factory (a task on another process or node builds its own model)."
-    return partial(_new_model, run.params.arch, run.pretrained, run.params.weights, n_inputs(run))
+    return partial(_new_model, run.params.arch, run.pretrained, run.params.weights, run.n_in)
 
 def item_crops(run:Run, rows:pd.DataFrame, among:pd.DataFrame|None=None):
     "The crops of `rows` as the model reads them: alone, or with `context`, each with its series neighbours (found among `among`, default `rows`)."
@@ -367,10 +364,7 @@ def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', c
 
 def final_aggregator(run:Run, model, tr:pd.DataFrame):
     "The learned aggregator of the final model: trained on every training study's slice scores by the final model."
-    p = run.params
-    s = score_crops(model, item_crops(run, tr), run.ranges, run.stats, p.tta, SCORE_BS, _device(run))
-    X, st = study_sequences(tr[['ID', 'Label']].assign(prob_model=s).merge(run.features.slices, on='ID'))
-    return fit_aggregator(X, st.Label.values, seed=p.seed)
+    return train_aggregator(run, model, tr, item_crops(run, tr), run.params.seed)[0]
 
 @run_step
 def step_final(run:Run):
