@@ -19,10 +19,11 @@ from .dicom import ParamError
 from fastai.vision.core import imagenet_stats
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'METRICS', 'STRATEGIES', 'GRID', 'VERIFY_SEED_OFFSET', 'make_folds', 'inner_split', 'confusion_metrics',
-           'threshold_table', 'cv_threshold_tables', 'check_strategy', 'select_threshold', 'fingerprint', 'FitProgress',
-           'FitSpec', 'FoldTask', 'fit_fold', 'cv_plan', 'run_plans', 'run_cv', 'plot_cv_curves', 'load_grid',
-           'check_grid', 'rank_candidates', 'run_grid']
+__all__ = ['THRESHOLDS', 'METRICS', 'STRATEGIES', 'GRID', 'VERIFY_SEED_OFFSET', 'RUN_KEYS', 'REPEAT_SEED_STEP', 'make_folds',
+           'inner_split', 'confusion_metrics', 'threshold_table', 'cv_threshold_tables', 'check_strategy',
+           'select_threshold', 'fingerprint', 'FitProgress', 'FitSpec', 'FoldTask', 'fit_fold', 'cv_plan', 'run_plans',
+           'run_cv', 'plot_cv_curves', 'load_grid', 'split_candidate', 'check_grid', 'rank_candidates', 'grid_table',
+           'run_grid']
 
 # %% ../nbs/05_cv.ipynb #c005
 def make_folds(labels, groups=None, k=5, seed=42) -> np.ndarray:
@@ -201,7 +202,7 @@ def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, ve
     labels = np.asarray(labels).astype(int); ids = np.asarray(ids).astype(str)
     folds = make_folds(labels, groups, k, spec.seed)
     fp = fingerprint('oof/2', asdict(spec.cfg), list(ids), labels.tolist(), k, spec.seed, spec.bs, crops.shape[1:], spec.inner_frac,
-                     str(spec.stats), str(spec.ranges), *(['mil', np.asarray(bags).astype(str).tolist()] if bags is not None else []))
+                     str(spec.stats), str(spec.ranges), str(getattr(spec.model_fn, 'args', '')), *(['mil', np.asarray(bags).astype(str).tolist()] if bags is not None else []))
     out = Path(out_dir) if out_dir else None
     if out: out.mkdir(parents=True, exist_ok=True)
     done, tasks = {}, []
@@ -288,15 +289,28 @@ def load_grid(src=None) -> list[dict]:
         raise ParamError("grid_json must be a non-empty JSON list of objects of config overrides, e.g. [{}, {\"lr_ft\": 3e-4}]")
     return cands
 
-def check_grid(cands:list, base:TrainConfig, module_names:list, arch='the model') -> list[TrainConfig]:
-    "Every candidate as a full config, checked (keys, values, `ft_trainable_attrs` against `module_names`) before any training."
+RUN_KEYS = ('arch', 'pretrained')          # grid keys that choose the backbone (run parameters), not training config keys
+REPEAT_SEED_STEP = 100                      # repeat r of a grid draws its folds with seed + 100 r (never the verification's + 1000)
+
+def split_candidate(over:dict) -> tuple[dict, dict]:
+    "A grid candidate's (run keys: arch/pretrained, training config overrides)."
+    return {k: v for k, v in over.items() if k in RUN_KEYS}, {k: v for k, v in over.items() if k not in RUN_KEYS}
+
+def check_grid(cands:list, base:TrainConfig, module_names:list, arch='the model', recipe=None) -> list[TrainConfig]:
+    "Every candidate as a full config, checked (keys, values, `ft_trainable_attrs` against the modules) before any training; `recipe(arch, pretrained)` -> (base config, module names) for a candidate naming a backbone."
     cfgs = []
     for i, over in enumerate(cands):
-        try: cfg = load_config(over, base)
+        run_keys, cfg_over = split_candidate(over)
+        try:
+            b, names, a = base, module_names, arch
+            if run_keys:
+                if recipe is None: raise ParamError(f"keys {sorted(run_keys)} choose a backbone; this grid runs one")
+                b, names = recipe(run_keys.get('arch'), run_keys.get('pretrained')); a = run_keys.get('arch', arch)
+            cfg = load_config(cfg_over, b)
         except ParamError as e: raise ParamError(f"grid candidate {i} {json.dumps(over)}: {e}") from None
         attrs = cfg.ft_trainable_attrs
-        bad = [] if attrs in ('all', ['all']) else [a for a in attrs if a not in module_names]
-        if bad: raise ParamError(f"grid candidate {i} {json.dumps(over)}: ft_trainable_attrs {bad} are not modules of {arch} {module_names}")
+        bad = [] if attrs in ('all', ['all']) else [x for x in attrs if x not in names]
+        if bad: raise ParamError(f"grid candidate {i} {json.dumps(over)}: ft_trainable_attrs {bad} are not modules of {a} {names}")
         cfgs.append(cfg)
     return cfgs
 
@@ -305,19 +319,32 @@ def rank_candidates(table:pd.DataFrame) -> pd.DataFrame:
     t = table.assign(_a=-table.auprc_mean.round(2))
     return t.sort_values(['_a', 'auprc_std', 'gap']).drop(columns='_a').reset_index(drop=True)
 
-def run_grid(base:TrainConfig, candidates=GRID, out_dir=None, executor=None, progress=None, verbose=False, **cv_kwargs) -> tuple[pd.DataFrame, TrainConfig, dict]:
-    "CV of every candidate (overrides of `base`), every (candidate, fold) a task; returns (ranked table, best config, best CV result)."
-    executor = executor or LocalExecutor()
-    cfgs = [load_config(over, base) for over in candidates]
-    plans = [cv_plan(cfg=cfg, out_dir=(Path(out_dir)/f'cand{i}') if out_dir else None, verbose=verbose, threads=executor.threads(),
-                     local=executor.name == 'local', progress=progress, label=f'candidate {i} ', **cv_kwargs) for i, cfg in enumerate(cfgs)]
-    results = run_plans(plans, executor, progress, verbose)
+def grid_table(candidates:list, folds:pd.DataFrame) -> pd.DataFrame:
+    "One row per candidate from its per-fold results over every repeat (`folds`: candidate, repeat, fold, metrics): mean +- std over the r x K folds and the paired difference to candidate 0 on the same folds."
+    ref = folds[folds.candidate == 0].set_index(['repeat', 'fold'])
     rows = []
-    for i, (over, res) in enumerate(zip(candidates, results)):
-        f = res['folds']
-        rows.append(dict(candidate=i, overrides=json.dumps(over), auprc_mean=f.auprc.mean(), auprc_std=f.auprc.std(ddof=0),
-                         roc_auc_mean=f.roc_auc.mean(), roc_auc_train_mean=f.roc_auc_train.mean(),
-                         gap=f.roc_auc_train.mean() - f.roc_auc.mean()))
-    table = rank_candidates(pd.DataFrame(rows))
+    for i, over in enumerate(candidates):
+        f = folds[folds.candidate == i]; d = f.set_index(['repeat', 'fold'])[list(RANKING)] - ref[list(RANKING)]
+        rows.append(dict(candidate=i, overrides=json.dumps(over), n_folds=len(f), repeats=f.repeat.nunique(),
+                         **{f'{k}_{s}': getattr(f[k], s)(**({'ddof': 0} if s == 'std' else {})) for k in RANKING for s in ('mean', 'std')},
+                         **{f'd_{k}_{s}': getattr(d[k], s)(**({'ddof': 0} if s == 'std' else {})) for k in RANKING for s in ('mean', 'std')},
+                         roc_auc_train_mean=f.roc_auc_train.mean(), gap=f.roc_auc_train.mean() - f.roc_auc.mean(),
+                         seconds_per_fold=f.seconds.mean()))
+    return rank_candidates(pd.DataFrame(rows))
+
+def run_grid(base:TrainConfig, candidates=GRID, out_dir=None, executor=None, progress=None, verbose=False, repeats=1,
+             fit_for=None, **cv_kwargs) -> tuple[pd.DataFrame, TrainConfig, dict]:
+    "CV of every candidate over `repeats` fold assignments (the same for every candidate), every (candidate, repeat, fold) a task; `fit_for(over)` -> (config, `FitSpec` overrides) resolves a candidate (default: overrides of `base`). Returns (ranked table with `attrs['folds']`, best config, best candidate's first CV result)."
+    executor = executor or LocalExecutor(); seed = cv_kwargs.pop('seed', 42)
+    fit_for = fit_for or (lambda over: (load_config(over, base), {}))
+    resolved = [fit_for(over) for over in candidates]
+    plans = [cv_plan(cfg=cfg, out_dir=(Path(out_dir)/(f'cand{i}' + (f'_rep{r}' if r else ''))) if out_dir else None, verbose=verbose,
+                     threads=executor.threads(), local=executor.name == 'local', progress=progress, seed=seed + REPEAT_SEED_STEP*r,
+                     label=f'candidate {i} ' + (f'repeat {r} ' if repeats > 1 else ''), **{**cv_kwargs, **fit})
+             for i, (cfg, fit) in enumerate(resolved) for r in range(repeats)]
+    results = run_plans(plans, executor, progress, verbose)
+    folds = pd.concat([res['folds'].assign(candidate=i, repeat=r) for (i, r), res in
+                       zip([(i, r) for i in range(len(candidates)) for r in range(repeats)], results)], ignore_index=True)
+    table = grid_table(candidates, folds); table.attrs['folds'] = folds
     best = int(table.candidate[0])
-    return table, cfgs[best], results[best]
+    return table, resolved[best][0], results[best*repeats]

@@ -15,6 +15,7 @@ from fastai.torch_core import TensorBase, show_image, show_title
 from fastai.vision.core import TensorImage, TensorImageBW, imagenet_stats
 import fastai.vision.data                          # show_batch for images (fastai.vision.all would add ~0.2 GB of imports)
 from fastai.callback.data import WeightedDL
+from fastcore.basics import store_attr
 from .dicom import extract_row, read_bytes, project_salt, DatasetError, iter_studies, StorageError, storage_error
 from .windowing import preprocess_hu, window_ranges, hu_to_windows
 
@@ -22,8 +23,8 @@ from .windowing import preprocess_hu, window_ranges, hu_to_windows
 __all__ = ['PREP_VERSION', 'SHARD_BYTES', 'CropCache', 'prep_key', 'atomic_write', 'npy_offset', 'store_lock', 'crop_row',
            'CropView', 'CropStore', 'ContextView', 'group_keys', 'stratified_group_split', 'patient_groups',
            'make_split', 'check_split', 'load_or_make_split', 'TensorHU', 'hu_item', 'TensorLabel', 'HUAffine',
-           'HUWindows', 'GaussianBlurBatch', 'RandomErasingBatch', 'hu_block', 'default_device', 'class_weights',
-           'loader_kw', 'ct_dataloaders']
+           'HUJitter', 'HUWindows', 'GaussianBlurBatch', 'RandomErasingBatch', 'hu_block', 'default_device',
+           'class_weights', 'loader_kw', 'ct_dataloaders']
 
 # %% ../nbs/02_data.ipynb #c005
 PREP_VERSION = 4                 # 2: blank, tiny and head-less slices are error rows; 3: the sharded store;
@@ -401,6 +402,16 @@ class HUAffine(Transform):
         xf = x.float() - self.fill
         grid = F.affine_grid(theta, list(xf.shape), align_corners=False)
         return TensorHU(F.grid_sample(xf, grid, mode='bilinear', padding_mode='zeros', align_corners=False) + self.fill)
+
+# %% ../nbs/02_data.ipynb #c014_HUJitter
+class HUJitter(Transform):
+    "Per-image HU shift (uniform in +-`offset` HU) and contrast scale (1 +- `contrast`) about `centre` HU (train only): scanners and reconstruction kernels differ by a few HU."
+    split_idx, order = 0, 15
+    def __init__(self, offset=10., contrast=.1, centre=40.): super().__init__(); store_attr()
+    def encodes(self, x:TensorHU):
+        b = x.shape[0]; shape = (b,) + (1,)*(x.dim() - 1)             # one draw per item: its neighbours move together
+        r = lambda a: (torch.rand(shape, device=x.device)*2 - 1)*a
+        return TensorHU((x.float() - self.centre)*(1 + r(self.contrast)) + self.centre + r(self.offset))
 
 # %% ../nbs/02_data.ipynb #c014_HUWindows
 class HUWindows(Transform):

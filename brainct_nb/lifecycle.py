@@ -24,7 +24,7 @@ from .trust import Recalibrator, check_calibration, check_ensemble, check_calibr
 
 # %% auto #0
 __all__ = ['STATUS', 'RESUME_FREE', 'check_params', 'Features', 'CVResult', 'TestResult', 'write_json', 'read_status', 'Run',
-           'new_run_dir', 'start_run', 'run_step', 'write_effective_config']
+           'new_run_dir', 'arch_recipe', 'module_names', 'start_run', 'run_step', 'write_effective_config']
 
 # %% ../nbs/07b_lifecycle.ipynb #c005
 def _check(ok, name, value, want):
@@ -48,6 +48,7 @@ def check_params(p:RunParams) -> RunParams:
     _check(p.aggregation in AGGREGATIONS + ('gru',), 'aggregation', p.aggregation, ' or '.join(map(repr, AGGREGATIONS + ('gru',))))
     _check(num(p.topk) and 1 <= p.topk <= 64, 'topk', p.topk, 'an integer in [1, 64]')
     _check(num(p.context) and 0 <= p.context <= 4, 'context', p.context, 'an integer in [0, 4]')
+    _check(num(p.repeats) and 1 <= p.repeats <= 10, 'repeats', p.repeats, 'an integer in [1, 10]')
     _check(p.grouping in ('auto', 'patient', 'study'), 'grouping', p.grouping, "'auto', 'patient' or 'study'")
     _check(p.loader_workers is None or (num(p.loader_workers) and p.loader_workers >= 0), 'loader_workers', p.loader_workers,
            'None (0 on the CPU, up to 8 on a GPU) or an integer >= 0')
@@ -189,28 +190,42 @@ def _resume_dir(p:RunParams) -> Path:
                               "Resume with the same parameters, or start a new run")
     return d
 
+# %% ../nbs/07b_lifecycle.ipynb #c007r
+def arch_recipe(p:RunParams, arch:str, pretrained:bool|None=None, user:dict|None=None) -> tuple[TrainConfig, bool, list]:
+    "(training config, pretrained weights used, notes) for `arch` under `p`: ImageNet weights when asked (None: yes on real data, on the demo if on disk), the scratch recipe without them, `user` overrides last."
+    user = user or {}; notes = []
+    w = p.weights if arch == p.arch else None
+    avail = weights_available(arch, w)
+    want = pretrained if pretrained is not None else (avail if p.is_demo else True)
+    if want and not avail: ct_model(arch, pretrained=True, weights=w)                # raises WeightsError with the how-to
+    cfg = load_config({**({} if want else SCRATCH_OVERRIDES), **user})
+    if arch in DEFAULT_FT_ATTRS and want and 'ft_trainable_attrs' not in user:
+        cfg.ft_trainable_attrs = DEFAULT_FT_ATTRS[arch]
+        notes.append(f"{arch}: fine-tuning {cfg.ft_trainable_attrs} (the seed's layer names are ResNet's)")
+    if not want:
+        notes.append(f"no pretrained {arch} weights used: training from scratch with the scratch recipe {SCRATCH_OVERRIDES}"
+                     + ("" if pretrained is False else " (ImageNet weights are not available offline; see the README)"))
+    return cfg, bool(want), notes
+
+def module_names(arch:str) -> list[str]:
+    "The top-level module names of `arch` (what `ft_trainable_attrs` may name); an unknown arch fails here, by name."
+    return [n for n, _ in ct_model(arch, dropout_p=0.).named_children()]
+
+
 # %% ../nbs/07b_lifecycle.ipynb #c008
 def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
     "Check parameters, config and weights, then create (or reopen, with `resume`) the run folder and write run_args.json."
     try: p = params if isinstance(params, RunParams) else RunParams(**{**(params or {}), **kwargs})
     except TypeError as e: raise ParamError(f"{e}; the parameters are {[f.name for f in fields(RunParams)]}") from None
-    p = check_params(p); notes = []
+    p = check_params(p)
     user = read_overrides(None if p.config_json in (None, '', 'None') else p.config_json)
-    modules = [n for n, _ in ct_model(p.arch, dropout_p=0.).named_children()]        # an unknown arch fails here, by name
-    ranges = parse_windows(p.windows)                                                 # so does a bad window spec
-    avail = weights_available(p.arch, p.weights)
-    want = p.pretrained if p.pretrained is not None else (avail if p.is_demo else True)
-    if want and not avail: ct_model(p.arch, pretrained=True, weights=p.weights)      # raises WeightsError with the how-to
-    cfg = load_config({**({} if want else SCRATCH_OVERRIDES), **user})
-    if p.arch in DEFAULT_FT_ATTRS and want and 'ft_trainable_attrs' not in user:
-        cfg.ft_trainable_attrs = DEFAULT_FT_ATTRS[p.arch]
-        notes.append(f"{p.arch}: fine-tuning {cfg.ft_trainable_attrs} (the seed's layer names are ResNet's)")
+    modules = module_names(p.arch)
+    ranges = parse_windows(p.windows)                                                 # a bad window spec fails here
+    cfg, want, notes = arch_recipe(p, p.arch, p.pretrained, user)
     check_grid([{}], cfg, modules, p.arch)                                            # config_json's layer names
     grid = load_grid(None if p.grid_json in (None, '', 'None') else p.grid_json)
-    if p.run_grid: check_grid(grid, cfg, modules, p.arch)                             # every candidate, before any training
-    if not want:
-        notes.append(f"no pretrained {p.arch} weights used: training from scratch with the scratch recipe {SCRATCH_OVERRIDES}"
-                     + ("" if p.pretrained is False else " (ImageNet weights are not available offline; see the README)"))
+    recipe = lambda a, pre: (arch_recipe(p, a or p.arch, pre, user)[0], module_names(a or p.arch))
+    if p.run_grid: check_grid(grid, cfg, modules, p.arch, recipe)                     # every candidate, before any training
     run_dir = _resume_dir(p) if p.resume else new_run_dir(p.out_dir)
     run = Run(p, run_dir, cfg, bool(want), out_size=int(p.out_size if p.out_size is not None else (64 if p.is_demo else 256)))
     run.ranges, run.grid = ranges, grid

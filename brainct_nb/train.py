@@ -25,7 +25,8 @@ from fastcore.basics import noop
 from fastai.callback.tracker import TrackerCallback
 from fastai.callback.training import BnFreeze
 from .model import ct_resnet, ct_splitter, set_trainable
-from .data import HUWindows, TensorHU
+from fastai.callback.mixup import MixUp
+from .data import HUWindows, TensorHU, HUJitter
 from fastai.data.transforms import Normalize
 from .windowing import hu_to_windows
 from .dicom import ParamError
@@ -38,20 +39,23 @@ __all__ = ['SCRATCH_OVERRIDES', 'RANKING', 'SCORE_BS', 'TrainConfig', 'read_over
 # %% ../nbs/04_train.ipynb #c005
 @dataclass
 class TrainConfig:
-    "Training hyper-parameters (the seed's defaults)."
-    optimizer: str = 'adamw'
-    lr_head: float = 3e-3
-    lr_ft: float = 1e-4
-    weight_decay_head: float = 5e-5
-    weight_decay_ft: float = 2e-3
-    epochs_head: int = 12
-    epochs_ft: int = 12
-    patience_head: int = 2
-    patience_ft: int = 3
-    dropout_p: float = 0.4
-    ft_trainable_attrs: list = field(default_factory=lambda: ['layer3', 'layer4', 'fc'])
-    label_smoothing: float = 0.05
-    use_cosine_schedule: bool = True
+    "Training hyper-parameters (the seed's defaults; the last three are the small-data recipe's switches, off by default)."
+    optimizer: str = 'adamw'            # 'adamw' (decoupled weight decay), 'adam' or 'sgd' (momentum 0.9)
+    lr_head: float = 3e-3               # learning rate of the head stage (body frozen)
+    lr_ft: float = 1e-4                 # learning rate of the fine-tuning stage (of the head group, with lr_ft_div)
+    weight_decay_head: float = 5e-5     # weight decay of the head stage
+    weight_decay_ft: float = 2e-3       # weight decay of the fine-tuning stage
+    epochs_head: int = 12               # most epochs of the head stage (early stopping on the inner validation AUPRC)
+    epochs_ft: int = 12                 # most epochs of the fine-tuning stage
+    patience_head: int = 2              # epochs without a better inner validation AUPRC before the head stage stops
+    patience_ft: int = 3                # the same for the fine-tuning stage
+    dropout_p: float = 0.4              # dropout before the head's linear layer
+    ft_trainable_attrs: list = field(default_factory=lambda: ['layer3', 'layer4', 'fc'])  # modules trained when fine-tuning; 'all': every one
+    label_smoothing: float = 0.05       # targets 0/1 become eps/2 and 1 - eps/2
+    use_cosine_schedule: bool = True    # cosine decay of each stage's learning rate to 0
+    lr_ft_div: float = 1.               # discriminative learning rates: the body fine-tunes at lr_ft / lr_ft_div, the head at lr_ft; 1: one rate
+    mixup: float = 0.                   # mixup of training images and labels, Beta(alpha, alpha); 0: off (slice labels only)
+    hu_jitter: list|None = None         # [offset HU, contrast fraction]: per-image HU shift and scale about 40 HU (train only); None: off
 
     def to_dict(self): return asdict(self)
 
@@ -93,11 +97,11 @@ def ranking(y, p, suffix='') -> dict:
 
 # %% ../nbs/04_train.ipynb #c010
 class SmoothBCE(nn.Module):
-    "BCE-with-logits on label-smoothed 0/1 targets; `activation` gives probabilities."
-    def __init__(self, eps=0.05): super().__init__(); self.eps = eps
+    "BCE-with-logits on label-smoothed targets in [0, 1] (mixup's are fractional); `activation` gives probabilities."
+    def __init__(self, eps=0.05, reduction='mean'): super().__init__(); self.eps, self.reduction = eps, reduction
     def forward(self, out, y):
         t = y.float().reshape(-1)*(1 - self.eps) + self.eps/2
-        return F.binary_cross_entropy_with_logits(out.float().reshape(-1), t.as_subclass(torch.Tensor))
+        return F.binary_cross_entropy_with_logits(out.float().reshape(-1), t.as_subclass(torch.Tensor), reduction=self.reduction)
     def activation(self, x): return torch.sigmoid(x.float()).reshape(-1)
     def decodes(self, x): return (x > .5).float()
 
@@ -159,9 +163,12 @@ def ct_learner(dls, model:nn.Module, cfg:TrainConfig, verbose=True, on_epoch=Non
     "A fastai Learner with smoothed BCE, AUPRC/ROC-AUC (when there is validation data), frozen-BN handling and history; `loss_cls`/`metrics_fn` swap the loss and metrics (study labels: `brainct_nb.mil`)."
     has_valid = len(dls.valid_ds) > 0
     mets = (metrics_fn or (lambda: [auprc_metric(), roc_auc_metric()]))() if has_valid else []
+    if cfg.mixup and loss_cls is not SmoothBCE:
+        raise ParamError(f"mixup={cfg.mixup} mixes single images and their labels; with study labels (bags of slices) use mixup=0")
+    if cfg.hu_jitter: dls.train.after_batch.add(HUJitter(*cfg.hu_jitter))            # train batches only
     learn = Learner(dls, model, loss_func=loss_cls(cfg.label_smoothing), opt_func=opt_func(cfg), splitter=ct_splitter,
                     metrics=mets, train_bn=False, wd_bn_bias=True,
-                    cbs=[BnFreeze(), History(verbose, on_epoch)])
+                    cbs=[BnFreeze(), History(verbose, on_epoch)] + ([MixUp(cfg.mixup)] if cfg.mixup else []))
     learn.remove_cb(ProgressCallback); learn.logger = noop
     if dls.device is not None and torch.device(dls.device).type == 'cuda':
         learn.model.to(memory_format=torch.channels_last)
@@ -186,7 +193,8 @@ def train_two_stage(dls, cfg:TrainConfig, model:nn.Module|None=None, epochs:tupl
     learn.create_opt(); learn.freeze()
     e_head = _fit_stage(learn, n_head, cfg.lr_head, cfg.weight_decay_head, None if epochs else cfg.patience_head, cfg, 'head')
     set_trainable(learn.model, cfg.ft_trainable_attrs)
-    e_ft = _fit_stage(learn, n_ft, cfg.lr_ft, cfg.weight_decay_ft, None if epochs else cfg.patience_ft, cfg, 'ft')
+    lr_ft = cfg.lr_ft if cfg.lr_ft_div == 1 else np.array([cfg.lr_ft/cfg.lr_ft_div, cfg.lr_ft])   # body, head (ct_splitter's groups)
+    e_ft = _fit_stage(learn, n_ft, lr_ft, cfg.weight_decay_ft, None if epochs else cfg.patience_ft, cfg, 'ft')
     return learn, learn.history.df(), (e_head, e_ft)
 
 # %% ../nbs/04_train.ipynb #c017

