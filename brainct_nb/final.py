@@ -13,7 +13,7 @@ from .dicom import DicomError, BrainctError, ParamError, map_studies, read_study
 from .windowing import preprocess_hu
 from .series import order_slices, study_scores, neighbour_index
 from .data import atomic_write, ContextView
-from .model import load_state, WeightsError
+from .model import load_state, WeightsError, check_arch
 from .train import RANKING, SCORE_BS, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
 from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, save_study_montage, ensemble_members
 from .cv import confusion_metrics, METRICS
@@ -21,11 +21,11 @@ from .mil import item_loaders
 from .aggregate import study_probabilities, load_aggregator
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci', 'operating_point_metrics',
-           'operating_point_table', 'plot_test_curves', 'BundleError', 'save_bundle', 'verify_bundle',
-           'model_from_weights', 'load_bundle', 'load_models', 'spacing_note', 'dicom_paths', 'skipped_files',
-           'check_out_path', 'prevalence_table', 'check_run_finished', 'predict_dicoms', 'predict_studies',
-           'train_final']
+__all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'MAX_MEMBERS', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci',
+           'operating_point_metrics', 'operating_point_table', 'plot_test_curves', 'BundleError', 'save_bundle',
+           'verify_bundle', 'model_from_weights', 'load_bundle', 'load_models', 'spacing_note', 'dicom_paths',
+           'skipped_files', 'check_out_path', 'prevalence_table', 'check_run_finished', 'predict_dicoms',
+           'predict_studies', 'train_final', 'member_specs']
 
 # %% ../nbs/06_final.ipynb #c005
 def final_epochs(folds:pd.DataFrame) -> tuple[int, int]:
@@ -110,8 +110,15 @@ def _sha256(path) -> str:
 def _meta_hash(meta:dict) -> str:
     return hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != 'bundle_sha256'}, sort_keys=True).encode()).hexdigest()
 
-def save_bundle(out_dir, model, threshold:float, out_size:int, ranges, stats=None, extra:dict|None=None, fold_weights=()) -> Path:
-    "Write the model's weights and `bundle.json` (with the SHA-256 of every weights file, `fold_weights` included, and its own) to `out_dir`."
+def _save_member(out_dir, i, m:dict) -> dict:
+    "Write ensemble member `i` (dict: model, arch, seed, stats) as `member{i}_model.pt`; its bundle entry."
+    wp = Path(out_dir)/f'member{i}_model.pt'
+    atomic_write(wp, lambda t: torch.save({k: v.detach().cpu() for k, v in m['model'].state_dict().items()}, t))
+    return dict(file=wp.name, sha256=_sha256(wp), arch=m['arch'], seed=int(m['seed']), dropout_p=float(m['model'].fc[0].p),
+                norm_mean=list(map(float, m['stats'][0])), norm_std=list(map(float, m['stats'][1])))
+
+def save_bundle(out_dir, model, threshold:float, out_size:int, ranges, stats=None, extra:dict|None=None, fold_weights=(), members=()) -> Path:
+    "Write the model's weights and `bundle.json` (with the SHA-256 of every weights file, `fold_weights` and ensemble `members` included, and its own) to `out_dir`."
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     wp = out_dir/'final_model_state_dict.pt'
     atomic_write(wp, lambda t: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, t))
@@ -120,7 +127,8 @@ def save_bundle(out_dir, model, threshold:float, out_size:int, ranges, stats=Non
                 threshold=float(threshold), out_size=int(out_size), window_ranges=[list(map(float, r)) for r in ranges],
                 norm_mean=list(map(float, stats[0])), norm_std=list(map(float, stats[1])),
                 weights=wp.name, weights_sha256=_sha256(wp),
-                fold_weights=[dict(file=Path(f).relative_to(out_dir).as_posix(), sha256=_sha256(f)) for f in fold_weights], **(extra or {}))
+                fold_weights=[dict(file=Path(f).relative_to(out_dir).as_posix(), sha256=_sha256(f)) for f in fold_weights],
+                member_weights=[_save_member(out_dir, i, m) for i, m in enumerate(members)], **(extra or {}))
     meta['bundle_sha256'] = _meta_hash(meta)
     atomic_write(out_dir/'bundle.json', lambda t: Path(t).write_text(json.dumps(meta, indent=1)))
     return out_dir
@@ -137,7 +145,7 @@ def verify_bundle(run_dir) -> dict:
     if _meta_hash(meta) != meta['bundle_sha256']:
         raise BundleError(f"{bj} was edited after it was written (its fields no longer match bundle_sha256): a changed out_size, "
                           "window, threshold or weights path would silently change every prediction. Restore the original file")
-    for name, digest in [(meta['weights'], meta['weights_sha256'])] + [(w['file'], w['sha256']) for w in meta.get('fold_weights', [])]:
+    for name, digest in [(meta['weights'], meta['weights_sha256'])] + [(w['file'], w['sha256']) for w in meta.get('fold_weights', []) + meta.get('member_weights', [])]:
         wp = run_dir/name
         if not wp.is_file(): raise BundleError(f"weights file {wp} named by {bj} is missing")
         if _sha256(wp) != digest:
@@ -167,7 +175,11 @@ def load_models(run_dir, model_fn=None) -> dict:
     "The bundle's scoring recipe: dict(models (what `ensemble` averages), final (the final model), meta), every file verified."
     run_dir = Path(run_dir); final, meta = load_bundle(run_dir, model_fn)
     folds = [model_from_weights(run_dir/w['file'], meta['arch'], meta['dropout_p'], model_fn) for w in meta.get('fold_weights', [])]
-    try: models = ensemble_members(meta.get('ensemble', 'final'), final, folds)
+    members = []
+    for w in meta.get('member_weights', []):                   # other seeds or backbones, each with its own normalisation
+        m = model_from_weights(run_dir/w['file'], w['arch'], w['dropout_p'], model_fn); m.input_stats = (w['norm_mean'], w['norm_std'])
+        members.append(m)
+    try: models = ensemble_members(meta.get('ensemble', 'final'), final, folds, members)
     except ParamError as e: raise BundleError(f"{run_dir/'bundle.json'}: {e}") from None
     return dict(models=models, final=final, meta=meta)
 
@@ -329,3 +341,18 @@ def train_final(crops, labels, cfg:TrainConfig, epochs:tuple[int, int], seed=42,
     learn, hist, _ = train_two_stage(dls, cfg, model_fn(cfg) if model_fn else None, epochs=epochs, verbose=verbose,
                                      on_epoch=(lambda row: progress.epoch('training', row)) if progress else None, **learner_kw)
     return learn, hist
+
+# %% ../nbs/06_final.ipynb #c017e
+MAX_MEMBERS = 10
+
+def member_specs(spec:str|None, arch:str, seed:int) -> list[dict]:
+    "Ensemble members from `spec`: 'seeds:N' (N more models of `arch`) or backbones 'a,b' (one each); member i trains with seed + 1 + i."
+    if spec in (None, '', 'None'): return []
+    s = str(spec).strip()
+    if s.startswith('seeds:'):
+        n = int(s[6:]) if s[6:].isdigit() else 0
+        archs = [arch]*n
+    else: archs = [check_arch(a.strip()) for a in s.split(',') if a.strip()]
+    if not 1 <= len(archs) <= MAX_MEMBERS:
+        raise ParamError(f"members={spec!r}: give 'seeds:N' or a comma list of backbones, 1-{MAX_MEMBERS} members")
+    return [dict(arch=a, seed=seed + 1 + i) for i, a in enumerate(archs)]

@@ -21,6 +21,7 @@ from .cv import check_strategy, load_grid, check_grid
 from .executor import make_executor
 from .series import AGGREGATIONS
 from .trust import Recalibrator, check_calibration, check_ensemble, check_calibration_scoring
+from .final import member_specs
 
 # %% auto #0
 __all__ = ['STATUS', 'RESUME_FREE', 'check_params', 'Features', 'CVResult', 'TestResult', 'write_json', 'read_status', 'Run',
@@ -49,6 +50,8 @@ def check_params(p:RunParams) -> RunParams:
     _check(num(p.topk) and 1 <= p.topk <= 64, 'topk', p.topk, 'an integer in [1, 64]')
     _check(num(p.context) and 0 <= p.context <= 4, 'context', p.context, 'an integer in [0, 4]')
     _check(num(p.repeats) and 1 <= p.repeats <= 10, 'repeats', p.repeats, 'an integer in [1, 10]')
+    member_specs(p.members, p.arch, p.seed)                                            # a bad members spec fails here
+    _check(p.ensemble != 'members' or p.members not in (None, '', 'None'), 'ensemble', p.ensemble, "'members' only with members set")
     _check(p.grouping in ('auto', 'patient', 'study'), 'grouping', p.grouping, "'auto', 'patient' or 'study'")
     _check(p.loader_workers is None or (num(p.loader_workers) and p.loader_workers >= 0), 'loader_workers', p.loader_workers,
            'None (0 on the CPU, up to 8 on a GPU) or an integer >= 0')
@@ -226,6 +229,7 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
     grid = load_grid(None if p.grid_json in (None, '', 'None') else p.grid_json)
     recipe = lambda a, pre: (arch_recipe(p, a or p.arch, pre, user)[0], module_names(a or p.arch))
     if p.run_grid: check_grid(grid, cfg, modules, p.arch, recipe)                     # every candidate, before any training
+    for m in member_specs(p.members, p.arch, p.seed): arch_recipe(p, m['arch'], None, user)   # members' weights, before any training
     run_dir = _resume_dir(p) if p.resume else new_run_dir(p.out_dir)
     run = Run(p, run_dir, cfg, bool(want), out_size=int(p.out_size if p.out_size is not None else (64 if p.is_demo else 256)))
     run.ranges, run.grid = ranges, grid

@@ -46,7 +46,8 @@ class RunParams:
     gpus_per_fit: float|None = None     # GPUs per Ray fit (fractions share a GPU); None: 1 when there are GPUs, else 0
     calibration: str = 'platt'          # recalibration fitted on the OOF scores: 'platt', 'isotonic' or 'none' (raw model output); ensemble 'final' only
     tta: bool = False                   # average each study's score with its left-right mirror (CV, test and predict alike)
-    ensemble: str = 'final'             # scoring models: 'final', 'folds' (the K fold models) or 'both' (no recalibration then)
+    ensemble: str = 'final'             # scoring models: 'final', 'folds' (the K fold models), 'both', or 'members' (the final model and `members`); not 'final': calibration 'none'
+    members: str|None = None            # ensemble members trained like the final model: 'seeds:N' (N more seeds) or backbones 'efficientnet_lite1,resnet18'; None: none
     level: str = 'auto'                 # unit of the protocol: 'slice', 'study' (slices aggregated per study), 'auto': study when some series has several slices
     aggregation: str = 'max'            # study score from its slice scores: 'max', 'topk' (mean of the topk highest) or 'gru' (a learned aggregator)
     topk: int = 3                       # slices averaged by aggregation 'topk'; 1-64

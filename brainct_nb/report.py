@@ -106,7 +106,8 @@ def model_card_text(run:Run) -> str:
          f"normalised with the backbone's pretraining statistics (mean {[round(float(v), 3) for v in run.stats[0]]}).",
          f"- Protocol: {p.k_folds}-fold stratified grouped CV on the training split, early stopping on an inner validation split; "
          f"final model on all training studies for the median best epochs {tm.get('final_epochs')}; test set scored once. "
-         f"Threshold and operating points chosen on the OOF predictions. Calibration: {p.calibration}; TTA: {p.tta}; ensemble: {p.ensemble}.",
+         f"Threshold and operating points chosen on the OOF predictions. Calibration: {p.calibration}; TTA: {p.tta}; ensemble: {p.ensemble}"
+         + (f" (members {p.members}, each trained like the final model)" if p.members else '') + ".",
          f"- Training config: {json.dumps(run.cfg.to_dict())}.", '',
          '## Results',
          f"- CV (OOF, {te_eff.get('n_pos', '?')} positives): AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} (mean ± std over folds, {cvm.get('scoring', 'one view')}).",

@@ -18,7 +18,7 @@ from .data import CropCache, load_or_make_split, atomic_write, ContextView
 from .model import ct_model, arch_stats
 from .cv import (run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, fingerprint, FitProgress,
                            VERIFY_SEED_OFFSET, THRESHOLDS, split_candidate)
-from .final import (final_epochs, train_final, metrics_with_ci, plot_test_curves, save_bundle, operating_point_metrics,
+from .final import (member_specs, final_epochs, train_final, metrics_with_ci, plot_test_curves, save_bundle, operating_point_metrics,
                               operating_point_table, model_from_weights)
 from .train import score_crops, RANKING, SCORE_BS, ranking, load_config, read_overrides, TrainConfig
 from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points, calibration_stats, reliability_table,
@@ -32,7 +32,7 @@ from .series import series_table, drop_other_series, order_slices, study_scores,
 __all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint',
            'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds', 'slice_summary', 'mil',
            'study_codes', 'study_probs', 'train_aggregator', 'fold_aggregators', 'aggregation_table', 'candidate_fit',
-           'adopt_candidate', 'item_crops', 'scale_name', 'tta_effect', 'step_cv', 'scoring_variants',
+           'adopt_candidate', 'item_crops', 'scale_name', 'tta_effect', 'step_cv', 'scoring_variants', 'train_members',
            'final_aggregator', 'step_final', 'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures',
            'step_model_card']
 
@@ -284,7 +284,8 @@ FINE_THRESHOLDS = np.round(np.arange(.01, .991, .01), 2)   # recalibrated probab
 
 def scale_name(p:RunParams) -> str:
     "What the run's probability is, in words (for tables, figures and the model card)."
-    s = {'final': 'final model', 'folds': f'mean of the {p.k_folds} fold models', 'both': f'mean of the {p.k_folds} fold models and the final model'}[p.ensemble]
+    s = {'final': 'final model', 'folds': f'mean of the {p.k_folds} fold models', 'both': f'mean of the {p.k_folds} fold models and the final model',
+         'members': f'mean of the final model and its ensemble members ({p.members})'}[p.ensemble]
     return s + (', averaged with the left-right mirror' if p.tta else '') + ({'none': '', 'platt': ', Platt-recalibrated', 'isotonic': ', isotonic-recalibrated'}[p.calibration])
 
 def tta_effect(oof:pd.DataFrame, folds:pd.DataFrame) -> dict:
@@ -373,16 +374,29 @@ def _fold_files(run:Run) -> list[Path]:
     d = run.dir/'cv'/('verify' if run.params.run_grid else '')
     return [d/f'fold{f}_model.pt' for f in range(run.params.k_folds)]
 
-def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', cache:dict|None=None, agg=None) -> pd.DataFrame:
-    "Test AUPRC/ROC-AUC of every ensemble x TTA choice (`agg`: slice scores -> the `y` items' scores); each (model, view) scored once with `cache`."
+def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', cache:dict|None=None, agg=None, members=()) -> pd.DataFrame:
+    "Test AUPRC/ROC-AUC of every ensemble x TTA choice there are models for (`agg`: slice scores -> the `y` items' scores); each (model, view) scored once with `cache`."
     cache = {} if cache is None else cache; rows = []; agg = agg or (lambda pr: pr)
     for ens in ENSEMBLES:
-        members = ensemble_members(ens, final, folds)
+        if (ens in ('folds', 'both') and not folds) or (ens == 'members' and not members): continue
+        members_ = ensemble_members(ens, final, folds, members)
         for tta in (False, True):
-            pr = agg(score_crops(members, crops, ranges, stats, tta, SCORE_BS, device, cache))
-            rows.append(dict(ensemble=ens, tta=tta, n_models=len(members), n=len(y), n_pos=int(np.sum(y)),
+            pr = agg(score_crops(members_, crops, ranges, stats, tta, SCORE_BS, device, cache))
+            rows.append(dict(ensemble=ens, tta=tta, n_models=len(members_), n=len(y), n_pos=int(np.sum(y)),
                              **ranking(y, pr)))
     return pd.DataFrame(rows)
+
+def train_members(run:Run, tr:pd.DataFrame, epochs:tuple) -> list[dict]:
+    "The ensemble members of `members`, each trained like the final model (training split, same epochs) with its backbone's recipe and normalisation: dicts of model, arch, seed, stats, seconds."
+    p, out = run.params, []
+    for m in member_specs(p.members, p.arch, p.seed):
+        cfg, fit = candidate_fit(run, {} if m['arch'] == p.arch else {'arch': m['arch']})
+        stats = fit.get('stats', run.stats); t0, progress = time.time(), FitProgress(1, f"member {m['arch']} seed {m['seed']}")
+        learn, _ = train_final(item_crops(run, tr), tr.Label.values, cfg, epochs, m['seed'], p.batch_size, fit.get('model_fn', _model_fn(run)),
+                               stats, run.ranges, _device(run), p.verbose, progress, p.loader_workers, study_codes(run, tr))
+        model = learn.model.float().eval(); model.input_stats = stats
+        out.append(dict(m, model=model, stats=stats, seconds=time.time() - t0)); progress.fit_done('training', f'{time.time() - t0:.0f}s')
+    return out
 
 def final_aggregator(run:Run, model, tr:pd.DataFrame):
     "The learned aggregator of the final model: trained on every training study's slice scores by the final model."
@@ -404,7 +418,8 @@ def step_final(run:Run):
     thr, R, ST, dev = sel['threshold'], run.ranges, run.stats, _device(run)
     files = _fold_files(run)
     folds = [model_from_weights(f, p.arch, run.cfg.dropout_p) for f in files] if all(f.exists() for f in files) else []
-    try: members = ensemble_members(p.ensemble, model, folds)
+    extra = train_members(run, tr, epochs)                                          # other seeds or backbones (members=...)
+    try: members = ensemble_members(p.ensemble, model, folds, [m['model'] for m in extra])
     except ParamError as e: raise BrainctError(f"{e}: the fold weights {files[0].parent}/fold*_model.pt are missing") from None
     crops, scored = item_crops(run, te), {}                                         # the only read of test crops; each (model, view) scored once
     raw = score_crops(members, crops, R, ST, p.tta, SCORE_BS, dev, scored)
@@ -427,14 +442,14 @@ def step_final(run:Run):
     tm = metrics_with_ci(y, probs, thr, seed=p.seed)
     opm = operating_point_metrics(y, probs, sel['operating_points'], seed=p.seed)
     if study: tm['slice_level'] = None if mil(run) else dict(n=len(ts), n_pos=int(ts.Label.sum()), **ranking(ts.Label, slice_raw))
-    tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0, scale=sel['scale'], operating_points=opm, level=run.features.level,
+    tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0, members=[dict(arch=m['arch'], seed=m['seed'], seconds=m['seconds']) for m in extra], scale=sel['scale'], operating_points=opm, level=run.features.level,
               calibration_outside_support=dict(n=recal.n_outside(raw), of=len(raw), support=recal.support))
     if tm['calibration_outside_support']['n']:
         print(f"note: {tm['calibration_outside_support']['n']} of {len(raw)} test scores lie outside the {p.calibration} map's fitted "
               f"support {recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)")
     run.save_json('test_metrics.json', tm)
     opt = operating_point_table(opm); run.save_csv('test_operating_points.csv', opt)
-    variants = scoring_variants(model, folds, crops, y, R, ST, dev, scored, agg) if folds else None
+    variants = scoring_variants(model, folds, crops, y, R, ST, dev, scored, agg, [m['model'] for m in extra]) if folds or extra else None
     if variants is not None: run.save_csv('test_scoring_variants.csv', variants)
     pts = {k: dict(v, test_sensitivity=opm[k]['sensitivity']['value'], test_specificity=opm[k]['specificity']['value'],
                    test_n=opm[k]['n'], test_n_pos=opm[k]['n_pos']) for k, v in sel['operating_points'].items()}
@@ -442,7 +457,7 @@ def step_final(run:Run):
                 tta=p.tta, ensemble=p.ensemble, calibration=recal.to_dict(), operating_points=pts, scale=sel['scale'],
                 level=run.features.level, aggregation=p.aggregation, topk=p.topk, context=p.context,
                 **({'aggregator': save_aggregator(learned, run.dir)} if study and learned is not None else {})),
-                fold_weights=files if p.ensemble != 'final' else ())
+                fold_weights=files if p.ensemble in ('folds', 'both') else (), members=extra)
     figs = plot_test_curves(y, probs, thr, run.dir)
     run.test = TestResult(tm, model, np.asarray(ids), y, probs, raw, te, ts)
     write_effective_config(run)

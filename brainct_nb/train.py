@@ -219,10 +219,10 @@ def predict_crops(model, crops:np.ndarray, ranges, stats, bs=SCORE_BS, device='c
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 def score_crops(models, crops:np.ndarray, ranges, stats, tta=False, bs=SCORE_BS, device='cpu', cache:dict|None=None) -> np.ndarray:
-    "Mean probability over `models` (one or a list) and, with `tta`, over each (N, S, S) crop and its left-right mirror; `cache` (a dict shared by calls on the same crops) scores each (model, view) once."
+    "Mean probability over `models` (one or a list) and, with `tta`, over each (N, S, S) crop and its left-right mirror; `cache` (a dict shared by calls on the same crops) scores each (model, view) once. A model with an `input_stats` attribute (an ensemble member of another backbone) is normalised with its own."
     models = list(models) if isinstance(models, (list, tuple)) else [models]
     cache = {} if cache is None else cache
     for m in models:
         for flip in ([False, True] if tta else [False]):
-            if (id(m), flip) not in cache: cache[(id(m), flip)] = predict_crops(m, crops, ranges, stats, bs, device, flip)
+            if (id(m), flip) not in cache: cache[(id(m), flip)] = predict_crops(m, crops, ranges, getattr(m, 'input_stats', None) or stats, bs, device, flip)
     return np.mean([cache[(id(m), flip)] for m in models for flip in ([False, True] if tta else [False])], axis=0)

@@ -123,16 +123,19 @@ def plot_reliability(sets:dict, fname=None, n_bins=ECE_BINS, title='Reliability'
     return fig
 
 # %% ../nbs/05b_trust.ipynb #c014
-ENSEMBLES = ('final', 'folds', 'both')
+ENSEMBLES = ('final', 'folds', 'both', 'members')
 
 def check_ensemble(ensemble:str) -> str:
     "`ensemble` if known, else a `ParamError` listing the choices."
     if ensemble not in ENSEMBLES: raise ParamError(f"ensemble must be one of {ENSEMBLES}, got {ensemble!r}")
     return ensemble
 
-def ensemble_members(ensemble:str, final, folds:list) -> list:
-    "The models `ensemble` averages: [final], the fold models, or both (folds first)."
+def ensemble_members(ensemble:str, final, folds:list, members:list=()) -> list:
+    "The models `ensemble` averages: [final], the fold models, both (folds first), or the final model and the `members` (other seeds or backbones trained like it)."
     check_ensemble(ensemble)
+    if ensemble == 'members':
+        if not members: raise ParamError("ensemble='members' needs ensemble members (members='seeds:N' or a list of backbones), and there are none")
+        return [final] + list(members)
     if ensemble != 'final' and not folds: raise ParamError(f"ensemble={ensemble!r} needs the fold models, and there are none")
     return {'final': [final], 'folds': list(folds), 'both': list(folds) + [final]}[ensemble]
 
@@ -142,7 +145,7 @@ def check_calibration_scoring(calibration:str, ensemble:str):
         raise ParamError(f"calibration={calibration!r} with ensemble={ensemble!r}: the recalibration map is fitted on the out-of-fold "
                          "scores of single fold models, and an average of several models has no out-of-fold counterpart (its scores "
                          "are compressed toward the middle, so the map would misplace them). Use ensemble='final' with a "
-                         "calibration, or calibration='none' with a fold ensemble")
+                         "calibration, or calibration='none' with an ensemble")
 
 # %% ../nbs/05b_trust.ipynb #c018
 def operating_points(summary:pd.DataFrame, strategy='sens_target', sens_target=.7, high_sens=.90, high_spec=.95) -> dict:

@@ -111,3 +111,23 @@ def test_fold_ensemble_bundle_and_predict_reproduce_the_test_scores(run_ensemble
     from brainct_nb.final import predict_dicoms
     pr = predict_dicoms(d, [str(Path(run_ensemble.params.data_root)/'CTs'/f'{i}.dcm') for i in tp.ID])
     np.testing.assert_allclose(pr.probability, tp.prob, atol=1e-6)
+
+def test_an_ensemble_of_backbones_travels_in_the_bundle_and_predict_reproduces_it(tmp_path_factory, tmp_path):
+    "members: a second backbone (another normalisation) trained like the final model; the bundle lists it with its SHA-256; predict averages it exactly as the run did; the variants table measures it."
+    pytest.importorskip('timm')
+    r = _demo_run(tmp_path_factory, 'trust_mem', calibration='none', ensemble='members', members='efficientnet_lite0')
+    d = r.dir; meta = json.loads((d/'bundle.json').read_text())
+    (m,) = meta['member_weights']
+    assert m['arch'] == 'efficientnet_lite0' and m['norm_mean'] == [.5, .5, .5] and len(m['sha256']) == 64 and (d/m['file']).exists()
+    assert meta['ensemble'] == 'members' and meta['fold_weights'] == []
+    tp = pd.read_csv(d/'test_predictions.csv')
+    from brainct_nb.final import predict_dicoms
+    pr = predict_dicoms(d, [str(Path(r.params.data_root)/'CTs'/f'{i}.dcm') for i in tp.ID])
+    np.testing.assert_allclose(pr.probability, tp.prob, atol=1e-6)
+    v = pd.read_csv(d/'test_scoring_variants.csv')
+    assert set(v.ensemble) == {'final', 'folds', 'both', 'members'} and (v[v.ensemble == 'members'].n_models == 2).all()
+    rep = v[(v.ensemble == 'members') & ~v.tta].iloc[0]
+    from sklearn.metrics import roc_auc_score
+    assert abs(rep.roc_auc - roc_auc_score(tp.Label, tp.prob)) < 1e-9           # the configured variant is the reported one
+    with pytest.raises(ValueError, match="'members' only with members set"):
+        P.start_run(data_root=r.params.data_root, ensemble='members', calibration='none', pretrained=False)
