@@ -1,36 +1,70 @@
 """Model selection on a labelled folder with the project's own grid (`run_grid` with `repeats`: every candidate on the same
-r x K folds of the training split, then the winner's verification CV), written as a CSV that `03_model` shows.
+r x K folds of the training split, then the winner's verification CV), written as CSVs that `03_model` shows.
 
     .venv/bin/python tools/real_grid.py DATA_ROOT TAG [--size 128] [--repeats 3] [--grid JSON] [--arch efficientnet_lite0]
+    .venv/bin/python tools/real_grid.py --from-run RUN_DIR TAG      # the tables again from a finished grid run
 
-Writes bench_results/real_grid_<TAG>_<date>.csv (one row per candidate: mean +- std over the r x K folds, paired difference
-to candidate 0, seconds per fold) and ..._folds.csv (every fold of every candidate)."""
-import argparse, json, platform, time
+DATA_ROOT 'demo' is the built-in demo. Writes bench_results/real_grid_<TAG>_<date>.csv (one row per candidate: mean +- std
+over the r x K folds, the paired difference to candidate 0, seconds per fold; then ensembles of the best candidates: their
+OOF probabilities averaged per study on the same folds, which is what `members` does for the final model) and
+..._folds.csv (every fold of every candidate)."""
+import argparse, itertools, json, platform, time
 from datetime import datetime
 from pathlib import Path
-import torch
-from brainct_nb.pipeline import start_run, step_validate, step_features, step_split, step_cv
+import numpy as np, pandas as pd, torch
+from brainct_nb.train import RANKING, ranking
 
 GRID = [{}, {'arch': 'efficientnet_lite1'}, {'arch': 'efficientnet_lite2'}, {'arch': 'resnet18', 'pretrained': False},
         {'hu_jitter': [10, .1]}, {'mixup': .4}, {'ft_trainable_attrs': 'all', 'lr_ft': 1e-3, 'lr_ft_div': 10}]
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('data_root'); ap.add_argument('tag'); ap.add_argument('--size', type=int, default=128)
-    ap.add_argument('--repeats', type=int, default=3); ap.add_argument('--grid', default=json.dumps(GRID))
-    ap.add_argument('--arch', default='efficientnet_lite0'); ap.add_argument('--out-dir', default='/tmp/real_grid')
-    a = ap.parse_args(); t0 = time.time()
-    run = start_run(data_root=a.data_root, arch=a.arch, out_size=a.size, run_grid=True, grid_json=a.grid, repeats=a.repeats,
-                    out_dir=a.out_dir, calibration='none')
-    step_validate(run); step_features(run); step_split(run); step_cv(run)
-    bench = Path(__file__).resolve().parents[1]/'bench_results'; stem = f"real_grid_{a.tag}_{datetime.now():%Y-%m-%d}"
-    t = __import__('pandas').read_csv(run.dir/'grid_search.csv')
-    cvm = json.loads((run.dir/'cv_metrics.json').read_text())
-    t['data'], t['size'], t['machine'] = a.tag, a.size, f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
+def oof_of(run_dir:Path, i:int, r:int) -> pd.DataFrame:
+    "Candidate i's OOF predictions in repeat r (every fold)."
+    d = run_dir/'cv'/'grid'/(f'cand{i}' + (f'_rep{r}' if r else ''))
+    return pd.concat([pd.read_csv(f, dtype={'ID': str}) for f in sorted(d.glob('fold*_oof.csv'))], ignore_index=True)
+
+def ensembles(run_dir:Path, table:pd.DataFrame, folds:pd.DataFrame, top=3) -> pd.DataFrame:
+    "Every pair (and the triple) of the `top` candidates: OOF probabilities averaged per study on the same folds; fold metrics as the grid's."
+    best = table.candidate.head(top).astype(int).tolist(); R = int(folds.repeat.max()) + 1; rows = []
+    for combo in [c for n in (2, 3) for c in itertools.combinations(best, n)]:
+        fr = []
+        for r in range(R):
+            o = [oof_of(run_dir, i, r).set_index('ID').sort_index() for i in combo]
+            avg = o[0].assign(prob=np.mean([x.prob for x in o], axis=0))
+            fr += [dict(repeat=r, fold=f, **ranking(g.Label, g.prob)) for f, g in avg.groupby('fold')]
+        fr = pd.DataFrame(fr); ref = folds[folds.candidate == 0].set_index(['repeat', 'fold'])
+        d = fr.set_index(['repeat', 'fold'])[list(RANKING)] - ref[list(RANKING)]
+        rows.append(dict(candidate='+'.join(map(str, combo)), overrides=' + '.join(table.set_index('candidate').loc[list(combo), 'overrides']),
+                         n_folds=len(fr), repeats=R, **{f'{k}_{s}': getattr(fr[k], s)(ddof=0) if s == 'std' else fr[k].mean() for k in RANKING for s in ('mean', 'std')},
+                         **{f'd_{k}_{s}': getattr(d[k], s)(ddof=0) if s == 'std' else d[k].mean() for k in RANKING for s in ('mean', 'std')},
+                         seconds_per_fold=float(table.set_index('candidate').loc[list(combo), 'seconds_per_fold'].sum())))
+    return pd.DataFrame(rows)
+
+def tables(run_dir:Path, tag:str, t0=None):
+    "The candidate and ensemble tables of a finished grid run, written to bench_results/."
+    args = json.loads((run_dir/'run_args.json').read_text()); cvm = json.loads((run_dir/'cv_metrics.json').read_text())
+    t = pd.read_csv(run_dir/'grid_search.csv'); folds = pd.read_csv(run_dir/'grid_folds.csv')
     t['verification'] = ''
     t.loc[0, 'verification'] = f"ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f}, AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}"
-    t.to_csv(bench/f'{stem}.csv', index=False)
-    __import__('shutil').copy(run.dir/'grid_folds.csv', bench/f'{stem}_folds.csv')
-    print(t.drop(columns=['machine']).round(3).to_string()); print(f"{time.time() - t0:.0f}s; {run.dir}")
+    t = pd.concat([t, ensembles(run_dir, t, folds).assign(verification='')], ignore_index=True)
+    n = json.loads((run_dir/'features_checks_summary.json').read_text())['split']
+    t['data'], t['size'], t['machine'] = tag, args['out_size'], f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
+    t['studies'] = f"{int(folds[(folds.candidate == 0) & (folds.repeat == 0)].n_oof.sum())} training studies ({n['n_test']} held out)"
+    bench = Path(__file__).resolve().parents[1]/'bench_results'; stem = f"real_grid_{tag}_{datetime.now():%Y-%m-%d}"
+    t.to_csv(bench/f'{stem}.csv', index=False); folds.to_csv(bench/f'{stem}_folds.csv', index=False)
+    print(t.drop(columns=['machine', 'studies']).round(3).to_string()); print(f"{run_dir}" + (f"; {time.time() - t0:.0f}s" if t0 else ''))
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('data_root', nargs='?'); ap.add_argument('tag'); ap.add_argument('--size', type=int, default=128)
+    ap.add_argument('--repeats', type=int, default=3); ap.add_argument('--grid', default=json.dumps(GRID))
+    ap.add_argument('--arch', default='efficientnet_lite0'); ap.add_argument('--out-dir', default='/tmp/real_grid')
+    ap.add_argument('--from-run', default=None)
+    a = ap.parse_args(); t0 = time.time()
+    if a.from_run: return tables(Path(a.from_run), a.tag)
+    from brainct_nb.pipeline import start_run, step_validate, step_features, step_split, step_cv
+    run = start_run(data_root=None if a.data_root == 'demo' else a.data_root, arch=a.arch, out_size=a.size, run_grid=True,
+                    grid_json=a.grid, repeats=a.repeats, out_dir=a.out_dir, calibration='none')
+    step_validate(run); step_features(run); step_split(run); step_cv(run)
+    tables(run.dir, a.tag, t0)
 
 if __name__ == '__main__': main()
