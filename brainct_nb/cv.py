@@ -22,8 +22,8 @@ from fastai.vision.core import imagenet_stats
 __all__ = ['THRESHOLDS', 'METRICS', 'STRATEGIES', 'GRID', 'VERIFY_SEED_OFFSET', 'RUN_KEYS', 'REPEAT_SEED_STEP', 'make_folds',
            'inner_split', 'confusion_metrics', 'threshold_table', 'cv_threshold_tables', 'check_strategy',
            'select_threshold', 'fingerprint', 'FitProgress', 'FitSpec', 'FoldTask', 'fit_fold', 'cv_plan', 'run_plans',
-           'run_cv', 'plot_cv_curves', 'load_grid', 'split_candidate', 'check_grid', 'rank_candidates', 'grid_table',
-           'run_grid']
+           'run_cv', 'plot_cv_curves', 'load_grid', 'split_candidate', 'check_grid', 'rank_candidates', 'fold_summary',
+           'grid_table', 'run_grid']
 
 # %% ../nbs/05_cv.ipynb #c005
 def make_folds(labels, groups=None, k=5, seed=42) -> np.ndarray:
@@ -202,7 +202,7 @@ def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, ve
     labels = np.asarray(labels).astype(int); ids = np.asarray(ids).astype(str)
     folds = make_folds(labels, groups, k, spec.seed)
     fp = fingerprint('oof/2', asdict(spec.cfg), list(ids), labels.tolist(), k, spec.seed, spec.bs, crops.shape[1:], spec.inner_frac,
-                     str(spec.stats), str(spec.ranges), str(getattr(spec.model_fn, 'args', '')), *(['mil', np.asarray(bags).astype(str).tolist()] if bags is not None else []))
+                     str(spec.stats), str(spec.ranges), str(getattr(spec.model_fn, 'args', '')) + str(getattr(spec.model_fn, 'keywords', None) or ''), *(['mil', np.asarray(bags).astype(str).tolist()] if bags is not None else []))
     out = Path(out_dir) if out_dir else None
     if out: out.mkdir(parents=True, exist_ok=True)
     done, tasks = {}, []
@@ -319,15 +319,19 @@ def rank_candidates(table:pd.DataFrame) -> pd.DataFrame:
     t = table.assign(_a=-table.auprc_mean.round(2))
     return t.sort_values(['_a', 'auprc_std', 'gap']).drop(columns='_a').reset_index(drop=True)
 
+def fold_summary(f:pd.DataFrame, ref:pd.DataFrame) -> dict:
+    "Mean and std (ddof 0) of every ranking metric over the folds `f`, and of its paired difference to `ref` (indexed by repeat, fold)."
+    d = f.set_index(['repeat', 'fold'])[list(RANKING)] - ref[list(RANKING)]
+    return {**{f'{k}_{s}': float(getattr(f[k], s)(ddof=0) if s == 'std' else f[k].mean()) for k in RANKING for s in ('mean', 'std')},
+            **{f'd_{k}_{s}': float(getattr(d[k], s)(ddof=0) if s == 'std' else d[k].mean()) for k in RANKING for s in ('mean', 'std')}}
+
 def grid_table(candidates:list, folds:pd.DataFrame) -> pd.DataFrame:
     "One row per candidate from its per-fold results over every repeat (`folds`: candidate, repeat, fold, metrics): mean +- std over the r x K folds and the paired difference to candidate 0 on the same folds."
     ref = folds[folds.candidate == 0].set_index(['repeat', 'fold'])
     rows = []
     for i, over in enumerate(candidates):
-        f = folds[folds.candidate == i]; d = f.set_index(['repeat', 'fold'])[list(RANKING)] - ref[list(RANKING)]
-        rows.append(dict(candidate=i, overrides=json.dumps(over), n_folds=len(f), repeats=f.repeat.nunique(),
-                         **{f'{k}_{s}': getattr(f[k], s)(**({'ddof': 0} if s == 'std' else {})) for k in RANKING for s in ('mean', 'std')},
-                         **{f'd_{k}_{s}': getattr(d[k], s)(**({'ddof': 0} if s == 'std' else {})) for k in RANKING for s in ('mean', 'std')},
+        f = folds[folds.candidate == i]
+        rows.append(dict(candidate=i, overrides=json.dumps(over), n_folds=len(f), repeats=f.repeat.nunique(), **fold_summary(f, ref),
                          roc_auc_train_mean=f.roc_auc_train.mean(), gap=f.roc_auc_train.mean() - f.roc_auc.mean(),
                          seconds_per_fold=f.seconds.mean()))
     return rank_candidates(pd.DataFrame(rows))

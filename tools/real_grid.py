@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from brainct_nb.train import RANKING, ranking
+from brainct_nb.cv import fold_summary
 
 GRID = [{}, {'arch': 'efficientnet_lite1'}, {'arch': 'efficientnet_lite2'}, {'arch': 'resnet18', 'pretrained': False},
         {'hu_jitter': [10, .1]}, {'mixup': .4}, {'ft_trainable_attrs': 'all', 'lr_ft': 1e-3, 'lr_ft_div': 10}]
@@ -35,10 +36,8 @@ def ensembles(run_dir:Path, table:pd.DataFrame, folds:pd.DataFrame, top=3) -> pd
             avg = o[0].assign(prob=np.mean([x.prob for x in o], axis=0))
             fr += [dict(repeat=r, fold=f, **ranking(g.Label, g.prob)) for f, g in avg.groupby('fold')]
         fr = pd.DataFrame(fr); ref = folds[folds.candidate == 0].set_index(['repeat', 'fold'])
-        d = fr.set_index(['repeat', 'fold'])[list(RANKING)] - ref[list(RANKING)]
         rows.append(dict(candidate='+'.join(map(str, combo)), overrides=' + '.join(table.set_index('candidate').loc[list(combo), 'overrides']),
-                         n_folds=len(fr), repeats=R, **{f'{k}_{s}': getattr(fr[k], s)(ddof=0) if s == 'std' else fr[k].mean() for k in RANKING for s in ('mean', 'std')},
-                         **{f'd_{k}_{s}': getattr(d[k], s)(ddof=0) if s == 'std' else d[k].mean() for k in RANKING for s in ('mean', 'std')},
+                         n_folds=len(fr), repeats=R, **fold_summary(fr, ref),
                          seconds_per_fold=float(table.set_index('candidate').loc[list(combo), 'seconds_per_fold'].sum())))
     return pd.DataFrame(rows)
 
