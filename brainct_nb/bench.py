@@ -197,6 +197,8 @@ def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size
                  dict(measure=f'train bs {bs}: ours / seed-style', value=ours/seed, unit='x', ratio=float('nan'))]
         if compile and dev.type == 'cuda':
             rows.append(dict(measure=f'train bs {bs}: raw model, torch.compile', value=bench_raw(bs, size, dev, *steps, compile=True), unit='img/s', ratio=float('nan')))
+        print(f'bs {bs}:', {r['measure'][len(f'train bs {bs}: '):]: round(r['value'], 1) for r in rows
+                            if r['measure'].startswith(f'train bs {bs}:')}, flush=True)   # a run cut short keeps these
     rows.append(dict(measure='peak RSS (this process)', value=_rss_mb(), unit='MB', ratio=float('nan')))
     rows.append(dict(measure=f'int16 crop array for {n} studies', value=crops.nbytes/2**20, unit='MB', ratio=float('nan')))
     if dev.type == 'cuda': rows.append(dict(measure='peak GPU memory', value=torch.cuda.max_memory_allocated()/2**20, unit='MB', ratio=float('nan')))

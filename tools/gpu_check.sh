@@ -22,7 +22,7 @@ part() {   # part NAME BUDGET_S CMD...: run CMD under a time limit, log it, neve
 }
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" BRAINCT_HOME="$OUT/.home" MPLBACKEND=Agg
 if [ -d .whl ] && ! "$PY" -c "import fastai, pydicom" 2>/dev/null; then
-  part install 90 "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --no-build-isolation --upgrade --target /tmp/site .whl/*
+  part install 60 "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --no-build-isolation --upgrade --target /tmp/site .whl/*
   export PYTHONPATH="$PYTHONPATH:/tmp/site"
 fi
 if [ $DRY = 1 ]; then
@@ -32,8 +32,8 @@ if [ $DRY = 1 ]; then
   echo '{"epochs_head": 1, "epochs_ft": 1}' > "$OUT/tiny.json"; B=(60 60 120 120)
 else
   DEV=cuda; export BRAINCT_TEST_DEVICE=cuda
-  BENCH=(bench --n 2048 --out-size 256 --batch-sizes 16,64,256 --device cuda --compile --out "$OUT/bench.md")
-  N=5122; RUN=(--out-size 256 --k-folds 5 --num-workers 16 --device cuda --pretrained false); B=(90 200 60 200)
+  BENCH=(bench --n 1024 --out-size 256 --batch-sizes 16,64,256 --device cuda --compile --out "$OUT/bench.md")
+  N=5122; RUN=(--out-size 256 --k-folds 5 --num-workers 16 --device cuda --pretrained false); B=(60 150 50 180)
 fi
 part env 20 "$PY" -c "
 import torch, platform, sys, brainct_nb
@@ -45,7 +45,10 @@ else: print('no CUDA device: CPU only')"
 part tests "${B[0]}" "$PY" -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py
 part bench "${B[1]}" "$PY" tools/brainct_main.py "${BENCH[@]}"
 part data "${B[2]}" "$PY" tools/gpu_demo_data.py "$OUT/data" "$N" "$( [ $DRY = 1 ] && echo 2 || echo 16 )"
+DMON=; if [ $DRY = 0 ] && command -v nvidia-smi >/dev/null; then   # GPU load and memory every 2 s while the protocol runs
+  nvidia-smi dmon -s um -d 2 > "$OUT/dmon.log" 2>&1 & DMON=$!; fi
 part protocol "${B[3]}" "$PY" tools/brainct_main.py run --data-root "$OUT/data" --out-dir "$OUT/runs" "${RUN[@]}"
+[ -n "$DMON" ] && kill $DMON 2>/dev/null
 "$PY" - "$LOG" "$OUT/steps.json" <<'PYEOF'
 import json, re, sys
 log = open(sys.argv[1]).read().split('== protocol (budget', 1)[-1]
@@ -53,5 +56,6 @@ steps = {m[0]: float(m[1]) for m in re.findall(r'^\[(\w+)\] done in ([\d.]+)s', 
 parts = {m[0]: dict(rc=int(m[1]), seconds=int(m[2])) for m in re.findall(r'^== (\w+): rc=(\d+) in (\d+)s', open(sys.argv[1]).read(), re.M)}
 json.dump(dict(parts=parts, protocol_steps_s=steps), open(sys.argv[2], 'w'), indent=1); print(json.dumps(dict(parts=parts, protocol_steps_s=steps)))
 PYEOF
+find "$OUT/runs" -name model_card.md -exec cp {} "$OUT/" \; 2>/dev/null || true
 rm -rf "$OUT/data" "$OUT/runs" "$OUT/.home" "$OUT/tiny.json"
 say "figures and logs in $OUT"
