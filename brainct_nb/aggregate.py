@@ -24,9 +24,11 @@ __all__ = ['StudyGRU', 'study_sequences', 'fit_aggregator', 'apply_aggregator', 
 
 # %% ../nbs/05c_aggregate.ipynb #g005
 class StudyGRU(nn.Module):
-    "Slice logits of a study (B, L) in z order, with `lengths` -> study logits (B,): max over slices of (logit + a bidirectional GRU's correction)."
+    ("Slice logits of a study (B, L) in z order, with `lengths` -> study logits (B,): max over slices of (logit + a "
+     "bidirectional GRU's correction).")
     def __init__(self, hidden=16):
-        super().__init__(); self.gru = nn.GRU(1, hidden, batch_first=True, bidirectional=True); self.out = nn.Linear(2*hidden, 1)
+        super().__init__()
+        self.gru = nn.GRU(1, hidden, batch_first=True, bidirectional=True); self.out = nn.Linear(2*hidden, 1)
         nn.init.zeros_(self.out.weight); nn.init.zeros_(self.out.bias)          # starts as `max`
     def slice_logits(self, x:torch.Tensor, lengths:torch.Tensor) -> torch.Tensor:
         "The corrected slice logits (B, L); padding positions -1e4."
@@ -35,13 +37,16 @@ class StudyGRU(nn.Module):
         h, _ = nn.utils.rnn.pad_packed_sequence(self.gru(packed)[0], batch_first=True, total_length=L)
         s = x + self.out(h)[..., 0]
         return s.masked_fill(torch.arange(L, device=x.device)[None] >= lengths[:, None], -1e4)
-    def forward(self, xl): x, lengths = xl[..., :-1], xl[..., -1].long(); return self.slice_logits(x, lengths).max(1).values
+    def forward(self, xl):
+        x, lengths = xl[..., :-1], xl[..., -1].long(); return self.slice_logits(x, lengths).max(1).values
 
 # %% ../nbs/05c_aggregate.ipynb #g008
 def _logit(p): p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6); return np.log(p/(1 - p))
 
+# %% ../nbs/05c_aggregate.ipynb #g008-1
 def study_sequences(slices:pd.DataFrame, col='prob_model', length:int|None=None) -> tuple[np.ndarray, pd.DataFrame]:
-    "(N, L+1) float32: each study's slice logits of `col` in slice order, zero-padded, its length last; and the studies (study_key, Label, n)."
+    ("(N, L+1) float32: each study's slice logits of `col` in slice order, zero-padded, its length last; and the "
+     "studies (study_key, Label, n).")
     g = slices.sort_values(['study_key', 'slice_index']).groupby('study_key', sort=False)
     keys = list(g.groups); seqs = [_logit(d[col]) for _, d in g]
     L = length or max(len(s) for s in seqs); X = np.zeros((len(seqs), L + 1), np.float32)
@@ -61,6 +66,7 @@ def fit_aggregator(X:np.ndarray, y, epochs=30, lr=1e-2, bs=32, seed=0, hidden=16
     with learn.no_logging(): learn.fit_one_cycle(epochs, lr)
     return learn.model.eval()
 
+# %% ../nbs/05c_aggregate.ipynb #g011-1
 @torch.no_grad()
 def apply_aggregator(model:StudyGRU, X:np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     "(study probabilities (N,), smoothed slice probabilities per study in slice order) for sequences `X`."
@@ -68,6 +74,7 @@ def apply_aggregator(model:StudyGRU, X:np.ndarray) -> tuple[np.ndarray, list[np.
     n = X[:, -1].astype(int)
     return torch.sigmoid(s.max(1).values).numpy(), [torch.sigmoid(r[:k]).numpy() for r, k in zip(s, n)]
 
+# %% ../nbs/05c_aggregate.ipynb #g011-2
 def study_probabilities(model:StudyGRU, slices:pd.DataFrame, col='prob_model') -> pd.Series:
     "The aggregator's probability per `study_key` of a slice table (`study_key`, `slice_index`, `col`)."
     X, st = study_sequences(slices, col)
@@ -75,16 +82,22 @@ def study_probabilities(model:StudyGRU, slices:pd.DataFrame, col='prob_model') -
 
 # %% ../nbs/05c_aggregate.ipynb #g_save
 def save_aggregator(model:StudyGRU, out_dir) -> dict:
-    "Write the aggregator's weights to `out_dir`/study_aggregator.pt; the bundle entry (file, SHA-256, size) that `load_aggregator` checks."
+    ("Write the aggregator's weights to `out_dir`/study_aggregator.pt; the bundle entry (file, SHA-256, size) that "
+     "`load_aggregator` checks.")
     p = Path(out_dir)/'study_aggregator.pt'
     atomic_write(p, lambda t: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, t))
     return dict(file=p.name, sha256=hashlib.sha256(p.read_bytes()).hexdigest(), hidden=int(model.gru.hidden_size))
 
+# %% ../nbs/05c_aggregate.ipynb #g_save-1
 def load_aggregator(run_dir, entry:dict) -> StudyGRU:
-    "The bundle's aggregator, after its SHA-256 matches the bundle's record (a `BrainctError` naming the file otherwise)."
+    ("The bundle's aggregator, after its SHA-256 matches the bundle's record (a `BrainctError` naming the file "
+     "otherwise).")
     p = Path(run_dir)/entry['file']
     try: data = p.read_bytes()
-    except OSError as e: raise BrainctError(f"{p}: the bundle's study aggregator cannot be read ({e.strerror})") from None
-    if hashlib.sha256(data).hexdigest() != entry['sha256']: raise BrainctError(f"{p}: SHA-256 differs from bundle.json (altered or replaced)")
-    m = StudyGRU(entry.get('hidden', 16)); m.load_state_dict(torch.load(io.BytesIO(data), map_location='cpu', weights_only=True))
+    except OSError as e:
+        raise BrainctError(f"{p}: the bundle's study aggregator cannot be read ({e.strerror})") from None
+    if hashlib.sha256(data).hexdigest() != entry['sha256']:
+        raise BrainctError(f"{p}: SHA-256 differs from bundle.json (altered or replaced)")
+    m = StudyGRU(entry.get('hidden', 16))
+    m.load_state_dict(torch.load(io.BytesIO(data), map_location='cpu', weights_only=True))
     return m.eval()

@@ -29,9 +29,11 @@ def _rss_mb() -> float:
     "Peak resident memory of this process so far, MB (Linux reports KB)."
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
 
+# %% ../nbs/09_bench.ipynb #c005-1
 def _sync(dev):
     if dev.type == 'cuda': torch.cuda.synchronize()
 
+# %% ../nbs/09_bench.ipynb #c005-2
 def bench_ingestion(paths, out_size=256, workers=2, salt=b'bench') -> dict:
     "studies/s/core of plain pydicom decode + LUT vs our ingestion (1 process, and `workers` processes)."
     t0 = time.perf_counter()
@@ -49,11 +51,13 @@ def bench_ingestion(paths, out_size=256, workers=2, salt=b'bench') -> dict:
         res[f'ours_{nw}proc'] = len(paths)/dt/nw
     return res
 
+# %% ../nbs/09_bench.ipynb #c005-3
 def _fmt(v):
     if isinstance(v, (float, np.floating)):
         return '' if np.isnan(v) else (f'{v:,.0f}' if abs(v) >= 100 else f'{v:.3g}')
     return f'{v:,}' if isinstance(v, (int, np.integer)) else str(v)
 
+# %% ../nbs/09_bench.ipynb #c005-4
 def md_table(df:pd.DataFrame, index=False) -> str:
     "A Markdown table of `df` (numbers with 3 significant digits, thousands separators)."
     if index: df = df.reset_index()
@@ -71,16 +75,19 @@ def _coarse_grid_bbox(hu, thresh=-300., size_px=10, regrow=2):
     small = hu[::f, ::f] > thresh
     lab, n = ndi.label(ndi.maximum_filter(ndi.minimum_filter(small.view(np.uint8), size), size))
     if n == 0: return (0, h, 0, w)
-    m = ndi.maximum_filter((lab == np.argmax(np.bincount(lab.ravel())[1:]) + 1).view(np.uint8), size + 2*regrow).view(bool) & small
+    m = ndi.maximum_filter((lab == np.argmax(np.bincount(lab.ravel())[1:]) + 1).view(np.uint8),
+                           size + 2*regrow).view(bool) & small
     ys, xs = np.nonzero(m.any(1))[0], np.nonzero(m.any(0))[0]
     return (ys[0]*f, (ys[-1]+1)*f, xs[0]*f, (xs[-1]+1)*f)
 
+# %% ../nbs/09_bench.ipynb #c005a-1
 def bench_crop(hus, repeat=5) -> dict:
     "ms per slice of today's `head_bbox` and of the coarse-grid box it replaced, interleaved on the same slices."
     t_new = t_old = 0.
     for _ in range(repeat):
         for hu in hus:
-            t0 = time.perf_counter(); head_bbox(hu); t1 = time.perf_counter(); _coarse_grid_bbox(hu); t2 = time.perf_counter()
+            t0 = time.perf_counter()
+            head_bbox(hu); t1 = time.perf_counter(); _coarse_grid_bbox(hu); t2 = time.perf_counter()
             t_new += t1 - t0; t_old += t2 - t1
     n = repeat*len(hus)
     return dict(head_bbox_ms=1000*t_new/n, coarse_grid_ms=1000*t_old/n)
@@ -91,7 +98,8 @@ class SeedStyle(Dataset):
     def __init__(self, hu:np.ndarray, labels, ranges, train=True):
         import torchvision.transforms as T
         self.hu, self.labels, self.ranges = hu, np.asarray(labels, np.float32), ranges
-        aug = [T.RandomAffine(15, translate=(.05, .05), scale=(.9, 1.1)), T.RandomHorizontalFlip(), T.GaussianBlur(5, (.1, 1.5))] if train else []
+        aug = [T.RandomAffine(15, translate=(.05, .05), scale=(.9, 1.1)), T.RandomHorizontalFlip(),
+               T.GaussianBlur(5, (.1, 1.5))] if train else []
         self.tfm = T.Compose(aug + [T.Normalize([.485, .456, .406], [.229, .224, .225])] +
                              ([T.RandomErasing(p=.3, scale=(.02, .15))] if train else []))
     def __len__(self): return len(self.hu)
@@ -100,12 +108,14 @@ class SeedStyle(Dataset):
         w = np.stack([np.clip((x - lo)/(hi - lo), 0, 1) for lo, hi in self.ranges]).astype(np.float32)
         return self.tfm(torch.from_numpy(w)), self.labels[i]
 
+# %% ../nbs/09_bench.ipynb #c006-1
 def _steps_per_s(step, n_warm, n_steps, dev):
     for _ in range(n_warm): step()
     _sync(dev); t0 = time.perf_counter()
     for _ in range(n_steps): step()
     _sync(dev); return n_steps/(time.perf_counter() - t0)
 
+# %% ../nbs/09_bench.ipynb #c006-2
 def bench_raw(bs, size, dev, n_warm=3, n_steps=10, compile=False) -> float:
     "img/s of training steps on a resident synthetic batch, with our precision policy."
     seed_everything(0)
@@ -120,12 +130,14 @@ def bench_raw(bs, size, dev, n_warm=3, n_steps=10, compile=False) -> float:
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     return bs*_steps_per_s(step, n_warm, n_steps, dev)
 
+# %% ../nbs/09_bench.ipynb #c006-3
 def bench_seed(hu_f32, labels, bs, dev, workers, n_warm=3, n_steps=10) -> float:
     "img/s of the seed-style pipeline (per-item CPU augmentation, WeightedRandomSampler, workers, fp32)."
     seed_everything(0)
     ds = SeedStyle(hu_f32, labels, window_ranges())
     w = class_weights(labels)
-    dl = DataLoader(ds, bs, sampler=WeightedRandomSampler(w, len(w)*1000), num_workers=workers, pin_memory=dev.type == 'cuda',
+    dl = DataLoader(ds, bs, sampler=WeightedRandomSampler(w, len(w)*1000), num_workers=workers,
+                    pin_memory=dev.type == 'cuda',
                     drop_last=True, persistent_workers=workers > 0)
     m = ct_model('resnet18').to(dev); opt = torch.optim.AdamW(m.parameters(), 1e-4); it = iter(dl)
     def step():
@@ -134,6 +146,7 @@ def bench_seed(hu_f32, labels, bs, dev, workers, n_warm=3, n_steps=10) -> float:
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
     return bs*_steps_per_s(step, n_warm, n_steps, dev)
 
+# %% ../nbs/09_bench.ipynb #c006-4
 class _Timer(Callback):
     "Stop a fit after warm-up + measured batches and record img/s of the measured ones."
     order = 99
@@ -146,12 +159,14 @@ class _Timer(Callback):
         if self.i == self.n_warm + self.n_steps:
             _sync(self.dls.device); self.ips = self.n_img/(time.perf_counter() - self.t0); raise CancelFitException()
 
+# %% ../nbs/09_bench.ipynb #c006-5
 def bench_ours(crops_i16, labels, bs, dev, workers=0, n_warm=3, n_steps=10) -> float:
     "img/s of our pipeline: cached int16 crops, fastai WeightedDL, batch-transform augmentation, our learner."
     seed_everything(0)
     reps = int(np.ceil((n_warm + n_steps + 2)*bs/len(crops_i16)))           # enough items for one epoch of the steps
     idx = np.tile(np.arange(len(crops_i16)), reps)
-    dls = ct_dataloaders(crops_i16[idx], np.asarray(labels)[idx], np.arange(len(idx)), [], bs=bs, device=dev, num_workers=workers)
+    dls = ct_dataloaders(crops_i16[idx], np.asarray(labels)[idx], np.arange(len(idx)), [], bs=bs, device=dev,
+                         num_workers=workers)
     learn = ct_learner(dls, ct_model('resnet18'), load_config(), verbose=False)
     learn.unfreeze(); t = _Timer(n_warm, n_steps)
     learn.fit(1, 1e-4, cbs=[t])
@@ -170,7 +185,8 @@ def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size
     steps = (2, 6) if quick else (5, 30)
     t_start = time.time()
     with tempfile.TemporaryDirectory() as d:
-        data = make_demo_dataset(Path(d)/'data', n=n, prevalence=1/18, seed=0, sizes=(512,), n_dup=0, multi_slice_frac=0)
+        data = make_demo_dataset(Path(d)/'data', n=n, prevalence=1/18, seed=0, sizes=(512,), n_dup=0,
+                                 multi_slice_frac=0)
         rep = validate_dataset(data)
         ing = bench_ingestion(list(rep.studies.path), size, workers=min(2, cores) if quick else workers)
         cache = CropCache(Path(d)/'cache', size, b'bench'); feats = cache.build(rep.studies, num_workers=workers)
@@ -178,35 +194,48 @@ def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size
     rss_after_data = _rss_mb()
     rows = []
     real = sorted((REAL_DATA/'rsna-series-unlabelled').glob('*.dcm'))
-    for what, res in [('synthetic', ing)] + ([('real RSNA', bench_ingestion(real, size, workers=min(2, cores)))] if real else []):
-        rows.append(dict(measure=f'ingestion ({what}), plain pydicom decode + LUT', value=res['plain_pydicom'], unit='studies/s/core', ratio=1.0))
+    for what, res in [('synthetic', ing)] + ([('real RSNA', bench_ingestion(real, size, workers=min(2, cores)))]
+                                             if real else []):
+        rows.append(dict(measure=f'ingestion ({what}), plain pydicom decode + LUT', value=res['plain_pydicom'],
+                         unit='studies/s/core', ratio=1.0))
         for k in [k for k in res if k.startswith('ours_')]:
-            rows.append(dict(measure=f'ingestion ({what}), ours ({k.split("_")[1]}, incl. crop+resize+cache)', value=res[k],
+            rows.append(dict(measure=f'ingestion ({what}), ours ({k.split("_")[1]}, incl. crop+resize+cache)',
+                             value=res[k],
                              unit='studies/s/core', ratio=res[k]/res['plain_pydicom']))
     hus = [read_hu(p) for p in (real or list(rep.studies.path))[:64]]
     cr = bench_crop(hus, repeat=2 if quick else 5)
-    rows += [dict(measure=f'head box, coarse grid of 2026-11 ({"real" if real else "synthetic"} slices)', value=cr['coarse_grid_ms'], unit='ms/slice', ratio=1.0),
-             dict(measure='head box, today (headrest excluded)', value=cr['head_bbox_ms'], unit='ms/slice', ratio=cr['head_bbox_ms']/cr['coarse_grid_ms'])]
+    rows += [dict(measure=f'head box, coarse grid of 2026-11 ({"real" if real else "synthetic"} slices)',
+                  value=cr['coarse_grid_ms'], unit='ms/slice', ratio=1.0),
+             dict(measure='head box, today (headrest excluded)', value=cr['head_bbox_ms'], unit='ms/slice',
+                  ratio=cr['head_bbox_ms']/cr['coarse_grid_ms'])]
     for bs in bss:
         raw = bench_raw(bs, size, dev, *steps)
         seed = bench_seed(crops.astype(np.float32), labels, bs, dev, workers, *steps)
         ours = bench_ours(crops, labels, bs, dev, 0 if dev.type == 'cpu' else workers, *steps)
         rows += [dict(measure=f'train bs {bs}: raw model', value=raw, unit='img/s', ratio=1.0),
-                 dict(measure=f'train bs {bs}: seed-style ({workers} workers, fp32)', value=seed, unit='img/s', ratio=seed/raw),
+                 dict(measure=f'train bs {bs}: seed-style ({workers} workers, fp32)', value=seed, unit='img/s',
+                      ratio=seed/raw),
                  dict(measure=f'train bs {bs}: ours', value=ours, unit='img/s', ratio=ours/raw),
                  dict(measure=f'train bs {bs}: ours / seed-style', value=ours/seed, unit='x', ratio=float('nan'))]
         if compile and dev.type == 'cuda':
-            rows.append(dict(measure=f'train bs {bs}: raw model, torch.compile', value=bench_raw(bs, size, dev, *steps, compile=True), unit='img/s', ratio=float('nan')))
+            rows.append(dict(measure=f'train bs {bs}: raw model, torch.compile',
+                             value=bench_raw(bs, size, dev, *steps, compile=True), unit='img/s', ratio=float('nan')))
         print(f'bs {bs}:', {r['measure'][len(f'train bs {bs}: '):]: round(r['value'], 1) for r in rows
                             if r['measure'].startswith(f'train bs {bs}:')}, flush=True)   # a run cut short keeps these
     rows.append(dict(measure='peak RSS (this process)', value=_rss_mb(), unit='MB', ratio=float('nan')))
-    rows.append(dict(measure=f'int16 crop array for {n} studies', value=crops.nbytes/2**20, unit='MB', ratio=float('nan')))
-    if dev.type == 'cuda': rows.append(dict(measure='peak GPU memory', value=torch.cuda.max_memory_allocated()/2**20, unit='MB', ratio=float('nan')))
+    rows.append(dict(measure=f'int16 crop array for {n} studies', value=crops.nbytes/2**20, unit='MB',
+                     ratio=float('nan')))
+    if dev.type == 'cuda':
+        rows.append(dict(measure='peak GPU memory', value=torch.cuda.max_memory_allocated()/2**20, unit='MB',
+                         ratio=float('nan')))
     df = pd.DataFrame(rows)
-    hw = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f"{platform.processor() or platform.machine()} CPU, {cores} cores"
-    head = (f"# brainct_nb benchmark\n\n{datetime.now():%Y-%m-%d %H:%M}; {hw}; torch {torch.__version__}; {n} synthetic 512x512 studies; "
+    hw = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else (f"{platform.processor() or platform.machine()} "
+                                                                     f"CPU, {cores} cores")
+    head = (f"# brainct_nb benchmark\n\n{datetime.now():%Y-%m-%d %H:%M}; {hw}; torch {torch.__version__}; {n} "
+            "synthetic 512x512 studies; "
             f"out_size {size}; ResNet-18; {time.time()-t_start:.0f}s in all\n\n"
-            "ratio: train rows against the raw model at the same batch size; ingestion rows against plain pydicom on the same files; head box rows against the coarse-grid box.\n\n")
+            "ratio: train rows against the raw model at the same batch size; ingestion rows against plain pydicom on "
+            "the same files; head box rows against the coarse-grid box.\n\n")
     md = head + md_table(df)
     print(md)
     if out: Path(out).write_text(md)
@@ -215,17 +244,21 @@ def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size
 # %% ../nbs/09_bench.ipynb #c007t
 def replicate_dataset(dest, n:int, base_n=64, size=256, seed=0) -> Path:
     "`n` distinct studies written from `base_n` demo phantoms (new UIDs and PatientID per copy), labels in labels1.csv."
-    dest = Path(dest); base = make_demo_dataset(dest/'_base', n=base_n, prevalence=1/16, seed=seed, sizes=(size,), n_dup=0, multi_slice_frac=0)
+    dest = Path(dest)
+    base = make_demo_dataset(dest/'_base', n=base_n, prevalence=1/16, seed=seed, sizes=(size,), n_dup=0,
+                             multi_slice_frac=0)
     lab = pd.read_csv(base/'labels1.csv', dtype=str)
     dss = [pydicom.dcmread(base/'CTs'/f'{i}.dcm') for i in lab.ID]
     ct = dest/'CTs'; ct.mkdir(parents=True, exist_ok=True); ids, ys = [], []
     for k in range(n):
         ds = dss[k % base_n]; uid = pydicom.uid.generate_uid()
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = uid; ds.PatientID = f'P{k:06d}'; ds.InstanceNumber = k
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = uid
+        ds.PatientID = f'P{k:06d}'; ds.InstanceNumber = k
         ds.save_as(ct/f'ID_{k:06d}.dcm'); ids.append(f'ID_{k:06d}'); ys.append(lab.Label[k % base_n])
     pd.DataFrame(dict(ID=ids, Label=ys)).to_csv(dest/'labels1.csv', index=False)
     return dest
 
+# %% ../nbs/09_bench.ipynb #c007t-1
 def scale_point(data, n:int, out_size=64, mode='epoch', bs=64) -> dict:
     "One scaling measurement in this process on the first `n` studies of `data` (`mode`: 'epoch' or 'protocol')."
     from brainct_nb.data import CropStore
@@ -236,27 +269,33 @@ def scale_point(data, n:int, out_size=64, mode='epoch', bs=64) -> dict:
     with tempfile.TemporaryDirectory() as d:
         if mode == 'protocol':
             t0 = time.time()
-            run_all(data_root=str(data), labels=f'labels_{n}.csv', out_size=out_size, k_folds=2, num_workers=0, pretrained=False,
+            run_all(data_root=str(data), labels=f'labels_{n}.csv', out_size=out_size, k_folds=2, num_workers=0,
+                    pretrained=False,
                     out_dir=d, config_json=dict(epochs_head=1, epochs_ft=1))
             return dict(res, protocol_s=time.time() - t0, rss_protocol_mb=_rss_mb())
         rep = validate_dataset(data, labels=f'labels_{n}.csv')
         store = CropStore(Path(d)/'store', out_size, b'scaling')
         t0 = time.perf_counter(); feats = store.build(rep.studies); dt = time.perf_counter() - t0
-        res.update(ingest_per_s_core=n/dt, store_mb=store.size_mb(), store_files=store.n_files(), rss_ingest_mb=_rss_mb())
+        res.update(ingest_per_s_core=n/dt, store_mb=store.size_mb(), store_files=store.n_files(),
+                   rss_ingest_mb=_rss_mb())
         crops = store.crops(feats); y = feats.Label.values[feats.ok.values]
         dls = ct_dataloaders(crops, y, np.arange(len(crops)), [], bs=bs, device='cpu', num_workers=0)
         learn = ct_learner(dls, ct_model('resnet18'), load_config(), verbose=False)
         t0 = time.perf_counter(); learn.fit(1, 1e-3); dt = time.perf_counter() - t0
         return dict(res, epoch_img_s=len(crops)/dt, rss_epoch_mb=_rss_mb())
 
-def run_scaling(ns=(1000, 5000, 20000), out_size=64, protocol_ns=(1000, 5000), out='bench_scaling.md', keep=None) -> pd.DataFrame:
-    "Every scaling point in a fresh process (so peak memory is per point); prints and writes the table and the memory slope."
+# %% ../nbs/09_bench.ipynb #c007t-2
+def run_scaling(ns=(1000, 5000, 20000), out_size=64, protocol_ns=(1000, 5000), out='bench_scaling.md',
+                keep=None) -> pd.DataFrame:
+    ("Every scaling point in a fresh process (so peak memory is per point); prints and writes the table and the "
+     "memory slope.")
     import subprocess, sys, json as _json
     rows, t_start = [], time.time()
     with tempfile.TemporaryDirectory() as d:
         data = replicate_dataset(keep or Path(d)/'data', max(ns))
         for n, mode in [(n, 'epoch') for n in ns] + [(n, 'protocol') for n in protocol_ns]:
-            code = f"import json; from brainct_nb.bench import scale_point; print(json.dumps(scale_point({str(data)!r}, {n}, {out_size}, {mode!r})))"
+            code = ("import json; from brainct_nb.bench import scale_point; "
+                    f"print(json.dumps(scale_point({str(data)!r}, {n}, {out_size}, {mode!r})))")
             r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
             if r.returncode: raise RuntimeError(f"scaling point n={n} {mode} failed:\n{r.stderr[-3000:]}")
             rows.append(_json.loads(r.stdout.strip().splitlines()[-1])); print(rows[-1], flush=True)
@@ -265,13 +304,18 @@ def run_scaling(ns=(1000, 5000, 20000), out_size=64, protocol_ns=(1000, 5000), o
     slope = lambda s: float(np.polyfit(s.index.values/1000, s.values, 1)[0]) if len(s) > 1 else float('nan')
     tab = pd.DataFrame({'ingestion (studies/s/core)': ep.ingest_per_s_core, 'store on disk (MB)': ep.store_mb,
                         'store files': ep.store_files, 'files of a per-study cache': 2*ep.index.values,
-                        'peak RSS after ingestion (MB)': ep.rss_ingest_mb, 'peak RSS, training epoch (MB)': ep.rss_epoch_mb,
-                        'epoch img/s': ep.epoch_img_s, 'peak RSS, whole protocol (MB)': pr.rss_protocol_mb.reindex(ep.index)})
+                        'peak RSS after ingestion (MB)': ep.rss_ingest_mb,
+                        'peak RSS, training epoch (MB)': ep.rss_epoch_mb,
+                        'epoch img/s': ep.epoch_img_s,
+                        'peak RSS, whole protocol (MB)': pr.rss_protocol_mb.reindex(ep.index)})
     hw = f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores"
-    md = (f"# brainct_nb scaling benchmark\n\n{datetime.now():%Y-%m-%d %H:%M}; {hw}; torch {torch.__version__}; out_size {out_size}; "
+    md = (f"# brainct_nb scaling benchmark\n\n{datetime.now():%Y-%m-%d %H:%M}; {hw}; torch {torch.__version__}; "
+          f"out_size {out_size}; "
           f"synthetic 256x256 studies; {time.time() - t_start:.0f}s in all\n\n" + md_table(tab, index=True) +
-          f"\n\nimport baseline (RSS after imports): {ep.rss_imports_mb.median():.0f} MB. Peak RSS slope: training epoch "
-          f"{slope(ep.rss_epoch_mb):.2f} MB per 1,000 studies; after ingestion {slope(ep.rss_ingest_mb):.2f}; whole protocol "
+          f"\n\nimport baseline (RSS after imports): {ep.rss_imports_mb.median():.0f} MB. Peak RSS slope: training "
+          "epoch "
+          f"{slope(ep.rss_epoch_mb):.2f} MB per 1,000 studies; after ingestion {slope(ep.rss_ingest_mb):.2f}; whole "
+          "protocol "
           f"{slope(pr.rss_protocol_mb):.2f} (N = {', '.join(map(str, protocol_ns))}).\n")
     print(md)
     if out: Path(out).write_text(md)

@@ -20,17 +20,21 @@ def _bool(s):
     if s.lower() in ('0', 'false', 'no'): return False
     raise argparse.ArgumentTypeError(f"expected true/false, got {s!r}")
 
+# %% ../nbs/08_cli.ipynb #c005-1
 def build_parser() -> argparse.ArgumentParser:
     "The `brainct` argument parser with its `run`, `predict` and `bench` sub-commands."
-    ap = argparse.ArgumentParser(prog='brainct', description='Brain CT DICOM -> validated binary classifier (brainct_nb).')
+    ap = argparse.ArgumentParser(prog='brainct',
+                                 description='Brain CT DICOM -> validated binary classifier (brainct_nb).')
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument('--debug', action='store_true', help='show the Python traceback of an error')
     sub = ap.add_subparsers(dest='cmd', required=True)
     r = sub.add_parser('run', help='run the whole protocol (demo data when --data-root is not given)', parents=[common])
     for f in fields(RunParams):
         flag = '--' + f.name.replace('_', '-')
-        if f.default is False: r.add_argument(flag, action='store_true', help=param_help(f.name).replace(' (default: False)', ''))
-        elif f.name == 'pretrained': r.add_argument(flag, type=_bool, default=None, metavar='true|false', help=param_help(f.name))
+        if f.default is False:
+            r.add_argument(flag, action='store_true', help=param_help(f.name).replace(' (default: False)', ''))
+        elif f.name == 'pretrained':
+            r.add_argument(flag, type=_bool, default=None, metavar='true|false', help=param_help(f.name))
         else:
             t = {'int': int, 'float': float}.get(str(f.type).split('|')[0].strip(), str)
             r.add_argument(flag, type=t, default=f.default, help=param_help(f.name))
@@ -39,19 +43,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--dicoms', required=True, nargs='+', help='DICOM files or folders')
     p.add_argument('--out', default=None, help='CSV to write (default: print)')
     p.add_argument('--num-workers', type=int, default=0); p.add_argument('--device', default='cpu')
-    p.add_argument('--operating-point', default='chosen', help='label with this operating point of the run (chosen, high_sensitivity, high_specificity, youden)')
-    p.add_argument('--prevalence', type=float, default=None, help="also print PPV/NPV of each operating point at this prevalence (a site's own)")
-    p.add_argument('--cam', default=None, metavar='DIR', help='write Grad-CAM overlays into DIR: a PNG per scored file, or with a study-level run one montage per study of its top slices')
-    p.add_argument('--allow-unfinished', action='store_true', help="score with a run whose run_status.json is not 'finished'")
-    p.add_argument('--studies-out', default=None, metavar='CSV', help='also write one row per study (its slices grouped from the headers): '
-                   "probability (a study-level run: its study score, recalibrated; else the slices' maximum), label, slice count, the most suspicious slices")
+    p.add_argument('--operating-point', default='chosen',
+                   help='label with this operating point of the run (chosen, high_sensitivity, high_specificity, '
+                        'youden)')
+    p.add_argument('--prevalence', type=float, default=None,
+                   help="also print PPV/NPV of each operating point at this prevalence (a site's own)")
+    p.add_argument('--cam', default=None, metavar='DIR',
+                   help='write Grad-CAM overlays into DIR: a PNG per scored file, or with a study-level run one '
+                        'montage per study of its top slices')
+    p.add_argument('--allow-unfinished', action='store_true',
+                   help="score with a run whose run_status.json is not 'finished'")
+    p.add_argument('--studies-out', default=None, metavar='CSV',
+                   help='also write one row per study (its slices grouped from the headers): '
+                   "probability (a study-level run: its study score, recalibrated; else the slices' maximum), label, "
+                   "slice count, the most suspicious slices")
     b = sub.add_parser('bench', help='throughput benchmark: seed-style pipeline vs ours', parents=[common])
     b.add_argument('--quick', action='store_true', help='a small CPU run (about a minute)')
     b.add_argument('--device', default=None); b.add_argument('--out', default='bench_results.md')
     b.add_argument('--n', type=int, default=None, help='number of synthetic studies')
-    b.add_argument('--out-size', type=int, default=None); b.add_argument('--batch-sizes', default=None, help='e.g. 16,64,256')
+    b.add_argument('--out-size', type=int, default=None)
+    b.add_argument('--batch-sizes', default=None, help='e.g. 16,64,256')
     b.add_argument('--compile', action='store_true', help='also measure torch.compile')
-    b.add_argument('--scaling', action='store_true', help='memory and speed against N (1k, 5k, 20k studies; several minutes)')
+    b.add_argument('--scaling', action='store_true',
+                   help='memory and speed against N (1k, 5k, 20k studies; several minutes)')
     b.add_argument('--ns', default='1000,5000,20000', help='N values for --scaling')
     return ap
 
@@ -64,17 +78,21 @@ def _dispatch(a) -> int:
         from brainct_nb.final import predict_dicoms, predict_studies, check_out_path
         if a.studies_out: check_out_path(a.studies_out)
         from brainct_nb.final import verify_bundle, prevalence_table
-        prev = prevalence_table(verify_bundle(a.run), a.prevalence) if a.prevalence is not None else None   # a bad prevalence fails before any scoring
-        df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out, operating_point=a.operating_point, cam_dir=a.cam,
+        prev = prevalence_table(verify_bundle(a.run),
+                                a.prevalence) if a.prevalence is not None else None   # a bad prevalence fails before any scoring
+        df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out, operating_point=a.operating_point,
+                            cam_dir=a.cam,
                             allow_unfinished=a.allow_unfinished)
         n_bad = int(df.error.notna().sum())
         if a.out: print(f"{len(df) - n_bad} files scored ({n_bad} could not be) -> {a.out}")
         else: print(df.to_csv(index=False))
         st = predict_studies(df)
         if len(st) and (st.n_slices > 1).any():
-            rule = ('its study score (as the bundle aggregates slices) reaches it' if df.attrs.get('bundle', {}).get('level') == 'study'
+            rule = ('its study score (as the bundle aggregates slices) reaches it'
+                    if df.attrs.get('bundle', {}).get('level') == 'study'
                     else 'one of its slices reaches it')
-            print(f"{len(st)} studies ({int((st.n_slices > 1).sum())} of several slices): {int(st.label.sum())} positive at the operating point "
+            print(f"{len(st)} studies ({int((st.n_slices > 1).sum())} of several slices): {int(st.label.sum())} "
+                  "positive at the operating point "
                   f"(a study is positive when {rule})" + (f" -> {a.studies_out}" if a.studies_out else ''))
         if a.studies_out:
             from brainct_nb.data import atomic_write
@@ -87,7 +105,8 @@ def _dispatch(a) -> int:
     if a.cmd == 'bench' and a.scaling:
         from brainct_nb.bench import run_scaling
         ns = [int(x) for x in a.ns.split(',')]
-        run_scaling(ns, a.out_size or 64, [n for n in ns if n <= 5000], out=a.out if a.out != 'bench_results.md' else 'bench_scaling.md')
+        run_scaling(ns, a.out_size or 64, [n for n in ns if n <= 5000],
+                    out=a.out if a.out != 'bench_results.md' else 'bench_scaling.md')
         return 0
     if a.cmd == 'bench':
         from brainct_nb.bench import run_bench
@@ -95,16 +114,20 @@ def _dispatch(a) -> int:
                   batch_sizes=[int(x) for x in a.batch_sizes.split(',')] if a.batch_sizes else None, compile=a.compile)
         return 0
 
+# %% ../nbs/08_cli.ipynb #c007-1
 _TERMINATED = False
 
 def _sigterm(signum, frame):
-    "SIGTERM (a scheduler's kill, `kill PID`) is handled like Ctrl-C: the run is marked `interrupted` and can be resumed."
+    ("SIGTERM (a scheduler's kill, `kill PID`) is handled like Ctrl-C: the run is marked `interrupted` and can be "
+     "resumed.")
     global _TERMINATED
     _TERMINATED = True
     raise KeyboardInterrupt
 
+# %% ../nbs/08_cli.ipynb #c007-2
 def main(argv=None) -> int:
-    "Entry point of the `brainct` console script: 0 on success; 2 with one message for a known error; 130 on Ctrl-C, 143 on SIGTERM."
+    ("Entry point of the `brainct` console script: 0 on success; 2 with one message for a known error; 130 on Ctrl-C, "
+     "143 on SIGTERM.")
     global _TERMINATED
     a = build_parser().parse_args(argv); _TERMINATED = False
     old = signal.signal(signal.SIGTERM, _sigterm) if threading.current_thread() is threading.main_thread() else None
@@ -133,7 +156,8 @@ shutil.copyfile(src, dst)
 """
 
 def papermill_output_path(pid:int|None=None) -> Path|None:
-    "The output notebook of the papermill process `pid` (default: this kernel's parent), read from /proc; None if unknown."
+    ("The output notebook of the papermill process `pid` (default: this kernel's parent), read from /proc; None if "
+     "unknown.")
     pid = pid or os.getppid()
     try:
         args = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')
@@ -144,6 +168,7 @@ def papermill_output_path(pid:int|None=None) -> Path|None:
     nbs = [a for a in args if a.endswith('.ipynb')]
     return (cwd/nbs[1]).resolve() if len(nbs) >= 2 else None
 
+# %% ../nbs/08_cli.ipynb #c018-1
 def keep_executed_notebook(run, output_path=None):
     "Copy papermill's executed notebook into the run folder (as run.ipynb) as soon as papermill has finished writing it."
     import subprocess

@@ -36,8 +36,10 @@ def make_folds(labels, groups=None, k=5, seed=42) -> np.ndarray:
     for i, (_, va) in enumerate(it): fold[va] = i
     return fold
 
+# %% ../nbs/05_cv.ipynb #c005-1
 def inner_split(idx, labels, groups=None, frac=.2, seed=42) -> tuple[np.ndarray, np.ndarray]:
-    "Split positions `idx` into (inner train, inner valid) with the train/test split's own rule (`stratified_group_split`)."
+    ("Split positions `idx` into (inner train, inner valid) with the train/test split's own rule "
+     "(`stratified_group_split`).")
     idx = np.asarray(idx)
     g = np.asarray(groups)[idx] if groups is not None else idx.astype(str)
     tr, va = stratified_group_split(np.asarray(labels)[idx], g, frac, seed)
@@ -49,6 +51,7 @@ METRICS = ['sensitivity', 'specificity', 'ppv', 'npv', 'f1', 'balanced_accuracy'
 
 def _div(a, b): return a/b if b else float('nan')
 
+# %% ../nbs/05_cv.ipynb #c008-1
 def confusion_metrics(y, p, thr) -> dict:
     "Metrics of the rule `p >= thr` against 0/1 `y`."
     y = np.asarray(y).astype(int); pred = np.asarray(p) >= thr
@@ -58,15 +61,18 @@ def confusion_metrics(y, p, thr) -> dict:
     return dict(threshold=float(thr), sensitivity=sens, specificity=spec, ppv=ppv, npv=_div(tn, tn+fn),
                 f1=_div(2*tp, 2*tp+fp+fn), balanced_accuracy=(sens+spec)/2, tp=tp, fp=fp, tn=tn, fn=fn)
 
+# %% ../nbs/05_cv.ipynb #c008-2
 def threshold_table(y, p, thresholds=None) -> pd.DataFrame:
     "One row per threshold (default: `THRESHOLDS`), with AUPRC and ROC-AUC of the scores."
     df = pd.DataFrame([confusion_metrics(y, p, t) for t in (THRESHOLDS if thresholds is None else thresholds)])
     for k, v in ranking(y, p).items(): df[k] = v
     return df
 
+# %% ../nbs/05_cv.ipynb #c008-3
 def cv_threshold_tables(oof:pd.DataFrame, thresholds=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(by-fold table, mean/std summary by threshold) from OOF rows (fold, Label, prob)."
-    by_fold = pd.concat([threshold_table(d.Label, d.prob, thresholds).assign(fold=k) for k, d in oof.groupby('fold')], ignore_index=True)
+    by_fold = pd.concat([threshold_table(d.Label, d.prob, thresholds).assign(fold=k) for k, d in oof.groupby('fold')],
+                        ignore_index=True)
     cols = METRICS + ['tp', 'fp', 'tn', 'fn', 'auprc', 'roc_auc']
     g = by_fold.groupby('threshold')[cols]
     summary = g.mean().add_suffix('_mean').join(g.std(ddof=0).add_suffix('_std')).reset_index()
@@ -80,6 +86,7 @@ def check_strategy(strategy:str) -> str:
     if strategy not in STRATEGIES: raise ParamError(f"threshold_strategy must be one of {STRATEGIES}, got {strategy!r}")
     return strategy
 
+# %% ../nbs/05_cv.ipynb #c011-1
 def select_threshold(summary:pd.DataFrame, strategy='sens_target', sens_target=.7) -> dict:
     "The chosen threshold and its CV metrics, with the rule that chose it."
     check_strategy(strategy)
@@ -88,7 +95,8 @@ def select_threshold(summary:pd.DataFrame, strategy='sens_target', sens_target=.
     if strategy == 'sens_target':
         ok = s[s.sensitivity_mean >= sens_target]
         if len(ok): row = ok.loc[ok.ppv_mean.fillna(-1).idxmax()]
-        else: rule, row = 'max_f1 (fallback: no threshold reaches the sensitivity target)', s.loc[s.f1_mean.fillna(-1).idxmax()]
+        else:
+            rule, row = 'max_f1 (fallback: no threshold reaches the sensitivity target)', s.loc[s.f1_mean.fillna(-1).idxmax()]
     else: row = s.loc[s.f1_mean.fillna(-1).idxmax()]
     return dict(threshold=float(row.threshold), strategy=strategy, rule_applied=rule, sens_target=sens_target,
                 cv_metrics={k: (None if pd.isna(v) else float(v)) for k, v in row.items() if k != 'threshold'})
@@ -99,10 +107,13 @@ def fingerprint(*objs) -> str:
     return hashlib.sha1(json.dumps(objs, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 # %% ../nbs/05_cv.ipynb #c014b
-def _mmss(s): s = int(max(s, 0)); return f"{s//3600}:{s%3600//60:02d}:{s%60:02d}" if s >= 3600 else f"{s//60}:{s%60:02d}"
+def _mmss(s):
+    s = int(max(s, 0)); return f"{s//3600}:{s%3600//60:02d}:{s%60:02d}" if s >= 3600 else f"{s//60}:{s%60:02d}"
 
+# %% ../nbs/05_cv.ipynb #c014b-1
 class FitProgress:
-    "Progress of `total` fits: on a terminal one line rewritten in place per epoch; in a log or notebook one line per fit."
+    ("Progress of `total` fits: on a terminal one line rewritten in place per epoch; in a log or notebook one line "
+     "per fit.")
     def __init__(self, total:int, label='CV', stream=None, tty:bool|None=None):
         self.total, self.label, self.done, self.t0 = total, label, 0, time.time()
         self.stream = stream or sys.stdout
@@ -114,12 +125,14 @@ class FitProgress:
         "One epoch of fit `name` finished (a History row); shown only on a terminal."
         if not self.tty: return
         m = f" auprc {row['auprc']:.3f}" if 'auprc' in row and row['auprc'] == row['auprc'] else ''
-        line = f"{self.label} {self.done + 1}/{self.total} {name}: {row.get('stage', '')} epoch {row.get('epoch', 0) + 1}{m}  {self._times()}"
+        line = (f"{self.label} {self.done + 1}/{self.total} {name}: {row.get('stage', '')} epoch "
+                f"{row.get('epoch', 0) + 1}{m}  {self._times()}")
         self.stream.write('\r' + line[:120].ljust(120)); self.stream.flush()
     def fit_done(self, name, summary=''):
         "Fit `name` finished: one line, with elapsed time and the ETA of the rest."
         self.done += 1
-        line = f"{self.label} {self.done}/{self.total} {name} done{': ' + summary if summary else ''}  ({self._times()})"
+        line = (f"{self.label} {self.done}/{self.total} {name} done{': ' + summary if summary else ''}  "
+                f"({self._times()})")
         self.stream.write(('\r' + line.ljust(120) if self.tty else line) + '\n'); self.stream.flush()
 
 # %% ../nbs/05_cv.ipynb #c015
@@ -137,6 +150,7 @@ class FitSpec:
     num_workers: int|None = None   # DataLoader workers; None: 0 on the CPU
     threads: int|None = None       # torch threads in the task (an executor's cpus_per_fit)
 
+# %% ../nbs/05_cv.ipynb #c015-1
 @dataclass
 class FoldTask:
     "One outer fold as a value: a task any executor can run (and Ray can ship), read by `fit_fold`."
@@ -154,55 +168,76 @@ class FoldTask:
     save_model: bool = False       # also write fold{f}_model.pt (before fold{f}.json)
     bags: np.ndarray|None = None   # study labels: each slice's study code (items are studies, `brainct_nb.mil`); None: slices
 
+# %% ../nbs/05_cv.ipynb #c015-2
 def fit_fold(t:FoldTask) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    "One outer fold, self-contained: inner split, two-stage fit, OOF prediction (plain and mirrored), fold files (and the fold's weights with `save_model`) written."
+    ("One outer fold, self-contained: inner split, two-stage fit, OOF prediction (plain and mirrored), fold files "
+     "(and the fold's weights with `save_model`) written.")
     f, crops, labels, ids, groups, folds, out, fp = t.fold, t.crops, t.labels, t.ids, t.groups, t.folds, t.out, t.fingerprint
     cfg, seed, bs, model_fn, stats, ranges, device, inner_frac, num_workers, threads = (
-        t.fit.cfg, t.fit.seed, t.fit.bs, t.fit.model_fn, t.fit.stats, t.fit.ranges, t.fit.device, t.fit.inner_frac, t.fit.num_workers, t.fit.threads)
+        t.fit.cfg, t.fit.seed, t.fit.bs, t.fit.model_fn, t.fit.stats, t.fit.ranges, t.fit.device, t.fit.inner_frac,
+        t.fit.num_workers, t.fit.threads)
     on_epoch, verbose, save_model, bags = t.on_epoch, t.verbose, t.save_model, t.bags
     if threads: torch.set_num_threads(int(threads))
     t0 = time.time()
     outer = np.nonzero(folds == f)[0]
     itr, iva = inner_split(np.nonzero(folds != f)[0], labels, groups, inner_frac, seed + f)
     make_dls, learner_kw = item_loaders(bags)                   # study labels: items are studies
-    dls = make_dls(crops=crops, labels=labels, train_idx=itr, valid_idx=iva, bs=bs, ranges=ranges, device=device, num_workers=num_workers,
+    dls = make_dls(crops=crops, labels=labels, train_idx=itr, valid_idx=iva, bs=bs, ranges=ranges, device=device,
+                   num_workers=num_workers,
                    **({'stats': stats} if stats else {}))
     seed_everything(seed + f)
     model = model_fn(cfg) if model_fn else None
     n_pos_iva = int(labels[iva].sum())
     if n_pos_iva == 0:
-        warnings.warn(f"fold {f}: the inner validation split has no positive study; AUPRC is undefined there, so this fold "
+        warnings.warn(f"fold {f}: the inner validation split has no positive study; AUPRC is undefined there, so this "
+                      "fold "
                       f"trains for the full budget ({cfg.epochs_head}+{cfg.epochs_ft} epochs) without early stopping")
-    learn, hist, (eh, ef) = train_two_stage(dls, cfg, model, epochs=None if n_pos_iva else (cfg.epochs_head, cfg.epochs_ft),
+    learn, hist, (eh, ef) = train_two_stage(dls, cfg, model,
+                                            epochs=None if n_pos_iva else (cfg.epochs_head, cfg.epochs_ft),
                                             verbose=verbose, on_epoch=on_epoch, **learner_kw)
-    score = lambda pos, tta=False, cache=None: score_crops(learn.model, crops[pos], ranges or window_ranges(), stats or imagenet_stats, tta, SCORE_BS, learn.dls.device, cache)
+    score = lambda pos, tta=False, cache=None: score_crops(learn.model, crops[pos], ranges or window_ranges(),
+                                                           stats or imagenet_stats, tta, SCORE_BS, learn.dls.device,
+                                                           cache)
     seen = {}                                                    # the outer fold's plain view is scored once for both columns
     p_out, p_tta, p_tr = score(outer, cache=seen), score(outer, True, seen), score(itr)
     oof = pd.DataFrame(dict(ID=ids[outer], Label=labels[outer], fold=f, prob=p_out, prob_tta=p_tta))
-    met = dict(fold=f, n_train=len(itr), n_inner_valid=len(iva), inner_valid_pos=n_pos_iva, n_oof=len(outer), n_pos_oof=int(labels[outer].sum()),
-               **ranking(labels[outer], p_out), **ranking(labels[outer], p_tta, '_tta'), **ranking(labels[itr], p_tr, '_train'),
+    met = dict(fold=f, n_train=len(itr), n_inner_valid=len(iva), inner_valid_pos=n_pos_iva, n_oof=len(outer),
+               n_pos_oof=int(labels[outer].sum()),
+               **ranking(labels[outer], p_out), **ranking(labels[outer], p_tta, '_tta'),
+               **ranking(labels[itr], p_tr, '_train'),
                inner_valid_auprc=float(hist.auprc.max()) if 'auprc' in hist else None,
                best_epochs_head=int(eh), best_epochs_ft=int(ef), seconds=time.time() - t0)
     hist = hist.assign(fold=f)
     if out is not None and save_model:                           # before fold{f}.json: a resumable fold always has its weights
         sd = {k: v.detach().float().cpu() for k, v in learn.model.state_dict().items()}
         atomic_write(Path(out)/f'fold{f}_model.pt', lambda t: torch.save(sd, t))
-    del learn, dls, model, score; gc.collect()                   # a Learner is a reference cycle: free it now, not folds later
+    del learn, dls, model, score
+    gc.collect()                   # a Learner is a reference cycle: free it now, not folds later
     if out is not None:                                          # written as soon as the fold is done: resume reuses it
-        out = Path(out); oof.to_csv(out/f'fold{f}_oof.csv', index=False); hist.to_csv(out/f'fold{f}_history.csv', index=False)
-        atomic_write(out/f'fold{f}.json', lambda t: Path(t).write_text(json.dumps(dict(fingerprint=fp, metrics=met), indent=1)))
+        out = Path(out)
+        oof.to_csv(out/f'fold{f}_oof.csv', index=False); hist.to_csv(out/f'fold{f}_history.csv', index=False)
+        atomic_write(out/f'fold{f}.json',
+                     lambda t: Path(t).write_text(json.dumps(dict(fingerprint=fp, metrics=met), indent=1)))
     return oof, met, hist
 
-def _fold_summary(met): return f"OOF AUPRC {met['auprc']:.3f} ROC-AUC {met['roc_auc']:.3f} (train ROC-AUC {met['roc_auc_train']:.3f}), {met['seconds']:.0f}s"
+# %% ../nbs/05_cv.ipynb #c015-3
+def _fold_summary(met):
+    return (f"OOF AUPRC {met['auprc']:.3f} ROC-AUC {met['roc_auc']:.3f} (train ROC-AUC {met['roc_auc_train']:.3f}), "
+            f"{met['seconds']:.0f}s")
 
+# %% ../nbs/05_cv.ipynb #c015-4
 def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, verbose=False, local=True, progress=None,
             label='', save_models=False, bags=None, **fit) -> dict:
-    "The folds of one CV: results reused from `out_dir` (resume) and the `FoldTask`s still to run; `fit` are `FitSpec` fields."
+    ("The folds of one CV: results reused from `out_dir` (resume) and the `FoldTask`s still to run; `fit` are "
+     "`FitSpec` fields.")
     spec = FitSpec(**{**fit, 'cfg': fit.get('cfg') or TrainConfig()})
     labels = np.asarray(labels).astype(int); ids = np.asarray(ids).astype(str)
     folds = make_folds(labels, groups, k, spec.seed)
-    fp = fingerprint('oof/2', asdict(spec.cfg), list(ids), labels.tolist(), k, spec.seed, spec.bs, crops.shape[1:], spec.inner_frac,
-                     str(spec.stats), str(spec.ranges), str(getattr(spec.model_fn, 'args', '')) + str(getattr(spec.model_fn, 'keywords', None) or ''), *(['mil', np.asarray(bags).astype(str).tolist()] if bags is not None else []))
+    fp = fingerprint('oof/2', asdict(spec.cfg), list(ids), labels.tolist(), k, spec.seed, spec.bs, crops.shape[1:],
+                     spec.inner_frac,
+                     str(spec.stats), str(spec.ranges),
+                     str(getattr(spec.model_fn, 'args', '')) + str(getattr(spec.model_fn, 'keywords', None) or ''),
+                     *(['mil', np.asarray(bags).astype(str).tolist()] if bags is not None else []))
     out = Path(out_dir) if out_dir else None
     if out: out.mkdir(parents=True, exist_ok=True)
     done, tasks = {}, []
@@ -211,17 +246,21 @@ def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, ve
         if resume and fj is not None and fj.exists():
             meta = json.loads(fj.read_text())
             if meta['fingerprint'] == fp and (not save_models or (out/f'fold{f}_model.pt').exists()):
-                done[f] = (pd.read_csv(out/f'fold{f}_oof.csv', dtype={'ID': str}), meta['metrics'], pd.read_csv(out/f'fold{f}_history.csv'))
+                done[f] = (pd.read_csv(out/f'fold{f}_oof.csv', dtype={'ID': str}), meta['metrics'],
+                           pd.read_csv(out/f'fold{f}_history.csv'))
                 if progress: progress.fit_done(f'{label}fold {f}', 'finished earlier, reused')
                 elif verbose: print(f"{label}fold {f}: finished earlier, reused")
                 continue
             if verbose: print(f"{label}fold {f}: earlier result made with other settings, recomputed")
         on_epoch = (lambda row, f=f: progress.epoch(f'{label}fold {f}', row)) if (progress and local) else None
-        tasks.append(FoldTask(f, crops, labels, ids, groups, folds, spec, out, fp, on_epoch, verbose and local, save_models, bags))
+        tasks.append(FoldTask(f, crops, labels, ids, groups, folds, spec, out, fp, on_epoch, verbose and local,
+                              save_models, bags))
     return dict(done=done, tasks=tasks, fingerprint=fp, k=k, label=label)
 
+# %% ../nbs/05_cv.ipynb #c015-5
 def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[dict]:
-    "Run the tasks of every plan on `executor` (all at once: folds of several candidates fan out together); one CV result per plan."
+    ("Run the tasks of every plan on `executor` (all at once: folds of several candidates fan out together); one CV "
+     "result per plan.")
     executor = executor or LocalExecutor()
     flat = [(p, t) for p in plans for t in p['tasks']]
     def done(i, r):
@@ -233,13 +272,17 @@ def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[d
     out = []
     for p in plans:
         parts = [p['done'][f] for f in range(p['k'])]
-        out.append(dict(oof=pd.concat([a for a, _, _ in parts], ignore_index=True), folds=pd.DataFrame([m for _, m, _ in parts]),
+        out.append(dict(oof=pd.concat([a for a, _, _ in parts], ignore_index=True),
+                        folds=pd.DataFrame([m for _, m, _ in parts]),
                         history=pd.concat([h for _, _, h in parts], ignore_index=True), fingerprint=p['fingerprint']))
     return out
 
-def run_cv(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, verbose=False, progress:FitProgress|None=None,
+# %% ../nbs/05_cv.ipynb #c015-6
+def run_cv(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, verbose=False,
+           progress:FitProgress|None=None,
            executor=None, save_models=False, **fit) -> dict:
-    "K-fold CV on `executor` (default: this process) -> dict(oof=DataFrame(ID, Label, fold, prob), folds=DataFrame(per-fold metrics), history=DataFrame); `fit` are `FitSpec` fields."
+    ("K-fold CV on `executor` (default: this process) -> dict(oof=DataFrame(ID, Label, fold, prob), "
+     "folds=DataFrame(per-fold metrics), history=DataFrame); `fit` are `FitSpec` fields.")
     executor = executor or LocalExecutor()
     plan = cv_plan(crops, labels, ids, groups, k, out_dir, resume, verbose, executor.name == 'local', progress,
                    save_models=save_models, threads=executor.threads(), **fit)
@@ -252,7 +295,8 @@ def plot_cv_curves(oof:pd.DataFrame, kind='roc', fname=None, title=None):
     fig, ax = plt.subplots(figsize=(5, 5)); grid = np.linspace(0, 1, 201); ys, aucs = [], []
     for k, d in oof.groupby('fold'):
         if kind == 'roc':
-            x, y, _ = roc_curve(d.Label, d.prob); a = RANKING['roc_auc'](d.Label, d.prob); ys.append(np.interp(grid, x, y))
+            x, y, _ = roc_curve(d.Label, d.prob)
+            a = RANKING['roc_auc'](d.Label, d.prob); ys.append(np.interp(grid, x, y))
         else:
             prec, rec, _ = precision_recall_curve(d.Label, d.prob); x, y = rec[::-1], prec[::-1]
             a = RANKING['auprc'](d.Label, d.prob); ys.append(np.interp(grid, x, y))
@@ -261,8 +305,11 @@ def plot_cv_curves(oof:pd.DataFrame, kind='roc', fname=None, title=None):
     name = 'ROC-AUC' if kind == 'roc' else 'AUPRC'
     ax.plot(grid, m, 'k', lw=2, label=f'mean {name} {np.mean(aucs):.3f} ± {np.std(aucs):.3f}')
     if kind == 'roc': ax.plot([0, 1], [0, 1], ':', c='grey'); ax.set(xlabel='1 - specificity', ylabel='sensitivity')
-    else: ax.axhline(oof.Label.mean(), ls=':', c='grey', label=f'prevalence {oof.Label.mean():.3f}'); ax.set(xlabel='recall (sensitivity)', ylabel='precision (PPV)')
-    ax.set_title(title or f'Cross-validation {name}'); ax.legend(fontsize=7, loc='lower right' if kind == 'roc' else 'lower left')
+    else:
+        ax.axhline(oof.Label.mean(), ls=':', c='grey', label=f'prevalence {oof.Label.mean():.3f}')
+        ax.set(xlabel='recall (sensitivity)', ylabel='precision (PPV)')
+    ax.set_title(title or f'Cross-validation {name}')
+    ax.legend(fontsize=7, loc='lower right' if kind == 'roc' else 'lower left')
     fig.tight_layout()
     if fname: fig.savefig(fname, dpi=100)
     return fig
@@ -286,9 +333,11 @@ def load_grid(src=None) -> list[dict]:
         except FileNotFoundError: raise ParamError(f"grid_json {s} not found") from None
         except json.JSONDecodeError as e: raise ParamError(f"grid_json is not valid JSON ({e})") from None
     if not isinstance(cands, list) or not cands or not all(isinstance(c, dict) for c in cands):
-        raise ParamError("grid_json must be a non-empty JSON list of objects of config overrides, e.g. [{}, {\"lr_ft\": 3e-4}]")
+        raise ParamError("grid_json must be a non-empty JSON list of objects of config overrides, e.g. [{}, "
+                         "{\"lr_ft\": 3e-4}]")
     return cands
 
+# %% ../nbs/05_cv.ipynb #c020-1
 RUN_KEYS = ('arch', 'pretrained')          # grid keys that choose the backbone (run parameters), not training config keys
 REPEAT_SEED_STEP = 100                      # repeat r of a grid draws its folds with seed + 100 r (never the verification's + 1000)
 
@@ -296,8 +345,10 @@ def split_candidate(over:dict) -> tuple[dict, dict]:
     "A grid candidate's (run keys: arch/pretrained, training config overrides)."
     return {k: v for k, v in over.items() if k in RUN_KEYS}, {k: v for k, v in over.items() if k not in RUN_KEYS}
 
+# %% ../nbs/05_cv.ipynb #c020-2
 def check_grid(cands:list, base:TrainConfig, module_names:list, arch='the model', recipe=None) -> list[TrainConfig]:
-    "Every candidate as a full config, checked (keys, values, `ft_trainable_attrs` against the modules) before any training; `recipe(arch, pretrained)` -> (base config, module names) for a candidate naming a backbone."
+    ("Every candidate as a full config, checked (keys, values, `ft_trainable_attrs` against the modules) before any "
+     "training; `recipe(arch, pretrained)` -> (base config, module names) for a candidate naming a backbone.")
     cfgs = []
     for i, over in enumerate(cands):
         run_keys, cfg_over = split_candidate(over)
@@ -310,45 +361,61 @@ def check_grid(cands:list, base:TrainConfig, module_names:list, arch='the model'
         except ParamError as e: raise ParamError(f"grid candidate {i} {json.dumps(over)}: {e}") from None
         attrs = cfg.ft_trainable_attrs
         bad = [] if attrs in ('all', ['all']) else [x for x in attrs if x not in names]
-        if bad: raise ParamError(f"grid candidate {i} {json.dumps(over)}: ft_trainable_attrs {bad} are not modules of {a} {names}")
+        if bad:
+            raise ParamError(f"grid candidate {i} {json.dumps(over)}: ft_trainable_attrs {bad} are not modules of {a} "
+                             f"{names}")
         cfgs.append(cfg)
     return cfgs
 
+# %% ../nbs/05_cv.ipynb #c020-3
 def rank_candidates(table:pd.DataFrame) -> pd.DataFrame:
     "Sort grid results: mean AUPRC (2 decimals) desc, then AUPRC std asc, then train/val gap asc."
     t = table.assign(_a=-table.auprc_mean.round(2))
     return t.sort_values(['_a', 'auprc_std', 'gap']).drop(columns='_a').reset_index(drop=True)
 
+# %% ../nbs/05_cv.ipynb #c020-4
 def fold_summary(f:pd.DataFrame, ref:pd.DataFrame) -> dict:
-    "Mean and std (ddof 0) of every ranking metric over the folds `f`, and of its paired difference to `ref` (indexed by repeat, fold)."
+    ("Mean and std (ddof 0) of every ranking metric over the folds `f`, and of its paired difference to `ref` "
+     "(indexed by repeat, fold).")
     d = f.set_index(['repeat', 'fold'])[list(RANKING)] - ref[list(RANKING)]
-    return {**{f'{k}_{s}': float(getattr(f[k], s)(ddof=0) if s == 'std' else f[k].mean()) for k in RANKING for s in ('mean', 'std')},
-            **{f'd_{k}_{s}': float(getattr(d[k], s)(ddof=0) if s == 'std' else d[k].mean()) for k in RANKING for s in ('mean', 'std')}}
+    return {**{f'{k}_{s}': float(getattr(f[k], s)(ddof=0) if s == 'std' else f[k].mean()) for k in RANKING
+               for s in ('mean', 'std')},
+            **{f'd_{k}_{s}': float(getattr(d[k], s)(ddof=0) if s == 'std' else d[k].mean()) for k in RANKING
+               for s in ('mean', 'std')}}
 
+# %% ../nbs/05_cv.ipynb #c020-5
 def grid_table(candidates:list, folds:pd.DataFrame) -> pd.DataFrame:
-    "One row per candidate from its per-fold results over every repeat (`folds`: candidate, repeat, fold, metrics): mean +- std over the r x K folds and the paired difference to candidate 0 on the same folds."
+    ("One row per candidate from its per-fold results over every repeat (`folds`: candidate, repeat, fold, metrics): "
+     "mean +- std over the r x K folds and the paired difference to candidate 0 on the same folds.")
     ref = folds[folds.candidate == 0].set_index(['repeat', 'fold'])
     rows = []
     for i, over in enumerate(candidates):
         f = folds[folds.candidate == i]
-        rows.append(dict(candidate=i, overrides=json.dumps(over), n_folds=len(f), repeats=f.repeat.nunique(), **fold_summary(f, ref),
+        rows.append(dict(candidate=i, overrides=json.dumps(over), n_folds=len(f), repeats=f.repeat.nunique(),
+                         **fold_summary(f, ref),
                          roc_auc_train_mean=f.roc_auc_train.mean(), gap=f.roc_auc_train.mean() - f.roc_auc.mean(),
                          seconds_per_fold=f.seconds.mean()))
     return rank_candidates(pd.DataFrame(rows))
 
+# %% ../nbs/05_cv.ipynb #c020-6
 def run_grid(base:TrainConfig, candidates=GRID, out_dir=None, executor=None, progress=None, verbose=False, repeats=1,
              fit_for=None, **cv_kwargs) -> tuple[pd.DataFrame, TrainConfig, dict]:
-    "CV of every candidate over `repeats` fold assignments (the same for every candidate), every (candidate, repeat, fold) a task; `fit_for(over)` -> (config, `FitSpec` overrides) resolves a candidate (default: overrides of `base`). Returns (ranked table with `attrs['folds']`, best config, best candidate's first CV result)."
+    ("CV of every candidate over `repeats` fold assignments (the same for every candidate), every (candidate, repeat, "
+     "fold) a task; `fit_for(over)` -> (config, `FitSpec` overrides) resolves a candidate (default: overrides of "
+     "`base`). Returns (ranked table with `attrs['folds']`, best config, best candidate's first CV result).")
     executor = executor or LocalExecutor(); seed = cv_kwargs.pop('seed', 42)
     fit_for = fit_for or (lambda over: (load_config(over, base), {}))
     resolved = [fit_for(over) for over in candidates]
-    plans = [cv_plan(cfg=cfg, out_dir=(Path(out_dir)/(f'cand{i}' + (f'_rep{r}' if r else ''))) if out_dir else None, verbose=verbose,
-                     threads=executor.threads(), local=executor.name == 'local', progress=progress, seed=seed + REPEAT_SEED_STEP*r,
+    plans = [cv_plan(cfg=cfg, out_dir=(Path(out_dir)/(f'cand{i}' + (f'_rep{r}' if r else ''))) if out_dir else None,
+                     verbose=verbose,
+                     threads=executor.threads(), local=executor.name == 'local', progress=progress,
+                     seed=seed + REPEAT_SEED_STEP*r,
                      label=f'candidate {i} ' + (f'repeat {r} ' if repeats > 1 else ''), **{**cv_kwargs, **fit})
              for i, (cfg, fit) in enumerate(resolved) for r in range(repeats)]
     results = run_plans(plans, executor, progress, verbose)
     folds = pd.concat([res['folds'].assign(candidate=i, repeat=r) for (i, r), res in
-                       zip([(i, r) for i in range(len(candidates)) for r in range(repeats)], results)], ignore_index=True)
+                       zip([(i, r) for i in range(len(candidates)) for r in range(repeats)], results)],
+                       ignore_index=True)
     table = grid_table(candidates, folds); table.attrs['folds'] = folds
     best = int(table.candidate[0])
     return table, resolved[best][0], results[best*repeats]

@@ -15,7 +15,7 @@ from fastai.torch_core import TensorBase, show_image, show_title
 from fastai.vision.core import TensorImage, TensorImageBW, imagenet_stats
 import fastai.vision.data                          # show_batch for images (fastai.vision.all would add ~0.2 GB of imports)
 from fastai.callback.data import WeightedDL
-from fastcore.basics import store_attr
+from fastcore.basics import store_attr, patch
 from .dicom import extract_row, read_bytes, project_salt, DatasetError, iter_studies, StorageError, storage_error
 from .windowing import preprocess_hu, window_ranges, hu_to_windows
 
@@ -33,16 +33,20 @@ SHARD_BYTES = 64*2**20
 
 def prep_key(out_size:int, salt:bytes) -> str:
     "Folder name for a preprocessing configuration (the salt's fingerprint keeps hashed IDs consistent)."
-    cfg = json.dumps(dict(v=PREP_VERSION, out_size=int(out_size), salt=hashlib.sha1(salt).hexdigest()[:8]), sort_keys=True)
+    cfg = json.dumps(dict(v=PREP_VERSION, out_size=int(out_size), salt=hashlib.sha1(salt).hexdigest()[:8]),
+                     sort_keys=True)
     return f"s{out_size}_" + hashlib.sha1(cfg.encode()).hexdigest()[:10]
 
+# %% ../nbs/02_data.ipynb #c005-1
 def atomic_write(path, write):
-    "Call `write(tmp)` then rename `tmp` to `path`: readers never see a half-written file, and a failure leaves no `tmp`."
+    ("Call `write(tmp)` then rename `tmp` to `path`: readers never see a half-written file, and a failure leaves no "
+     "`tmp`.")
     path = Path(path); tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try: write(tmp); os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True); raise
 
+# %% ../nbs/02_data.ipynb #c005-2
 def npy_offset(path) -> tuple[int, tuple]:
     "(byte offset of the data, shape) of a `.npy` file, from its header."
     with open(path, 'rb') as f:
@@ -68,7 +72,8 @@ _KNOWN: frozenset = frozenset()          # content SHA-1s already in the store (
 _HOST = socket.gethostname().replace('_', '-').replace('.', '-') or 'host'   # shard names say which node wrote them
 
 def crop_row(path, salt:bytes, out_size:int) -> tuple[dict, np.ndarray|None]:
-    "Worker: (row, crop) of one study; a file whose content is already stored is not decoded: ({content_sha1, cached}, None)."
+    ("Worker: (row, crop) of one study; a file whose content is already stored is not decoded: ({content_sha1, "
+     "cached}, None).")
     try: data = read_bytes(path)
     except Exception as e: return dict(ok=False, error=getattr(e, 'reason', str(e)), cached=False), None
     sha = hashlib.sha1(data).hexdigest()
@@ -80,17 +85,22 @@ def crop_row(path, salt:bytes, out_size:int) -> tuple[dict, np.ndarray|None]:
     row = extract_row(path, salt, prep=prep, data=data, sha1=sha)
     return dict(row, cached=False), (out.get('crop') if row['ok'] else None)
 
+# %% ../nbs/02_data.ipynb #c006-1
 class _ShardWriter:
-    "Appends crops to a `.part` shard (plain writes: nothing stays resident); `commit` renames it and writes its index rows atomically."
+    ("Appends crops to a `.part` shard (plain writes: nothing stays resident); `commit` renames it and writes its "
+     "index rows atomically.")
     def __init__(self, store): self.store, self.fh, self.rows, self.n = store, None, [], 0
     def add(self, crop, row) -> tuple[str, int]:
         if self.fh is None:
             self.name = f"shard_{os.getpid()}_{time.time_ns():x}_{_HOST}"
             self.part = self.store.dir/f'{self.name}.npy.part'
             S = self.store.out_size; self.fh = open(self.part, 'wb')
-            np.lib.format.write_array_header_1_0(self.fh, {'descr': '<i2', 'fortran_order': False, 'shape': (self.store.rows_per_shard, S, S)})
+            np.lib.format.write_array_header_1_0(self.fh,
+                                                 {'descr': '<i2', 'fortran_order': False,
+                                                  'shape': (self.store.rows_per_shard, S, S)})
         at = (self.name, self.n)
-        self.fh.write(np.ascontiguousarray(crop, dtype='<i2').tobytes()); self.rows.append(dict(row, shard=self.name, row=self.n)); self.n += 1
+        self.fh.write(np.ascontiguousarray(crop, dtype='<i2').tobytes())
+        self.rows.append(dict(row, shard=self.name, row=self.n)); self.n += 1
         if self.n == self.store.rows_per_shard: self.commit()
         return at
     def abort(self):
@@ -105,36 +115,46 @@ class _ShardWriter:
         atomic_write(self.store.dir/f'{self.name}.parquet', lambda t: idx.to_parquet(t, index=False))
         self.rows, self.n = [], 0
 
+# %% ../nbs/02_data.ipynb #c006-2
 def _shrink_npy(path, n):
-    "Make a `.part` shard with `n` rows written a valid `.npy`: header rewritten to `n` rows (same size) and the file cut there."
+    ("Make a `.part` shard with `n` rows written a valid `.npy`: header rewritten to `n` rows (same size) and the "
+     "file cut there.")
     off, shape = npy_offset(path)
-    hdr = {'descr': np.lib.format.dtype_to_descr(np.dtype(np.int16)), 'fortran_order': False, 'shape': (n,) + tuple(shape[1:])}
+    hdr = {'descr': np.lib.format.dtype_to_descr(np.dtype(np.int16)), 'fortran_order': False,
+           'shape': (n,) + tuple(shape[1:])}
     buf = io.BytesIO(); np.lib.format.write_array_header_1_0(buf, hdr)
     row = int(np.prod(shape[1:]))*2
     with open(path, 'r+b') as f:
         if len(buf.getvalue()) == off: f.write(buf.getvalue()); f.truncate(off + n*row)
-        else: f.truncate(off + shape[0]*row)          # the header keeps the capacity; rows beyond n are zeros, never indexed
+        else:
+            f.truncate(off + shape[0]*row)          # the header keeps the capacity; rows beyond n are zeros, never indexed
 
 # %% ../nbs/02_data.ipynb #c007
 class CropView:
-    "A lazy (N, S, S) int16 array over store rows: an int reads one crop, a slice or index array gives a view, `np.asarray` reads all."
+    ("A lazy (N, S, S) int16 array over store rows: an int reads one crop, a slice or index array gives a view, "
+     "`np.asarray` reads all.")
     def __init__(self, store, shard:np.ndarray, row:np.ndarray):
         self.store, self.shard, self.row = store, np.asarray(shard, dtype=object), np.asarray(row, dtype=np.int64)
         self.shape, self.dtype, self.ndim = (len(self.row), store.out_size, store.out_size), np.dtype(np.int16), 3
     def __len__(self): return len(self.row)
     def __getitem__(self, i):
         if isinstance(i, (int, np.integer)): return self.store.read(self.shard[i], int(self.row[i]))
-        if isinstance(i, tuple): raise IndexError("a CropView selects crops only (one index, slice or index array); read it with np.asarray first")
+        if isinstance(i, tuple):
+            raise IndexError("a CropView selects crops only (one index, slice or index array); read it with "
+                             "np.asarray first")
         sel = np.arange(len(self))[i]
         return CropView(self.store, self.shard[sel], self.row[sel])
     def __array__(self, dtype=None, copy=None):
         out = np.empty(self.shape, np.int16)
         for k in range(len(self)): out[k] = self.store.read(self.shard[k], int(self.row[k]))
         return out if dtype is None else out.astype(dtype)
-    def __repr__(self): return f"CropView({len(self)} crops of {self.shape[1]}x{self.shape[2]} int16 in {self.store.dir})"
+    def __repr__(self):
+        return f"CropView({len(self)} crops of {self.shape[1]}x{self.shape[2]} int16 in {self.store.dir})"
 
+# %% ../nbs/02_data.ipynb #c007-1
 class CropStore:
-    "Int16 head crops of one `out_size` (and salt) under `root`: a few large `.npy` shards and their Parquet index rows."
+    ("Int16 head crops of one `out_size` (and salt) under `root`: a few large `.npy` shards and their Parquet index "
+     "rows.")
     def __init__(self, root, out_size=256, salt:bytes|None=None, shard_bytes=SHARD_BYTES):
         self.out_size, self.salt = int(out_size), (salt if salt is not None else project_salt())
         self.root, self.dir = Path(root), Path(root)/prep_key(self.out_size, self.salt)
@@ -142,27 +162,8 @@ class CropStore:
         try: self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as e: raise storage_error(e, f"the crop store {self.dir}") from None
         self._fds, self._off, self.n_decoded, self.build_s, self.set_aside = {}, {}, 0, 0., []
-        self.old_caches = sorted(str(d) for d in self.root.glob('s*_*') if d.is_dir() and d != self.dir and any(d.glob('*.json')))
-
-    def index(self, columns=None) -> pd.DataFrame:
-        "Every committed index row (content_sha1 -> shard, row, crc32, metadata, or just `columns`); of two copies the newest is used."
-        cols = None if columns is None else list(dict.fromkeys(['content_sha1', *columns]))
-        parts = []
-        for p in sorted(self.dir.glob('shard_*.parquet'), key=lambda q: (q.stat().st_mtime_ns, q.name)):
-            try: parts.append(pd.read_parquet(p, columns=cols))
-            except FileNotFoundError: continue                             # set aside by another reader meanwhile
-            except Exception as e: self._set_aside(p, e)                   # unreadable: its studies are decoded again
-        if not parts: return pd.DataFrame(columns=cols or ['content_sha1', 'shard', 'row', 'crc32'])
-        return pd.concat(parts, ignore_index=True).drop_duplicates('content_sha1', keep='last').reset_index(drop=True)
-
-    def read(self, shard:str, row:int) -> np.ndarray:
-        "One crop (S, S) int16, read by position from its shard (no memory map, nothing kept resident)."
-        if shard not in self._fds:
-            p = self.dir/f'{shard}.npy'
-            self._off[shard] = npy_offset(p)[0]; self._fds[shard] = os.open(p, os.O_RDONLY)
-        n = 2*self.out_size**2; buf = bytearray(n)
-        if os.preadv(self._fds[shard], [buf], self._off[shard] + row*n) != n: raise StorageError(f"{self.dir/shard}.npy: row {row} is truncated")
-        return np.frombuffer(buf, np.int16).reshape(self.out_size, self.out_size)
+        self.old_caches = sorted(str(d) for d in self.root.glob('s*_*') if d.is_dir() and d != self.dir
+                                 and any(d.glob('*.json')))
 
     def __getstate__(self): return {**self.__dict__, '_fds': {}}        # file handles do not travel to other processes
     def __del__(self):
@@ -170,110 +171,162 @@ class CropStore:
             for fd in self._fds.values(): os.close(fd)
         except Exception: pass
 
-    def _set_aside(self, p:Path, err):
-        "Move an unreadable index file (and its shard) to `corrupt/`, kept for inspection; say so once, naming it."
-        aside = self.dir/'corrupt'; aside.mkdir(exist_ok=True)
-        for q in (p, p.with_suffix('.npy')):
-            try: os.replace(q, aside/q.name)
-            except FileNotFoundError: pass
-        self.set_aside.append(p.name)
-        print(f"crop store: index file {p} is unreadable ({type(err).__name__}: {err}); moved to {aside}/ with its shard, "
-              "and its crops will be decoded again", file=sys.stderr)
+# %% ../nbs/02_data.ipynb #c007-1-p0
+@patch
+def index(self:CropStore, columns=None) -> pd.DataFrame:
+    ("Every committed index row (content_sha1 -> shard, row, crc32, metadata, or just `columns`); of two copies the "
+     "newest is used.")
+    cols = None if columns is None else list(dict.fromkeys(['content_sha1', *columns]))
+    parts = []
+    for p in sorted(self.dir.glob('shard_*.parquet'), key=lambda q: (q.stat().st_mtime_ns, q.name)):
+        try: parts.append(pd.read_parquet(p, columns=cols))
+        except FileNotFoundError: continue                             # set aside by another reader meanwhile
+        except Exception as e: self._set_aside(p, e)                   # unreadable: its studies are decoded again
+    if not parts: return pd.DataFrame(columns=cols or ['content_sha1', 'shard', 'row', 'crc32'])
+    return pd.concat(parts, ignore_index=True).drop_duplicates('content_sha1', keep='last').reset_index(drop=True)
 
-    def _crc_ok(self, e) -> bool:
-        try: return zlib.crc32(self.read(e['shard'], int(e['row'])).data) == int(e['crc32'])
-        except Exception: return False
+# %% ../nbs/02_data.ipynb #c007-1-p1
+@patch
+def read(self:CropStore, shard:str, row:int) -> np.ndarray:
+    "One crop (S, S) int16, read by position from its shard (no memory map, nothing kept resident)."
+    if shard not in self._fds:
+        p = self.dir/f'{shard}.npy'
+        self._off[shard] = npy_offset(p)[0]; self._fds[shard] = os.open(p, os.O_RDONLY)
+    n = 2*self.out_size**2; buf = bytearray(n)
+    if os.preadv(self._fds[shard], [buf], self._off[shard] + row*n) != n:
+        raise StorageError(f"{self.dir/shard}.npy: row {row} is truncated")
+    return np.frombuffer(buf, np.int16).reshape(self.out_size, self.out_size)
 
-    def _clean_orphans(self):
-        "Remove `.part` shards (and shards without index rows) left by writers that no longer run."
-        for p in list(self.dir.glob('shard_*.npy.part')) + [q for q in self.dir.glob('shard_*.npy') if not q.with_suffix('.parquet').exists()]:
-            parts = p.name.split('.')[0].split('_')
-            if len(parts) < 4 or parts[3] != _HOST: continue                # another node's writer: not ours to judge
-            pid = int(parts[1])
-            try: os.kill(pid, 0); alive = pid != os.getpid()           # this process has no open writer here
-            except OSError: alive = False
-            if not alive: p.unlink(missing_ok=True)
+# %% ../nbs/02_data.ipynb #c007-1-p2
+@patch
+def _set_aside(self:CropStore, p:Path, err):
+    "Move an unreadable index file (and its shard) to `corrupt/`, kept for inspection; say so once, naming it."
+    aside = self.dir/'corrupt'; aside.mkdir(exist_ok=True)
+    for q in (p, p.with_suffix('.npy')):
+        try: os.replace(q, aside/q.name)
+        except FileNotFoundError: pass
+    self.set_aside.append(p.name)
+    print(f"crop store: index file {p} is unreadable ({type(err).__name__}: {err}); moved to {aside}/ with its shard, "
+          "and its crops will be decoded again", file=sys.stderr)
 
-    def build(self, studies:pd.DataFrame, num_workers=0, executor=None, lock=True) -> pd.DataFrame:
-        "Features table (one row per study, `cached` says whether it was a hit); decodes only misses and corrupted rows."
-        if executor is not None and executor.name != 'local': return self._build_on(executor, studies)
-        if not lock: return self._build(studies, num_workers)
-        with store_lock(self.root/f'.{self.dir.name}.lock'): return self._build(studies, num_workers)     # a second run waits, then finds the crops
+# %% ../nbs/02_data.ipynb #c007-1-p3
+@patch
+def _crc_ok(self:CropStore, e) -> bool:
+    try: return zlib.crc32(self.read(e['shard'], int(e['row'])).data) == int(e['crc32'])
+    except Exception: return False
 
-    def _build(self, studies:pd.DataFrame, num_workers=0) -> pd.DataFrame:
-        global _KNOWN
-        t0 = time.time(); self._clean_orphans()
-        idx = self.index(['shard', 'row', 'crc32']).set_index('content_sha1', drop=False)
-        _KNOWN = frozenset(idx.index)
-        paths, hits, redo, w = list(studies.path), {}, [], _ShardWriter(self)
-        misses, chunk = [], {}                                     # decoded rows, kept as small DataFrames, not dicts
-        def keep(k, row):
-            chunk[k] = row
-            if len(chunk) >= 2048: misses.append(pd.DataFrame.from_dict(chunk, orient='index')); chunk.clear()
-        try:
-            for k, (row, crop) in enumerate(iter_studies(crop_row, paths, num_workers, salt=self.salt, out_size=self.out_size)):
-                if row['cached']:
-                    if self._crc_ok(idx.loc[row['content_sha1']]): hits[k] = row['content_sha1']
-                    else: redo.append(k)
-                    continue
-                if crop is not None: w.add(crop, row)
-                keep(k, row)
-            _KNOWN = frozenset()
-            for k in redo:                                                  # corrupted rows: decode again, into a new shard
-                row, crop = crop_row(paths[k], self.salt, self.out_size)
-                if crop is not None: w.add(crop, row)
-                keep(k, row)
-            w.commit()
-        except OSError as e: raise storage_error(e, f"the crop store {self.dir}") from None
-        finally:
-            _KNOWN = frozenset()
-            w.abort()
-        if chunk: misses.append(pd.DataFrame.from_dict(chunk, orient='index'))
-        if hits:                                                           # metadata of the hits: one read of the index
-            h = self.index().set_index('content_sha1', drop=False).loc[list(hits.values())].drop(columns=['shard', 'row']).reset_index(drop=True)
-            misses.append(h.set_axis(list(hits.keys())).assign(cached=True))
-        rows = pd.concat(misses).sort_index().reset_index(drop=True)
-        head = pd.DataFrame(dict(ID=studies.ID.values, Label=studies.Label.values, file=[Path(p).name for p in paths]))
-        feats = pd.concat([head, rows], axis=1)
-        feats['ok'] = feats.ok.astype(bool); feats['cached'] = feats.cached.astype(bool)
-        self.build_s, self.n_decoded = time.time() - t0, int((~feats.cached & feats.ok).sum())
-        return feats
+# %% ../nbs/02_data.ipynb #c007-1-p4
+@patch
+def _clean_orphans(self:CropStore):
+    "Remove `.part` shards (and shards without index rows) left by writers that no longer run."
+    for p in list(self.dir.glob('shard_*.npy.part')) + [q for q in self.dir.glob('shard_*.npy')
+                                                        if not q.with_suffix('.parquet').exists()]:
+        parts = p.name.split('.')[0].split('_')
+        if len(parts) < 4 or parts[3] != _HOST: continue                # another node's writer: not ours to judge
+        pid = int(parts[1])
+        try: os.kill(pid, 0); alive = pid != os.getpid()           # this process has no open writer here
+        except OSError: alive = False
+        if not alive: p.unlink(missing_ok=True)
 
-    def _build_on(self, executor, studies:pd.DataFrame) -> pd.DataFrame:
-        "Ingestion fanned out: chunks of studies as tasks, each building its own shards of this store (a filesystem all workers see)."
-        t0 = time.time(); cpus = int(executor.resources().get('CPU', 1))
-        size = max(32, -(-len(studies)//(4*max(1, cpus))))
-        chunks = [studies.iloc[i:i + size] for i in range(0, len(studies), size)]
-        args = (self.root, self.out_size, self.salt, self.rows_per_shard*2*self.out_size**2)
-        parts = executor.map(_build_chunk, [args + (c,) for c in chunks], cpus=1)
-        feats = pd.concat([f for f, _ in parts], ignore_index=True)
-        self.build_s, self.n_decoded = time.time() - t0, sum(n for _, n in parts)
-        return feats
+# %% ../nbs/02_data.ipynb #c007-1-p5
+@patch
+def build(self:CropStore, studies:pd.DataFrame, num_workers=0, executor=None, lock=True) -> pd.DataFrame:
+    "Features table (one row per study, `cached` says whether it was a hit); decodes only misses and corrupted rows."
+    if executor is not None and executor.name != 'local': return self._build_on(executor, studies)
+    if not lock: return self._build(studies, num_workers)
+    with store_lock(self.root/f'.{self.dir.name}.lock'):
+        return self._build(studies, num_workers)     # a second run waits, then finds the crops
 
-    def crops(self, feats:pd.DataFrame) -> CropView:
-        "The crops of the `ok` rows of `feats`, in order, as a lazy `CropView` (nothing is read until used)."
-        ok = feats[feats.ok]
-        loc = self.index(['shard', 'row']).set_index('content_sha1').loc[ok.content_sha1.values]
-        return CropView(self, loc['shard'].values, loc['row'].values)
+# %% ../nbs/02_data.ipynb #c007-1-p6
+@patch
+def _build(self:CropStore, studies:pd.DataFrame, num_workers=0) -> pd.DataFrame:
+    global _KNOWN
+    t0 = time.time(); self._clean_orphans()
+    idx = self.index(['shard', 'row', 'crc32']).set_index('content_sha1', drop=False)
+    _KNOWN = frozenset(idx.index)
+    paths, hits, redo, w = list(studies.path), {}, [], _ShardWriter(self)
+    misses, chunk = [], {}                                     # decoded rows, kept as small DataFrames, not dicts
+    def keep(k, row):
+        chunk[k] = row
+        if len(chunk) >= 2048: misses.append(pd.DataFrame.from_dict(chunk, orient='index')); chunk.clear()
+    try:
+        for k, (row, crop) in enumerate(iter_studies(crop_row, paths, num_workers, salt=self.salt, out_size=self.out_size)):
+            if row['cached']:
+                if self._crc_ok(idx.loc[row['content_sha1']]): hits[k] = row['content_sha1']
+                else: redo.append(k)
+                continue
+            if crop is not None: w.add(crop, row)
+            keep(k, row)
+        _KNOWN = frozenset()
+        for k in redo:                                                  # corrupted rows: decode again, into a new shard
+            row, crop = crop_row(paths[k], self.salt, self.out_size)
+            if crop is not None: w.add(crop, row)
+            keep(k, row)
+        w.commit()
+    except OSError as e: raise storage_error(e, f"the crop store {self.dir}") from None
+    finally:
+        _KNOWN = frozenset()
+        w.abort()
+    if chunk: misses.append(pd.DataFrame.from_dict(chunk, orient='index'))
+    if hits:                                                           # metadata of the hits: one read of the index
+        h = self.index().set_index('content_sha1',
+                                   drop=False).loc[list(hits.values())].drop(columns=['shard',
+                                   'row']).reset_index(drop=True)
+        misses.append(h.set_axis(list(hits.keys())).assign(cached=True))
+    rows = pd.concat(misses).sort_index().reset_index(drop=True)
+    head = pd.DataFrame(dict(ID=studies.ID.values, Label=studies.Label.values, file=[Path(p).name for p in paths]))
+    feats = pd.concat([head, rows], axis=1)
+    feats['ok'] = feats.ok.astype(bool); feats['cached'] = feats.cached.astype(bool)
+    self.build_s, self.n_decoded = time.time() - t0, int((~feats.cached & feats.ok).sum())
+    return feats
 
-    def size_mb(self) -> float:
-        "Disk use of this configuration (shards and index), MB."
-        return sum(p.stat().st_blocks*512 for p in self.dir.iterdir())/2**20
+# %% ../nbs/02_data.ipynb #c007-1-p7
+@patch
+def _build_on(self:CropStore, executor, studies:pd.DataFrame) -> pd.DataFrame:
+    ("Ingestion fanned out: chunks of studies as tasks, each building its own shards of this store (a filesystem all "
+     "workers see).")
+    t0 = time.time(); cpus = int(executor.resources().get('CPU', 1))
+    size = max(32, -(-len(studies)//(4*max(1, cpus))))
+    chunks = [studies.iloc[i:i + size] for i in range(0, len(studies), size)]
+    args = (self.root, self.out_size, self.salt, self.rows_per_shard*2*self.out_size**2)
+    parts = executor.map(_build_chunk, [args + (c,) for c in chunks], cpus=1)
+    feats = pd.concat([f for f, _ in parts], ignore_index=True)
+    self.build_s, self.n_decoded = time.time() - t0, sum(n for _, n in parts)
+    return feats
 
-    def n_files(self) -> int:
-        "Number of files in the store folder."
-        return sum(1 for _ in self.dir.iterdir())
+# %% ../nbs/02_data.ipynb #c007-1-p8
+@patch
+def crops(self:CropStore, feats:pd.DataFrame) -> CropView:
+    "The crops of the `ok` rows of `feats`, in order, as a lazy `CropView` (nothing is read until used)."
+    ok = feats[feats.ok]
+    loc = self.index(['shard', 'row']).set_index('content_sha1').loc[ok.content_sha1.values]
+    return CropView(self, loc['shard'].values, loc['row'].values)
 
+# %% ../nbs/02_data.ipynb #c007-1-p9
+@patch
+def size_mb(self:CropStore) -> float:
+    "Disk use of this configuration (shards and index), MB."
+    return sum(p.stat().st_blocks*512 for p in self.dir.iterdir())/2**20
+
+# %% ../nbs/02_data.ipynb #c007-1-p10
+@patch
+def n_files(self:CropStore) -> int:
+    "Number of files in the store folder."
+    return sum(1 for _ in self.dir.iterdir())
+
+# %% ../nbs/02_data.ipynb #c007-2
 def _build_chunk(root, out_size, salt, shard_bytes, studies) -> tuple[pd.DataFrame, int]:
     "A task: build the store for one chunk of studies; (its features rows, studies decoded)."
-    s = CropStore(root, out_size, salt, shard_bytes); f = s.build(studies, lock=False)     # chunks of one run: disjoint studies
+    s = CropStore(root, out_size, salt, shard_bytes)
+    f = s.build(studies, lock=False)     # chunks of one run: disjoint studies
     return f, s.n_decoded
 
 CropCache = CropStore                       # the name earlier versions used
 
 # %% ../nbs/02_data.ipynb #c009c
 class ContextView:
-    "Crops read with their series neighbours: item i is the (2k+1, S, S) stack of `crops` at row `nbr[i]` (`neighbour_index`), gathered when read."
+    ("Crops read with their series neighbours: item i is the (2k+1, S, S) stack of `crops` at row `nbr[i]` "
+     "(`neighbour_index`), gathered when read.")
     def __init__(self, crops, nbr): self.crops, self.nbr = crops, np.asarray(nbr, int)
     def __len__(self): return len(self.nbr)
     @property
@@ -295,9 +348,11 @@ def group_keys(ids, groups=None) -> np.ndarray:
     g = pd.Series(np.asarray(groups, dtype=object)).where(lambda s: s.notna(), '\0' + ids)    # no key: its own group
     return ids.groupby(g.values).transform('min').values
 
+# %% ../nbs/02_data.ipynb #c011-1
 def _seed_order(keys, seed) -> list:
     return sorted(keys, key=lambda k: hashlib.sha1(f'{seed}:{k}'.encode()).hexdigest())
 
+# %% ../nbs/02_data.ipynb #c011-2
 def stratified_group_split(y, groups, frac=.15, seed=42) -> tuple[np.ndarray, np.ndarray]:
     "(kept, held-out) positions: whole `groups`, about `frac` of the positives and of all studies held out."
     y, g = np.asarray(y).astype(int), np.asarray(groups).astype(str)
@@ -312,28 +367,40 @@ def stratified_group_split(y, groups, frac=.15, seed=42) -> tuple[np.ndarray, np
     m = np.isin(g, held)
     return np.nonzero(~m)[0], np.nonzero(m)[0]
 
+# %% ../nbs/02_data.ipynb #c011-3
 def patient_groups(ok:pd.DataFrame, grouping='auto', k_folds=5) -> tuple[np.ndarray, str]:
     "Group key per row of `ok` and a note saying how studies were grouped (see the rules above)."
-    if grouping not in ('auto', 'patient', 'study'): raise DatasetError(f"grouping must be 'auto', 'patient' or 'study', got {grouping!r}")
+    if grouping not in ('auto', 'patient', 'study'):
+        raise DatasetError(f"grouping must be 'auto', 'patient' or 'study', got {grouping!r}")
     ids = ok.ID.astype(str).values
     ph = ok.patient_hash if 'patient_hash' in ok else pd.Series([None]*len(ok))
     sh = ok.study_hash.values if 'study_hash' in ok else None        # the slices of one study always stay together
     if grouping == 'study' or not ph.dropna().duplicated().any():
-        return group_keys(ids, sh), 'one group per study' + (' (grouping=study)' if grouping == 'study' else ' (no patient has two studies)')
+        return group_keys(ids,
+                          sh), 'one group per study' + (' (grouping=study)' if grouping == 'study'
+                                                        else ' (no patient has two studies)')
     keys = group_keys(ids, ph.values)
     n_pos_groups = len(set(keys[ok.Label.values == 1])); top = pd.Series(keys).value_counts().iloc[0]/len(keys)
     need = k_folds + 2
-    if n_pos_groups >= need and top <= .5: return keys, f'grouped by patient: {len(set(keys))} patients for {len(keys)} studies'
-    why = (f"only {n_pos_groups} distinct patient key(s) carry a positive study (need >= {need}: {k_folds} folds, the test set "
-           "and an inner validation split)") if n_pos_groups < need else f"one patient key holds {top:.0%} of the studies"
+    if n_pos_groups >= need and top <= .5:
+        return keys, f'grouped by patient: {len(set(keys))} patients for {len(keys)} studies'
+    why = (f"only {n_pos_groups} distinct patient key(s) carry a positive study (need >= {need}: {k_folds} folds, the "
+           "test set "
+           "and an inner validation split)") if n_pos_groups < need else (f"one patient key holds {top:.0%} of the "
+                                                                          "studies")
     if grouping == 'patient':
-        raise DatasetError(f"grouping='patient' but the PatientID values cannot group this dataset: {why}. Anonymised exports often "
-                           "write one value (ANON) or a site code: restore the real patient IDs, or use grouping='study' if every file is a different patient")
-    return group_keys(ids, sh), (f"WARNING: PatientID looks anonymised or constant ({why}): split by study instead of by patient; "
+        raise DatasetError(f"grouping='patient' but the PatientID values cannot group this dataset: {why}. Anonymised "
+                           "exports often "
+                           "write one value (ANON) or a site code: restore the real patient IDs, or use "
+                           "grouping='study' if every file is a different patient")
+    return group_keys(ids, sh), (f"WARNING: PatientID looks anonymised or constant ({why}): split by study instead of "
+                                 "by patient; "
                              "if several studies come from one patient, CV and test estimates may be optimistic")
 
+# %% ../nbs/02_data.ipynb #c011-4
 def make_split(feats:pd.DataFrame, test_size=.15, seed=42, grouping='auto', k_folds=5) -> pd.DataFrame:
-    "ID, Label, group, split ('train'/'test') for the `ok` rows; the note on grouping and the achieved size in `.attrs`."
+    ("ID, Label, group, split ('train'/'test') for the `ok` rows; the note on grouping and the achieved size in "
+     "`.attrs`.")
     ok = feats[feats.ok].reset_index(drop=True)
     groups, note = patient_groups(ok, grouping, k_folds)
     _, test_idx = stratified_group_split(ok.Label.values, groups, test_size, seed)
@@ -343,21 +410,27 @@ def make_split(feats:pd.DataFrame, test_size=.15, seed=42, grouping='auto', k_fo
     sp.attrs['grouping'] = note
     return sp
 
+# %% ../nbs/02_data.ipynb #c011-5
 def check_split(sp:pd.DataFrame, test_size=.15, k_folds=5, tol=.05):
-    "Stop when the training part cannot feed `k_folds` folds; add a warning to `.attrs` when the test fraction is off by > `tol`."
+    ("Stop when the training part cannot feed `k_folds` folds; add a warning to `.attrs` when the test fraction is "
+     "off by > `tol`.")
     tr, te = sp[sp.split == 'train'], sp[sp.split == 'test']
     npos_groups = tr.group[tr.Label == 1].nunique()
     if npos_groups < k_folds + 1 or te.Label.sum() == 0:
-        raise DatasetError(f"test_size={test_size} leaves {int(tr.Label.sum())} positive items in {npos_groups} group(s) (patients, or "
+        raise DatasetError(f"test_size={test_size} leaves {int(tr.Label.sum())} positive items in {npos_groups} "
+                           "group(s) (patients, or "
                            f"studies: the slices of a study share one) for training "
-                           f"and {int(te.Label.sum())} for testing; {k_folds}-fold CV needs >= {k_folds + 1} positive groups in training "
+                           f"and {int(te.Label.sum())} for testing; {k_folds}-fold CV needs >= {k_folds + 1} positive "
+                           "groups in training "
                            "and the test set needs one: lower test_size or k_folds")
     got = len(te)/len(sp)
     sp.attrs['test_fraction'] = round(got, 4)
     if abs(got - test_size) > tol:
-        sp.attrs['size_warning'] = (f"WARNING: test set is {got:.1%} of the studies, not {test_size:.0%}: whole patient groups are "
+        sp.attrs['size_warning'] = (f"WARNING: test set is {got:.1%} of the studies, not {test_size:.0%}: whole "
+                                    "patient groups are "
                                     "held out and their sizes do not allow closer")
 
+# %% ../nbs/02_data.ipynb #c011-6
 def load_or_make_split(path, feats:pd.DataFrame, test_size=.15, seed=42, grouping='auto', k_folds=5) -> pd.DataFrame:
     "Reuse the split table at `path` if it covers exactly the same studies, else make it and write it there."
     path = Path(path)
@@ -373,7 +446,8 @@ def load_or_make_split(path, feats:pd.DataFrame, test_size=.15, seed=42, groupin
 class TensorHU(TensorImageBW):
     "An int16 HU crop (1, H, W); shown through the brain window."
     def show(self, ctx=None, **kwargs):
-        return show_image(hu_to_windows(self, [(0., 80.)])[0] if self.dim() == 3 else self, ctx=ctx, cmap='gray', **kwargs)
+        return show_image(hu_to_windows(self, [(0., 80.)])[0] if self.dim() == 3 else self, ctx=ctx, cmap='gray',
+                          **kwargs)
 
 # %% ../nbs/02_data.ipynb #c015_hu_item
 def hu_item(a) -> TensorHU:
@@ -383,14 +457,16 @@ def hu_item(a) -> TensorHU:
 # %% ../nbs/02_data.ipynb #c014_TensorLabel
 class TensorLabel(TensorBase):
     "A 0/1 float label that shows as a title."
-    def show(self, ctx=None, **kwargs): return show_title('positive' if float(self) > .5 else 'negative', ctx=ctx, **kwargs)
+    def show(self, ctx=None, **kwargs):
+        return show_title('positive' if float(self) > .5 else 'negative', ctx=ctx, **kwargs)
 
 # %% ../nbs/02_data.ipynb #c014_HUAffine
 class HUAffine(Transform):
     "Random rotation/translation/scale/h-flip of a HU batch in one `grid_sample` (train only)."
     split_idx, order = 0, 10
     def __init__(self, max_rot=15., max_trans=.05, scale=(.9, 1.1), p_flip=.5, fill=-1024.):
-        super().__init__(); self.max_rot, self.max_trans, self.scale, self.p_flip, self.fill = max_rot, max_trans, scale, p_flip, fill
+        super().__init__()
+        self.max_rot, self.max_trans, self.scale, self.p_flip, self.fill = max_rot, max_trans, scale, p_flip, fill
     def encodes(self, x:TensorHU):
         b, dev = x.shape[0], x.device
         r = lambda lo, hi: torch.rand(b, device=dev)*(hi - lo) + lo
@@ -405,7 +481,8 @@ class HUAffine(Transform):
 
 # %% ../nbs/02_data.ipynb #c014_HUJitter
 class HUJitter(Transform):
-    "Per-image HU shift (uniform in +-`offset` HU) and contrast scale (1 +- `contrast`) about `centre` HU (train only): scanners and reconstruction kernels differ by a few HU."
+    ("Per-image HU shift (uniform in +-`offset` HU) and contrast scale (1 +- `contrast`) about `centre` HU (train "
+     "only): scanners and reconstruction kernels differ by a few HU.")
     split_idx, order = 0, 15
     def __init__(self, offset=10., contrast=.1, centre=40.): super().__init__(); store_attr()
     def encodes(self, x:TensorHU):
@@ -436,18 +513,22 @@ class GaussianBlurBatch(Transform):
 
 # %% ../nbs/02_data.ipynb #c014_RandomErasingBatch
 class RandomErasingBatch(Transform):
-    "Erase one random rectangle (2-15% of the area, aspect 0.3-3.3) with value 0 in a fraction `p` of images (train only)."
+    ("Erase one random rectangle (2-15% of the area, aspect 0.3-3.3) with value 0 in a fraction `p` of images (train "
+     "only).")
     split_idx, order = 0, 100
-    def __init__(self, p=.3, scale=(.02, .15), ratio=(.3, 3.3)): super().__init__(); self.pe, self.scale, self.ratio = p, scale, ratio
+    def __init__(self, p=.3, scale=(.02, .15), ratio=(.3, 3.3)):
+        super().__init__(); self.pe, self.scale, self.ratio = p, scale, ratio
     def encodes(self, x:TensorImage):
         b, c, h, w = x.shape; dev = x.device
         area = (torch.rand(b, device=dev)*(self.scale[1] - self.scale[0]) + self.scale[0])*h*w
         logr = torch.rand(b, device=dev)*(np.log(self.ratio[1]) - np.log(self.ratio[0])) + np.log(self.ratio[0])
-        eh = torch.sqrt(area*torch.exp(logr)).clamp(1, h).long(); ew = torch.sqrt(area/torch.exp(logr)).clamp(1, w).long()
+        eh = torch.sqrt(area*torch.exp(logr)).clamp(1, h).long()
+        ew = torch.sqrt(area/torch.exp(logr)).clamp(1, w).long()
         top = (torch.rand(b, device=dev)*(h - eh + 1)).long(); left = (torch.rand(b, device=dev)*(w - ew + 1)).long()
         on = torch.rand(b, device=dev) < self.pe
         ys, xs = torch.arange(h, device=dev)[None, :, None], torch.arange(w, device=dev)[None, None, :]
-        m = (ys >= top[:, None, None]) & (ys < (top+eh)[:, None, None]) & (xs >= left[:, None, None]) & (xs < (left+ew)[:, None, None])
+        m = (ys >= top[:, None, None]) & (ys < (top+eh)[:, None, None]) & (xs >= left[:, None,
+            None]) & (xs < (left+ew)[:, None, None])
         return TensorImage(x.masked_fill((m & on[:, None, None])[:, None], 0.))
 
 # %% ../nbs/02_data.ipynb #c017
@@ -457,24 +538,30 @@ def hu_block(ranges=None, stats=imagenet_stats, aug=True):
     if aug: tfms += [HUAffine(), GaussianBlurBatch(), RandomErasingBatch()]
     return TransformBlock(type_tfms=[], batch_tfms=tfms)
 
+# %% ../nbs/02_data.ipynb #c017-1
 def default_device(device=None) -> torch.device:
     "`device` as a `torch.device`; None means CUDA when available, else the CPU."
     return torch.device(device) if device else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
+# %% ../nbs/02_data.ipynb #c017-2
 def class_weights(y) -> np.ndarray:
     "Per-item weights giving each class the same total weight."
     y = np.asarray(y).astype(int); cnt = np.bincount(y, minlength=2).astype(float)
     return 1.0/cnt[y]
 
+# %% ../nbs/02_data.ipynb #c017-3
 def loader_kw(bs, device=None, num_workers=None, **kwargs) -> dict:
-    "DataLoader settings: `bs`, the device, and workers (None: 0 on the CPU, up to 8 on a GPU, which collate ahead) with pinned memory on CUDA."
+    ("DataLoader settings: `bs`, the device, and workers (None: 0 on the CPU, up to 8 on a GPU, which collate ahead) "
+     "with pinned memory on CUDA.")
     dev = default_device(device)
     if num_workers is None: num_workers = 0 if dev.type == 'cpu' else min(8, os.cpu_count() or 1)
     return dict(bs=bs, num_workers=num_workers, device=dev, pin_memory=dev.type == 'cuda', **kwargs)
 
+# %% ../nbs/02_data.ipynb #c017-4
 def ct_dataloaders(crops:np.ndarray, labels, train_idx, valid_idx, bs=16, ranges=None, stats=imagenet_stats,
                    aug=True, weighted=True, device=None, num_workers=None, **kwargs):
-    "fastai DataLoaders over `crops` ((N, S, S) int16 array, `CropView`, or a `ContextView` of (N, C, S, S)) and 0/1 `labels`; positions `train_idx`/`valid_idx` select the sets."
+    ("fastai DataLoaders over `crops` ((N, S, S) int16 array, `CropView`, or a `ContextView` of (N, C, S, S)) and 0/1 "
+     "`labels`; positions `train_idx`/`valid_idx` select the sets.")
     labels = np.asarray(labels, dtype=np.float32)
     train_idx, valid_idx = np.asarray(train_idx, int), np.asarray(valid_idx, int)
     items = np.concatenate([train_idx, valid_idx])

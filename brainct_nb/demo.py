@@ -27,6 +27,7 @@ def _smooth_noise(rng, shape, sigma_px):
     out = np.fft.irfft2(np.fft.rfft2(n) * np.exp(-2*(np.pi*sigma_px)**2*(fx**2+fy**2)), s=shape)
     return out / (out.std() + 1e-8)
 
+# %% ../nbs/00a_demo.ipynb #c006-1
 def _ellipse(yy, xx, cy, cx, ry, rx, ang=0.):
     c, s = np.cos(ang), np.sin(ang)
     y, x = yy-cy, xx-cx
@@ -34,7 +35,9 @@ def _ellipse(yy, xx, cy, cx, ry, rx, ang=0.):
 
 # %% ../nbs/00a_demo.ipynb #c007
 def head_phantom(size=256, rng=None, finding:str|None=None, head=None, return_mask=False, where:dict|None=None):
-    "One axial head slice in HU (float32, `size` x `size`); `finding` is None, 'bleed' or 'lesion'; `head` fixes the shape; `return_mask` also gives the finding's mask; `where` fixes the finding (`ang`, `rad`, `r`, `aspect`, `rot`, `contrast`)."
+    ("One axial head slice in HU (float32, `size` x `size`); `finding` is None, 'bleed' or 'lesion'; `head` fixes the "
+     "shape; `return_mask` also gives the finding's mask; `where` fixes the finding (`ang`, `rad`, `r`, `aspect`, "
+     "`rot`, `contrast`).")
     rng = rng if rng is not None else np.random.default_rng()
     h = head or dict(ry=rng.uniform(.30, .40), rx=rng.uniform(.24, .32), ang=rng.uniform(-.15, .15),
                      cy=rng.uniform(-.06, 0.), cx=rng.uniform(-.03, .03), skull=rng.uniform(.018, .04),
@@ -50,7 +53,8 @@ def head_phantom(size=256, rng=None, finding:str|None=None, head=None, return_ma
     out[skull] = h['bone'] * (1 + .15*_smooth_noise(rng, (size, size), size/40)[skull])
     brain = r_brain <= 1
     noise_sd = rng.uniform(4, 7)
-    tissue = h['brain'] + 6*(np.sqrt(np.clip(r_brain, 0, 1)) > .55) + noise_sd*_smooth_noise(rng, (size, size), size/256)
+    tissue = h['brain'] + 6*(np.sqrt(np.clip(r_brain, 0, 1)) > .55) + noise_sd*_smooth_noise(rng, (size, size),
+        size/256)
     out[brain] = tissue[brain]
     out[(r_in <= 1) & ~brain] = 8                                                     # CSF at the cortex
     for sgn in (-1, 1):                                                               # lateral ventricles
@@ -66,7 +70,8 @@ def head_phantom(size=256, rng=None, finding:str|None=None, head=None, return_ma
         ang = draw('ang', 0, 2*np.pi); rad = draw('rad', 0, .55)
         cy, cx = h['cy'] + rad*(h['ry']-t)*np.sin(ang), h['cx'] + rad*(h['rx']-t)*np.cos(ang)
         r = draw('r', .03, .075)
-        blob = _ellipse(yy, xx, cy, cx, r*draw('aspect', .7, 1.3), r, draw('rot', 0, np.pi)) + .25*_smooth_noise(rng, (size, size), size/60)
+        blob = _ellipse(yy, xx, cy, cx, r*draw('aspect', .7, 1.3), r, draw('rot', 0, np.pi)) + .25*_smooth_noise(rng,
+            (size, size), size/60)
         if finding == 'bleed':
             m = (blob <= 1) & brain
             out[m] += draw('contrast', 20, 45); finding_mask = m
@@ -89,7 +94,8 @@ ENCODINGS = (dict(signed=False, intercept=-1024., padding=0),      # unsigned, i
 
 def write_ct_dicom(path, hu:np.ndarray, signed=True, intercept=0., padding:int|None=-2000, patient=0, study_uid=None,
                    instance=1, fov=True, spacing=0.5, **tags):
-    "Write `hu` as a single-frame CT DICOM with the given pixel encoding, padding outside a circular FOV and planted PHI."
+    ("Write `hu` as a single-frame CT DICOM with the given pixel encoding, padding outside a circular FOV and planted "
+     "PHI.")
     n = hu.shape[0]
     raw = np.round(hu - intercept)
     if fov:
@@ -161,16 +167,21 @@ def _series_head(h:dict, t:float) -> dict:
     s = float(np.sqrt(max(.3, 1 - ((t - .45)/.7)**2)))
     return dict(h, ry=h['ry']*s, rx=h['rx']*s, vent=h['vent']*(1. if .3 < t < .75 else .15))
 
-def series_phantom(n_slices=16, size=96, rng=None, positive=False, span=(2, 6), contrast=(8, 30), radius=(.025, .06)) -> tuple[np.ndarray, np.ndarray]:
-    "A phantom head series (`n_slices` x `size` x `size` HU, base to vertex) and per-slice labels: a positive has one bleed spanning `span` adjacent slices."
+# %% ../nbs/00a_demo.ipynb #c011s-1
+def series_phantom(n_slices=16, size=96, rng=None, positive=False, span=(2, 6), contrast=(8, 30),
+                   radius=(.025, .06)) -> tuple[np.ndarray, np.ndarray]:
+    ("A phantom head series (`n_slices` x `size` x `size` HU, base to vertex) and per-slice labels: a positive has "
+     "one bleed spanning `span` adjacent slices.")
     rng = rng if rng is not None else np.random.default_rng()
     h = dict(ry=rng.uniform(.30, .40), rx=rng.uniform(.24, .32), ang=rng.uniform(-.15, .15), cy=rng.uniform(-.06, 0.),
-             cx=rng.uniform(-.03, .03), skull=rng.uniform(.018, .04), bone=rng.uniform(900, 1700), brain=rng.uniform(25, 34),
+             cx=rng.uniform(-.03, .03), skull=rng.uniform(.018, .04), bone=rng.uniform(900, 1700),
+             brain=rng.uniform(25, 34),
              vent=rng.uniform(.5, 1.2))
     lab = np.zeros(n_slices, int)
     if positive:
         n = min(int(rng.integers(span[0], span[1] + 1)), n_slices - 2); c0 = int(rng.integers(1, n_slices - n))
-        w = dict(ang=rng.uniform(0, 2*np.pi), rad=rng.uniform(0, .5), aspect=rng.uniform(.7, 1.3), rot=rng.uniform(0, np.pi),
+        w = dict(ang=rng.uniform(0, 2*np.pi), rad=rng.uniform(0, .5), aspect=rng.uniform(.7, 1.3),
+                 rot=rng.uniform(0, np.pi),
                  contrast=rng.uniform(*contrast)); r0 = rng.uniform(*radius)
     vol = np.empty((n_slices, size, size), np.float32)
     for j in range(n_slices):
@@ -183,11 +194,14 @@ def series_phantom(n_slices=16, size=96, rng=None, positive=False, span=(2, 6), 
 # %% ../nbs/00a_demo.ipynb #c011u
 def make_series_dataset(dest, n_studies=120, n_slices=12, size=96, prevalence=.2, seed=0, two_series_frac=.1,
                         two_study_frac=.1, layout='flat', study_labels=False, labels='labels1.csv', cts='CTs') -> Path:
-    "Phantom series with `labels`: `layout` 'flat' (randomly named files, the RSNA layout) or 'folders' (CTs/<study>/<series>/IM-<n>.dcm); labels per slice, or per study folder with `study_labels`."
-    if study_labels and layout != 'folders': raise ValueError("study_labels needs layout='folders' (a label names a study folder)")
+    ("Phantom series with `labels`: `layout` 'flat' (randomly named files, the RSNA layout) or 'folders' "
+     "(CTs/<study>/<series>/IM-<n>.dcm); labels per slice, or per study folder with `study_labels`.")
+    if study_labels and layout != 'folders':
+        raise ValueError("study_labels needs layout='folders' (a label names a study folder)")
     dest = Path(dest); ct = dest/cts; ct.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed); rows, studies, patient = [], [], 0
-    pos = np.zeros(n_studies, bool); pos[rng.choice(n_studies, max(2, int(round(n_studies*prevalence))), replace=False)] = True
+    pos = np.zeros(n_studies, bool)
+    pos[rng.choice(n_studies, max(2, int(round(n_studies*prevalence))), replace=False)] = True
     uid = lambda: pydicom.uid.generate_uid(prefix=PLANTED_PHI['uid_prefix'])
     for s in range(n_studies):
         if s and rng.random() >= two_study_frac: patient += 1        # some patients have two studies
@@ -199,7 +213,8 @@ def make_series_dataset(dest, n_studies=120, n_slices=12, size=96, prevalence=.2
             folder.mkdir(parents=True, exist_ok=True)
             for j in rng.permutation(n_slices):                     # written out of order
                 name = f"IM-{j + 1:04d}" if layout == 'folders' else f"ID_{rng.integers(16**9):09x}"
-                write_ct_dicom(folder/f"{name}.dcm", vol[j], patient=patient, study_uid=study, instance=int(j) + 1, spacing=sp, **enc,
+                write_ct_dicom(folder/f"{name}.dcm", vol[j], patient=patient, study_uid=study, instance=int(j) + 1,
+                               spacing=sp, **enc,
                                SeriesInstanceUID=ser, SliceThickness=thick, ImageOrientationPatient=[1, 0, 0, 0, 1, 0],
                                ImagePositionPatient=[-125., -125., -60. + 5.*float(j)])
                 rows.append(dict(ID=str((folder/name).relative_to(ct).as_posix()), Label=int(lab[j])))

@@ -40,11 +40,14 @@ def load_dicom(path, data:bytes|None=None) -> pydicom.Dataset:
 
 # %% ../nbs/00_dicom.ipynb #c006w
 def _warning_kind(message) -> str:
-    "The kind of a pydicom warning without the value it quotes: 'Invalid value for VR UI: 'ID_5b..'.' -> 'Invalid value for VR UI'."
+    ("The kind of a pydicom warning without the value it quotes: 'Invalid value for VR UI: 'ID_5b..'.' -> 'Invalid "
+     "value for VR UI'.")
     return re.split(r"[:.(]\s", str(message).strip(), maxsplit=1)[0][:80]
 
+# %% ../nbs/00_dicom.ipynb #c006w-1
 class header_warnings:
-    "Context: pydicom's warnings about non-conformant header values become `.kinds` (data-quality facts), not console lines."
+    ("Context: pydicom's warnings about non-conformant header values become `.kinds` (data-quality facts), not "
+     "console lines.")
     def __enter__(self):
         self._cm = warnings.catch_warnings(record=True); self._log = self._cm.__enter__()
         warnings.simplefilter('always'); self.kinds = []
@@ -74,7 +77,8 @@ def check_ct_image(ds, path='<dataset>'):
 
 # %% ../nbs/00_dicom.ipynb #c010
 def padding_mask(raw:np.ndarray, ds) -> np.ndarray|None:
-    "Boolean mask of padding pixels (`PixelPaddingValue`, up to `PixelPaddingRangeLimit`) in the *stored* values, or None."
+    ("Boolean mask of padding pixels (`PixelPaddingValue`, up to `PixelPaddingRangeLimit`) in the *stored* values, or "
+     "None.")
     pv = ds.get('PixelPaddingValue', None)
     if pv is None: return None
     lim = ds.get('PixelPaddingRangeLimit', None)
@@ -91,16 +95,20 @@ def _rescale(ds, path):
         except (TypeError, ValueError): raise DicomError(path, f"{tag} is not a number ({ds[tag].value!r})") from None
         if not np.isfinite(v): raise DicomError(path, f"{tag} is {v} (not finite): HU cannot be computed")
         if abs(v) > 1e6: raise DicomError(path, f"{tag} is {v}: not a CT rescale value")
-        if tag == 'RescaleSlope' and v == 0: raise DicomError(path, "RescaleSlope is 0: every pixel would have the same HU")
+        if tag == 'RescaleSlope' and v == 0:
+            raise DicomError(path, "RescaleSlope is 0: every pixel would have the same HU")
 
+# %% ../nbs/00_dicom.ipynb #c011-1
 def _rescaled(raw:np.ndarray, ds) -> np.ndarray:
-    "The modality LUT as float32: done here when it is the usual slope 1 and a whole-number intercept (exact, 4x faster), else pydicom's."
+    ("The modality LUT as float32: done here when it is the usual slope 1 and a whole-number intercept (exact, 4x "
+     "faster), else pydicom's.")
     slope, icpt = float(ds.get('RescaleSlope', 1) or 1), float(ds.get('RescaleIntercept', 0) or 0)
     if 'ModalityLUTSequence' in ds or slope != 1 or icpt != int(icpt) or raw.dtype.kind not in 'iu' or raw.dtype.itemsize > 2:
         return np.asarray(apply_modality_lut(raw, ds), dtype=np.float32)
     hu = raw.astype(np.float32); hu += icpt
     return hu
 
+# %% ../nbs/00_dicom.ipynb #c011-2
 def hu_from_dataset(ds, path='<dataset>') -> tuple[np.ndarray, list[str]]:
     "HU array (float32, 2-D) of a CT dataset, and notes on what was assumed."
     check_ct_image(ds, path)
@@ -114,21 +122,29 @@ def hu_from_dataset(ds, path='<dataset>') -> tuple[np.ndarray, list[str]]:
     if raw.ndim != 2: raise DicomError(path, f"expected a 2-D slice, got pixel array of shape {raw.shape}")
     pad = padding_mask(raw, ds)
     if 'RescaleSlope' not in ds or 'RescaleIntercept' not in ds:
-        if 'ModalityLUTSequence' not in ds: notes.append('no RescaleSlope/RescaleIntercept: slope 1, intercept 0 assumed')
-    if ds.get('PhotometricInterpretation') == 'MONOCHROME1': notes.append('MONOCHROME1: display-only inversion, HU unchanged')
+        if 'ModalityLUTSequence' not in ds:
+            notes.append('no RescaleSlope/RescaleIntercept: slope 1, intercept 0 assumed')
+    if ds.get('PhotometricInterpretation') == 'MONOCHROME1':
+        notes.append('MONOCHROME1: display-only inversion, HU unchanged')
     hu = _rescaled(raw, ds)
     if pad is not None and pad.any(): hu[pad] = AIR_HU
-    if raw.dtype.kind == 'f' and not np.isfinite(hu).all(): raise DicomError(path, "the modality LUT gives non-finite HU values")
+    if raw.dtype.kind == 'f' and not np.isfinite(hu).all():
+        raise DicomError(path, "the modality LUT gives non-finite HU values")
     np.clip(hu, HU_MIN, HU_MAX, out=hu)
     return hu, notes
 
+# %% ../nbs/00_dicom.ipynb #c011-3
 def read_hu(path) -> np.ndarray:
     "A 2-D float32 array in Hounsfield units: modality LUT, padding to air, clipped to [-1024, 3071]."
     with header_warnings(): return hu_from_dataset(load_dicom(path), path)[0]
 
+# %% ../nbs/00_dicom.ipynb #c011-4
 def check_slice(hu:np.ndarray, path='<dataset>', min_size=MIN_SIZE) -> np.ndarray:
     "`hu` if it can be a training or scoring input; `DicomError` for a slice smaller than `min_size` or a blank one."
-    if min(hu.shape) < min_size: raise DicomError(path, f"image too small ({hu.shape[0]}x{hu.shape[1]} pixels; at least {min_size}x{min_size} expected)")
+    if min(hu.shape) < min_size:
+        raise DicomError(path,
+                         f"image too small ({hu.shape[0]}x{hu.shape[1]} pixels; at least {min_size}x{min_size} "
+                         "expected)")
     lo, hi = float(hu.min()), float(hu.max())
     if hi - lo < 1: raise DicomError(path, f"blank image (every pixel is {lo:g} HU)")
     return hu
@@ -144,10 +160,12 @@ def project_salt() -> bytes:
         tmp = p.with_suffix(f'.{os.getpid()}.tmp'); tmp.write_text(secrets.token_hex(32)); os.replace(tmp, p)
     return p.read_text().strip().encode()
 
+# %% ../nbs/00_dicom.ipynb #c017-1
 def salted_hash(value, salt:bytes|None=None) -> str|None:
     "HMAC-SHA256 of `value` under `salt`, 16 hex characters; None for a missing value."
     if value is None or str(value).strip() == '': return None
-    return hmac.new(salt if salt is not None else project_salt(), str(value).strip().encode(), hashlib.sha256).hexdigest()[:16]
+    return hmac.new(salt if salt is not None else project_salt(), str(value).strip().encode(),
+                    hashlib.sha256).hexdigest()[:16]
 
 # %% ../nbs/00_dicom.ipynb #c019
 def _num(v, i=None):
@@ -158,8 +176,10 @@ def _num(v, i=None):
         return float(v)
     except (TypeError, ValueError, IndexError): return None
 
+# %% ../nbs/00_dicom.ipynb #c019-1
 def slice_geometry(ds) -> dict:
-    "Where a slice lies: its position along the slice normal (mm), the plane, and how far the normal tilts from that axis (degrees)."
+    ("Where a slice lies: its position along the slice normal (mm), the plane, and how far the normal tilts from that "
+     "axis (degrees).")
     ipp = [_num(ds.get('ImagePositionPatient'), i) for i in range(3)]
     iop = [_num(ds.get('ImageOrientationPatient'), i) for i in range(6)]
     if None in ipp or None in iop: return dict(slice_pos=None, orientation='', plane_tilt_deg=None)
@@ -169,6 +189,7 @@ def slice_geometry(ds) -> dict:
     return dict(slice_pos=float(np.dot(n, ipp)), orientation=('sagittal', 'coronal', 'axial')[ax],
                 plane_tilt_deg=float(np.degrees(np.arccos(min(1., abs(n[ax]))))))
 
+# %% ../nbs/00_dicom.ipynb #c019-2
 def meta_from_dataset(ds, salt:bytes|None=None) -> dict:
     "Acquisition metadata the pipeline uses, and salted hashes for grouping; no identifying values."
     ts = getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', None)
@@ -188,21 +209,26 @@ def meta_from_dataset(ds, salt:bytes|None=None) -> dict:
         series_hash=salted_hash(ds.get('SeriesInstanceUID'), salt), instance_number=_num(ds.get('InstanceNumber')),
         **slice_geometry(ds))
 
+# %% ../nbs/00_dicom.ipynb #c019-3
 def read_meta(path, salt:bytes|None=None) -> dict:
     "PHI-free metadata of one DICOM file (the pixels are not decoded)."
     with header_warnings(): return meta_from_dataset(load_dicom(path), salt)
 
 # %% ../nbs/00_dicom.ipynb #c022
 def hu_stats(hu:np.ndarray, step=2) -> dict:
-    "Statistics of a HU slice (to the nearest HU): exact min/max, the rest from a 4096-bin histogram of every `step`-th pixel per axis."
-    v = (np.clip(hu[::step, ::step], HU_MIN, HU_MAX) + (.5 - HU_MIN)).astype(np.int16).ravel()     # nearest HU, offset to 0..4095
+    ("Statistics of a HU slice (to the nearest HU): exact min/max, the rest from a 4096-bin histogram of every "
+     "`step`-th pixel per axis.")
+    v = (np.clip(hu[::step, ::step], HU_MIN,
+                 HU_MAX) + (.5 - HU_MIN)).astype(np.int16).ravel()     # nearest HU, offset to 0..4095
     h = np.bincount(v, minlength=4096).astype(np.float64)
     x = np.arange(4096) + HU_MIN; n = h.sum(); c = np.cumsum(h)
     mean = float((h*x).sum()/n); std = float(np.sqrt(max((h*x*x).sum()/n - mean*mean, 0.)))
     q = [float(x[np.searchsorted(c, p*n, 'left')]) for p in (.01, .5, .99)]
-    lo, hi = np.clip(np.rint([hu.min(), hu.max()]), HU_MIN, HU_MAX)          # every pixel: a lone metal pixel is not missed
+    lo, hi = np.clip(np.rint([hu.min(), hu.max()]), HU_MIN,
+                     HU_MAX)          # every pixel: a lone metal pixel is not missed
     return dict(hu_min=float(lo), hu_max=float(hi), hu_mean=mean, hu_std=std, hu_p01=q[0], hu_p50=q[1], hu_p99=q[2],
-                frac_air=float(c[int(-900 - HU_MIN)]/n), frac_brain=float(h[int(0 - HU_MIN):int(80 - HU_MIN) + 1].sum()/n),
+                frac_air=float(c[int(-900 - HU_MIN)]/n),
+                frac_brain=float(h[int(0 - HU_MIN):int(80 - HU_MIN) + 1].sum()/n),
                 frac_bone=float(h[int(300 - HU_MIN):].sum()/n))
 
 # %% ../nbs/00_dicom.ipynb #c025
@@ -211,15 +237,18 @@ def read_bytes(path) -> bytes:
     try: return Path(path).read_bytes()
     except OSError as e: raise DicomError(path, f"cannot read file ({e.strerror})") from None
 
+# %% ../nbs/00_dicom.ipynb #c025-1
 def read_study(path, salt:bytes|None=None, data:bytes|None=None, sha1:str|None=None) -> tuple[np.ndarray, dict]:
-    "Read a file once (or use its `data` and their `sha1`): (HU array, metadata row with content hash, notes, header issues, HU statistics)."
+    ("Read a file once (or use its `data` and their `sha1`): (HU array, metadata row with content hash, notes, header "
+     "issues, HU statistics).")
     data = read_bytes(path) if data is None else data
     with header_warnings() as hw:
         ds = load_dicom(path, data)
         hu, notes = hu_from_dataset(ds, path)
         check_slice(hu, path)
         meta = meta_from_dataset(ds, salt)
-    row = dict(content_sha1=sha1 or hashlib.sha1(data).hexdigest(), **meta, notes='; '.join(notes), header_issues='; '.join(hw.kinds))
+    row = dict(content_sha1=sha1 or hashlib.sha1(data).hexdigest(), **meta, notes='; '.join(notes),
+               header_issues='; '.join(hw.kinds))
     row.update(hu_stats(hu))
     return hu, row
 
@@ -238,24 +267,29 @@ class DatasetReport:
     def summary(self) -> dict:
         "JSON-ready counts."
         vc = self.studies.Label.value_counts()
-        return dict(n_label_rows=self.n_label_rows, n_dicom_files=self.n_files, n_studies=len(self.studies), label_level=self.label_level,
+        return dict(n_label_rows=self.n_label_rows, n_dicom_files=self.n_files, n_studies=len(self.studies),
+                    label_level=self.label_level,
                     n_pos=int(vc.get(1, 0)), n_neg=int(vc.get(0, 0)), n_excluded=len(self.excluded),
                     excluded_by_reason={k: int(v) for k, v in self.excluded.reason.value_counts().items()})
     def __repr__(self):
         s = self.summary()
         if self.label_level == 'study':
             g = self.studies.groupby('study_label_id').Label.max()
-            return f"DatasetReport({len(g)} labelled studies: {int(g.sum())} positive, {int((g == 0).sum())} negative, {s['n_studies']} files; {s['n_excluded']} excluded)"
-        return f"DatasetReport({s['n_studies']} studies: {s['n_pos']} positive, {s['n_neg']} negative; {s['n_excluded']} excluded)"
+            return (f"DatasetReport({len(g)} labelled studies: {int(g.sum())} positive, {int((g == 0).sum())} "
+                    f"negative, {s['n_studies']} files; {s['n_excluded']} excluded)")
+        return (f"DatasetReport({s['n_studies']} studies: {s['n_pos']} positive, {s['n_neg']} negative; "
+                f"{s['n_excluded']} excluded)")
 
 # %% ../nbs/00_dicom.ipynb #c028
 def _ids(ids, n=10):
     ids = list(map(str, ids)); return ', '.join(ids[:n]) + (f' ... ({len(ids)} in all)' if len(ids) > n else '')
 
+# %% ../nbs/00_dicom.ipynb #c028-1
 def norm_id(s) -> str:
     "The form IDs and file names are compared in: Unicode NFC (macOS writes NFD), surrounding whitespace removed."
     return unicodedata.normalize('NFC', str(s)).strip()
 
+# %% ../nbs/00_dicom.ipynb #c028-2
 def _decode_text(raw:bytes, path) -> str:
     "Text of a CSV file: UTF-8 (with or without BOM) or UTF-16 with a BOM; else a `DatasetError` saying how to save it."
     if raw[:2] in (b'\xff\xfe', b'\xfe\xff'): return raw.decode('utf-16')
@@ -264,6 +298,7 @@ def _decode_text(raw:bytes, path) -> str:
         raise DatasetError(f"{path}: not UTF-8 text (byte 0x{raw[e.start]:02x} at position {e.start}); "
                            "save it as 'CSV UTF-8' (Excel) or UTF-8 text") from None
 
+# %% ../nbs/00_dicom.ipynb #c028-3
 def read_labels(path) -> pd.DataFrame:
     "Read a labels CSV (UTF-8/UTF-16, BOM, `,`/`;`/tab, padded or differently-cased headers) into ID and Label strings."
     path = Path(path)
@@ -281,6 +316,7 @@ def read_labels(path) -> pd.DataFrame:
     df = df[[cols['id'], cols['label']]].copy(); df.columns = ['ID', 'Label']
     return pd.DataFrame(dict(ID=df.ID.map(norm_id), Label=df.Label.str.strip()))
 
+# %% ../nbs/00_dicom.ipynb #c028-4
 def parse_label(v):
     "0/1 from '0', '1', '0.0', '1.0'; None for anything else."
     try: f = float(v)
@@ -289,7 +325,8 @@ def parse_label(v):
 
 # %% ../nbs/00_dicom.ipynb #c029
 def _walk_dcm(ct_p:Path, prefix='') -> tuple[list, list]:
-    "`.dcm` entries under `ct_p`, subfolders included (not followed through links): (candidates (rel stem, path), exclusions)."
+    ("`.dcm` entries under `ct_p`, subfolders included (not followed through links): (candidates (rel stem, path), "
+     "exclusions).")
     excl, cands = [], []
     try: entries = sorted(os.scandir(ct_p), key=lambda e: e.name)
     except OSError as e:
@@ -304,27 +341,37 @@ def _walk_dcm(ct_p:Path, prefix='') -> tuple[list, list]:
         stem = rel[:-4]
         try: is_dir, is_file = e.is_dir(), e.is_file()
         except OSError: is_dir = is_file = False                         # a symbolic-link loop
-        if is_dir: excl.append(dict(ID=norm_id(stem), file=rel, reason='a folder named like a DICOM file (not read)')); continue
+        if is_dir:
+            excl.append(dict(ID=norm_id(stem), file=rel, reason='a folder named like a DICOM file (not read)'))
+            continue
         if not is_file:
             why = 'broken symbolic link or symbolic-link loop' if e.is_symlink() else 'not a regular file'
             excl.append(dict(ID=norm_id(stem), file=rel, reason=why)); continue
         cands.append((stem, Path(e.path)))
     return cands, excl
 
+# %% ../nbs/00_dicom.ipynb #c029-1
 def list_ct_folder(ct_p:Path) -> tuple[dict, list[dict]]:
-    "DICOM files under `ct_p` by normalised ID (the path below `ct_p` without `.dcm`), and one exclusion row (ID, file, reason) for every `.dcm` entry left out."
+    ("DICOM files under `ct_p` by normalised ID (the path below `ct_p` without `.dcm`), and one exclusion row (ID, "
+     "file, reason) for every `.dcm` entry left out.")
     found, excl = _walk_dcm(Path(ct_p)); cands = {}
     for stem, path in found:
         m = DUP_RE.match(stem)
-        if m: excl.append(dict(ID=norm_id(m['base']), file=stem + path.suffix, reason='duplicate copy (" (n).dcm"), excluded')); continue
+        if m:
+            excl.append(dict(ID=norm_id(m['base']), file=stem + path.suffix,
+                             reason='duplicate copy (" (n).dcm"), excluded'))
+            continue
         cands.setdefault(norm_id(stem), []).append(path)
     by_id = {}
     for i, ps in cands.items():
         if len(ps) == 1: by_id[i] = ps[0]; continue
-        for q in ps: excl.append(dict(ID=i, file=q.name, reason=f'ambiguous: {len(ps)} files have this ID once Unicode form and '
-                                     f'surrounding spaces are normalised ({", ".join(repr(x.name) for x in ps)}); rename one'))
+        for q in ps:
+            excl.append(dict(ID=i, file=q.name, reason=f'ambiguous: {len(ps)} files have this ID once Unicode form and '
+                                     f'surrounding spaces are normalised ({", ".join(repr(x.name) for x in ps)}); '
+                                     'rename one'))
     return by_id, excl
 
+# %% ../nbs/00_dicom.ipynb #c029-2
 def folder_ids(ids) -> dict:
     "{folder: [file IDs below it]} for every folder in the IDs' paths (`a/b/c` lies below `a` and `a/b`)."
     out = {}
@@ -333,33 +380,43 @@ def folder_ids(ids) -> dict:
         for k in range(1, len(parts)): out.setdefault('/'.join(parts[:k]), []).append(i)
     return out
 
+# %% ../nbs/00_dicom.ipynb #c029-3
 def label_level(lab_ids, by_id:dict, lab_p='labels') -> str:
     "'slice' when the labels name files, 'study' when they name folders of files; a `DatasetError` when they name both."
     ids, folders = set(lab_ids), folder_ids(by_id)
     files, dirs = sorted(ids & set(by_id)), sorted(ids & set(folders))
     if files and dirs:
-        raise DatasetError(f"{lab_p}: ambiguous labels: {len(files)} IDs name files ({_ids(files, 3)}) and {len(dirs)} name folders "
-                           f"of files ({_ids(dirs, 3)}); label either each slice (ID = file name without .dcm) or each study "
+        raise DatasetError(f"{lab_p}: ambiguous labels: {len(files)} IDs name files ({_ids(files, 3)}) and "
+                           f"{len(dirs)} name folders "
+                           f"of files ({_ids(dirs, 3)}); label either each slice (ID = file name without .dcm) or "
+                           "each study "
                            "(ID = its folder), not both")
     return 'study' if dirs else 'slice'
 
+# %% ../nbs/00_dicom.ipynb #c029-4
 def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|None=None) -> DatasetReport:
-    "Check layout, labels and ID<->file alignment; exclude what is recoverable (each row named), raise `DatasetError` otherwise."
+    ("Check layout, labels and ID<->file alignment; exclude what is recoverable (each row named), raise "
+     "`DatasetError` otherwise.")
     root = Path(data_root); lab_p, ct_p = root/labels, root/cts
     if not root.is_dir(): raise DatasetError(f"data_root {root} is not a directory")
     if not lab_p.is_file(): raise DatasetError(f"labels file {lab_p} not found (expected {labels} inside {root})")
     if not ct_p.is_dir(): raise DatasetError(f"CT folder {ct_p} not found (expected {cts}/ inside {root})")
     lab = read_labels(lab_p); n_rows = len(lab)
-    if (lab.ID == '').any(): raise DatasetError(f"{lab_p}: {int((lab.ID == '').sum())} row(s) with an empty ID; fill or delete them")
+    if (lab.ID == '').any():
+        raise DatasetError(f"{lab_p}: {int((lab.ID == '').sum())} row(s) with an empty ID; fill or delete them")
     lab['y'] = lab.Label.map(parse_label)
     bad = lab[lab.y.isna()]
-    if len(bad): raise DatasetError(f"{lab_p}: Label must be 0 or 1; bad values for ID(s) {_ids(f'{i}={l!r}' for i, l in zip(bad.ID, bad.Label))}. Fix the labels file.")
+    if len(bad):
+        raise DatasetError(f"{lab_p}: Label must be 0 or 1; bad values for ID(s) "
+                           f"{_ids(f'{i}={l!r}' for i, l in zip(bad.ID, bad.Label))}. Fix the labels file.")
     excl = []
     dup = lab[lab.ID.duplicated(keep=False)]
     if len(dup):
         conflict = dup.groupby('ID').y.nunique(); conflict = conflict[conflict > 1].index
-        if len(conflict): raise DatasetError(f"{lab_p}: ID(s) listed with different labels: {_ids(conflict)}. Keep one row per ID.")
-        for i in dup.ID.unique(): excl.append(dict(ID=i, file=None, reason='duplicate label row (same label, kept once)'))
+        if len(conflict):
+            raise DatasetError(f"{lab_p}: ID(s) listed with different labels: {_ids(conflict)}. Keep one row per ID.")
+        for i in dup.ID.unique():
+            excl.append(dict(ID=i, file=None, reason='duplicate label row (same label, kept once)'))
         lab = lab.drop_duplicates('ID')
     by_id, fexcl = list_ct_folder(ct_p); excl += fexcl; n_found = len(by_id)
     level = label_level(lab.ID, by_id, lab_p)
@@ -375,41 +432,55 @@ def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|Non
     for i, p in by_id.items():
         if i in labelled: continue
         near = [j for j in lower.get(i.lower(), []) if j not in by_id]
-        excl.append(dict(ID=i, file=p.name, reason='DICOM file without a label' + (f' (differs only in case from ID {near[0]!r})' if near else '')))
+        excl.append(dict(ID=i, file=p.name,
+                         reason='DICOM file without a label' + (f' (differs only in case from ID {near[0]!r})' if near
+                                                                else '')))
     for i in lab.ID[~lab.ID.isin(by_id.keys())]:
         near = [p.name for j, p in by_id.items() if j.lower() == i.lower() and j not in labelled]
-        excl.append(dict(ID=i, file=None, reason='label without a DICOM file' + (f' (file {near[0]!r} differs only in case)' if near else '')))
+        excl.append(dict(ID=i, file=None,
+                         reason='label without a DICOM file' + (f' (file {near[0]!r} differs only in case)' if near
+                                                                else '')))
     lab = lab[lab.ID.isin(by_id.keys())]
     studies = pd.DataFrame(dict(ID=lab.ID.values, Label=lab.y.astype(int).values,
                                 path=[str(by_id[i]) for i in lab.ID])).reset_index(drop=True)
     if level == 'study': studies['study_label_id'] = lab.study_label_id.values
     n_files = n_found + sum(1 for r in fexcl if r['reason'].startswith(('duplicate', 'ambiguous')))
     rep = DatasetReport(root, studies, pd.DataFrame(excl, columns=['ID', 'file', 'reason']), n_rows, n_files, level)
-    if len(studies) == 0: raise DatasetError(f"no study has both a label in {lab_p.name} and a file in {ct_p}: check that IDs match file names without '.dcm'")
+    if len(studies) == 0:
+        raise DatasetError(f"no study has both a label in {lab_p.name} and a file in {ct_p}: check that IDs match "
+                           "file names without '.dcm'")
     npos = int(studies.groupby('study_label_id').Label.max().sum() if level == 'study' else studies.Label.sum())
-    if npos == 0: raise DatasetError(f"{lab_p}: no positive studies (Label=1) among {len(studies)} usable studies; a classifier cannot be trained")
-    if npos == len(studies): raise DatasetError(f"{lab_p}: no negative studies (Label=0); a classifier cannot be trained")
+    if npos == 0:
+        raise DatasetError(f"{lab_p}: no positive studies (Label=1) among {len(studies)} usable studies; a classifier "
+                           "cannot be trained")
+    if npos == len(studies):
+        raise DatasetError(f"{lab_p}: no negative studies (Label=0); a classifier cannot be trained")
     if k_folds and npos < 2*k_folds:
-        raise DatasetError(f"only {npos} positive studies for {k_folds}-fold CV plus a test split: need at least {2*k_folds}; lower k_folds or add positives")
+        raise DatasetError(f"only {npos} positive studies for {k_folds}-fold CV plus a test split: need at least "
+                           f"{2*k_folds}; lower k_folds or add positives")
     return rep
 
 # %% ../nbs/00_dicom.ipynb #c031
 def extract_row(path, salt:bytes|None=None, prep=None, data:bytes|None=None, sha1:str|None=None) -> dict:
-    "One study -> one row: metadata, HU stats, `ok`, `error`, plus what `prep(hu, meta)` returns. Raises only `StorageError`."
+    ("One study -> one row: metadata, HU stats, `ok`, `error`, plus what `prep(hu, meta)` returns. Raises only "
+     "`StorageError`.")
     row = dict(ok=False, error=None)
     try:
         hu, meta = read_study(path, salt, data, sha1)
         row.update(meta); row['ok'] = True
         if prep is not None: row.update(prep(hu, meta))
     except DicomError as e: row.update(ok=False, error=e.reason)
-    except OSError as e: raise storage_error(e) from None              # a full or read-only disk stops the run, not one study
+    except OSError as e:
+        raise storage_error(e) from None              # a full or read-only disk stops the run, not one study
     except Exception as e: row.update(ok=False, error=f"{type(e).__name__}: {e}")
     return row
 
+# %% ../nbs/00_dicom.ipynb #c031-1
 def _call(args):
     fn, path, kw = args
     return fn(path, **kw)
 
+# %% ../nbs/00_dicom.ipynb #c031-2
 def iter_studies(fn, paths, num_workers=0, **kw):
     "Yield `fn(path, **kw)` for every path in order, from `num_workers` forked processes when > 1 (results streamed)."
     items = [(fn, p, kw) for p in paths]
@@ -418,15 +489,20 @@ def iter_studies(fn, paths, num_workers=0, **kw):
             yield from ex.map(_call, items, chunksize=max(1, min(16, len(items)//(4*num_workers))))
     else: yield from map(_call, items)
 
+# %% ../nbs/00_dicom.ipynb #c031-3
 def map_studies(fn, paths, num_workers=0, **kw) -> list:
     "`fn(path, **kw)` for every path, in `num_workers` forked processes when > 1 (order kept)."
     return list(iter_studies(fn, paths, num_workers, **kw))
 
-def extract_features(studies:pd.DataFrame, num_workers=0, salt:bytes|None=None, worker=extract_row, **kw) -> pd.DataFrame:
-    "Read every study in `studies` (ID, Label, path) once with `worker`; one row per file: ID, Label, file, ok, error, ..."
+# %% ../nbs/00_dicom.ipynb #c031-4
+def extract_features(studies:pd.DataFrame, num_workers=0, salt:bytes|None=None, worker=extract_row,
+                     **kw) -> pd.DataFrame:
+    ("Read every study in `studies` (ID, Label, path) once with `worker`; one row per file: ID, Label, file, ok, "
+     "error, ...")
     salt = salt if salt is not None else project_salt()
     rows = pd.DataFrame(map_studies(worker, list(studies.path), num_workers, salt=salt, **kw))
-    head = pd.DataFrame(dict(ID=studies.ID.values, Label=studies.Label.values, file=[Path(p).name for p in studies.path]))
+    head = pd.DataFrame(dict(ID=studies.ID.values, Label=studies.Label.values,
+                             file=[Path(p).name for p in studies.path]))
     return pd.concat([head, rows], axis=1)
 
 # %% ../nbs/00_dicom.ipynb #c033h
@@ -449,7 +525,8 @@ def quality_checks(features:pd.DataFrame, report:DatasetReport|None=None) -> dic
                duplicate_ids=sorted(features.ID[features.ID.duplicated()].unique().tolist()),
                identical_content_groups=dup_content,
                label_counts_ok={str(k): int(v) for k, v in ok.Label.value_counts().sort_index().items()},
-               notes_by_kind={k: int(v) for k, v in ok.notes[ok.notes != ''].value_counts().items()} if 'notes' in ok else {},
+               notes_by_kind={k: int(v) for k, v in ok.notes[ok.notes != ''].value_counts().items()} if 'notes' in ok
+               else {},
                header_issues_by_kind=header_issue_counts(features))
     if report is not None: res['validation'] = report.summary()
     return res

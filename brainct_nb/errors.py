@@ -36,5 +36,7 @@ class StorageError(BrainctError):
 def storage_error(e:OSError, what='') -> StorageError:
     "A `StorageError` for `e`, with the usual way out for its errno."
     fix = {errno.ENOSPC: 'free some space or choose another out_dir', errno.EROFS: 'choose a writable out_dir',
-           errno.EACCES: 'choose a folder you can write to (out_dir)', errno.EDQUOT: 'free some space or choose another out_dir'}
-    return StorageError(f"cannot write {what or e.filename or ''}: {e.strerror or e}; {fix.get(e.errno, 'check the disk and out_dir')}")
+           errno.EACCES: 'choose a folder you can write to (out_dir)',
+           errno.EDQUOT: 'free some space or choose another out_dir'}
+    return StorageError(f"cannot write {what or e.filename or ''}: {e.strerror or e}; "
+                        f"{fix.get(e.errno, 'check the disk and out_dir')}")

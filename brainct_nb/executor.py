@@ -6,6 +6,7 @@
 from __future__ import annotations
 import os, time
 import torch
+from fastcore.basics import patch
 from .dicom import BrainctError, ParamError
 
 # %% auto #0
@@ -17,6 +18,7 @@ def _timed_call(fn, *args):
     t0 = time.time(); r = fn(*args)
     return r, time.time() - t0
 
+# %% ../nbs/04b_executor.ipynb #x005-1
 class LocalExecutor:
     "Tasks one after the other in this process (the default)."
     name = 'local'
@@ -43,54 +45,70 @@ class LocalExecutor:
 
 # %% ../nbs/04b_executor.ipynb #x007
 class RayExecutor(LocalExecutor):
-    "Tasks as Ray tasks (`num_cpus=cpus_per_fit`, `num_gpus=gpus_per_fit`), retried on worker failure, results in order."
+    ("Tasks as Ray tasks (`num_cpus=cpus_per_fit`, `num_gpus=gpus_per_fit`), retried on worker failure, results in "
+     "order.")
     name = 'ray'
     def __init__(self, address:str|None=None, cpus_per_fit:int|None=None, gpus_per_fit:float|None=None, max_retries=3):
         try: import ray
-        except ImportError: raise ParamError("executor='ray' needs Ray, which is not installed: pip install -e '.[ray]' "
+        except ImportError:
+            raise ParamError("executor='ray' needs Ray, which is not installed: pip install -e '.[ray]' "
                                             "(or pip install 'ray>=2.9'), or use executor='local'") from None
         self.ray, self.max_retries, self.task_seconds, self.started = ray, max_retries, [], False
         t0 = time.time()
         if not ray.is_initialized():
-            kw = dict(address=address) if address not in (None, '', 'None') else dict(num_cpus=os.cpu_count(), num_gpus=torch.cuda.device_count())
+            kw = dict(address=address) if address not in (None, '', 'None') else dict(num_cpus=os.cpu_count(),
+                num_gpus=torch.cuda.device_count())
             try: ray.init(**kw, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-            except ConnectionError as e: raise ParamError(f"ray_address={address!r}: cannot connect to a Ray cluster ({e})") from None
+            except ConnectionError as e:
+                raise ParamError(f"ray_address={address!r}: cannot connect to a Ray cluster ({e})") from None
             self.started = True
         self.startup_s = time.time() - t0
         res = ray.cluster_resources()
         ngpu = res.get('GPU', 0)
         self.gpus_per_fit = gpus_per_fit if gpus_per_fit is not None else (1 if ngpu >= 1 else 0)
-        self.cpus_per_fit = cpus_per_fit or (max(1, int(res.get('CPU', 1)//ngpu)) if ngpu >= 1 else int(res.get('CPU', 1)))
+        self.cpus_per_fit = cpus_per_fit or (max(1, int(res.get('CPU', 1)//ngpu)) if ngpu >= 1
+                                             else int(res.get('CPU', 1)))
     def threads(self) -> int: return self.cpus_per_fit
-    def resources(self) -> dict: return {k: float(v) for k, v in self.ray.cluster_resources().items() if k in ('CPU', 'GPU', 'memory')}
-    def map(self, fn, tasks, on_done=None, cpus=None) -> list:
-        "Submit every task, collect results as they finish (in task order in the result), raise a failed task's own error."
-        ray = self.ray
-        res = dict(num_cpus=cpus, num_gpus=0) if cpus else dict(num_cpus=self.cpus_per_fit, num_gpus=self.gpus_per_fit)
-        remote = ray.remote(**res, max_retries=self.max_retries)(_timed_call)
-        refs = {remote.remote(fn, *a): i for i, a in enumerate(tasks)}
-        out = [None]*len(tasks)
-        try:
-            while refs:
-                done, _ = ray.wait(list(refs), num_returns=1)
-                for r in done:
-                    i = refs.pop(r)
-                    try: res, s = ray.get(r)
-                    except ray.exceptions.RayTaskError as e:
-                        cause = getattr(e, 'cause', None)
-                        raise (cause if isinstance(cause, BaseException) else BrainctError(f"a task failed: {e}")) from None
-                    out[i] = res; self.task_seconds.append(s)
-                    if on_done: on_done(i, res)
-        except BaseException:
-            for r in refs: ray.cancel(r, force=True)
-            raise
-        return out
-    def info(self) -> dict:
-        return dict(executor=self.name, resources=self.resources(), cpus_per_fit=self.cpus_per_fit, gpus_per_fit=self.gpus_per_fit,
-                    startup_seconds=round(self.startup_s, 2), task_seconds=[round(s, 2) for s in self.task_seconds])
-    def shutdown(self):
-        "Stop the local Ray instance this executor started (a cluster it joined keeps running)."
-        if self.started: self.ray.shutdown()
+    def resources(self) -> dict:
+        return {k: float(v) for k, v in self.ray.cluster_resources().items() if k in ('CPU', 'GPU', 'memory')}
+
+# %% ../nbs/04b_executor.ipynb #x007-p0
+@patch
+def map(self:RayExecutor, fn, tasks, on_done=None, cpus=None) -> list:
+    "Submit every task, collect results as they finish (in task order in the result), raise a failed task's own error."
+    ray = self.ray
+    res = dict(num_cpus=cpus, num_gpus=0) if cpus else dict(num_cpus=self.cpus_per_fit, num_gpus=self.gpus_per_fit)
+    remote = ray.remote(**res, max_retries=self.max_retries)(_timed_call)
+    refs = {remote.remote(fn, *a): i for i, a in enumerate(tasks)}
+    out = [None]*len(tasks)
+    try:
+        while refs:
+            done, _ = ray.wait(list(refs), num_returns=1)
+            for r in done:
+                i = refs.pop(r)
+                try: res, s = ray.get(r)
+                except ray.exceptions.RayTaskError as e:
+                    cause = getattr(e, 'cause', None)
+                    raise (cause if isinstance(cause, BaseException) else BrainctError(f"a task failed: {e}")) from None
+                out[i] = res; self.task_seconds.append(s)
+                if on_done: on_done(i, res)
+    except BaseException:
+        for r in refs: ray.cancel(r, force=True)
+        raise
+    return out
+
+# %% ../nbs/04b_executor.ipynb #x007-p1
+@patch
+def info(self:RayExecutor) -> dict:
+    return dict(executor=self.name, resources=self.resources(), cpus_per_fit=self.cpus_per_fit,
+                gpus_per_fit=self.gpus_per_fit,
+                startup_seconds=round(self.startup_s, 2), task_seconds=[round(s, 2) for s in self.task_seconds])
+
+# %% ../nbs/04b_executor.ipynb #x007-p2
+@patch
+def shutdown(self:RayExecutor):
+    "Stop the local Ray instance this executor started (a cluster it joined keeps running)."
+    if self.started: self.ray.shutdown()
 
 # %% ../nbs/04b_executor.ipynb #x008
 def make_executor(executor='local', ray_address=None, cpus_per_fit=None, gpus_per_fit=None):

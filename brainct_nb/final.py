@@ -44,13 +44,16 @@ def bootstrap_ci(y, p, fn, n_boot=2000, seed=0, alpha=.05) -> tuple[float, float
     if not vals: return (float('nan'), float('nan'))
     return float(np.quantile(vals, alpha/2)), float(np.quantile(vals, 1 - alpha/2))
 
+# %% ../nbs/06_final.ipynb #c008-1
 def metrics_with_ci(y, p, threshold, n_boot=2000, seed=0, ranking=True) -> dict:
-    "ROC-AUC and AUPRC (unless `ranking=False`) and the metrics/confusion matrix at `threshold`, each with a bootstrap 95% CI."
+    ("ROC-AUC and AUPRC (unless `ranking=False`) and the metrics/confusion matrix at `threshold`, each with a "
+     "bootstrap 95% CI.")
     y = np.asarray(y).astype(int); p = np.asarray(p, float)
     fns = {k: RANKING[k] for k in ('roc_auc', 'auprc')} if ranking else {}
     for k in METRICS + ['tp', 'fp', 'tn', 'fn']:
         fns[k] = (lambda key: lambda a, b: confusion_metrics(a, b, threshold)[key])(k)
-    res = dict(threshold=float(threshold), n=int(len(y)), n_pos=int(y.sum()), prevalence=float(y.mean()), ci_level=.95, n_boot=n_boot)
+    res = dict(threshold=float(threshold), n=int(len(y)), n_pos=int(y.sum()), prevalence=float(y.mean()), ci_level=.95,
+               n_boot=n_boot)
     for k, fn in fns.items():
         v = fn(y, p); lo, hi = bootstrap_ci(y, p, fn, n_boot, seed)
         res[k] = dict(value=float(v), ci_low=lo, ci_high=hi)
@@ -61,8 +64,10 @@ def metrics_with_ci(y, p, threshold, n_boot=2000, seed=0, ranking=True) -> dict:
 # %% ../nbs/06_final.ipynb #c009c
 def operating_point_metrics(y, p, points:dict, n_boot=2000, seed=0) -> dict:
     "`metrics_with_ci` at each named operating point ({name: {'threshold', 'rule', ...}}), keyed by name."
-    return {name: dict(rule=pt.get('rule', ''), **metrics_with_ci(y, p, pt['threshold'], n_boot, seed, ranking=False)) for name, pt in points.items()}
+    return {name: dict(rule=pt.get('rule', ''), **metrics_with_ci(y, p, pt['threshold'], n_boot, seed, ranking=False))
+            for name, pt in points.items()}
 
+# %% ../nbs/06_final.ipynb #c009c-1
 def operating_point_table(opm:dict) -> pd.DataFrame:
     "One row per operating point: threshold, rule, sensitivity/specificity/PPV/NPV with 95% CIs, confusion counts."
     rows = []
@@ -81,7 +86,8 @@ def plot_test_curves(y, p, threshold, out_dir=None):
     for kind in ('roc', 'pr'):
         fig, ax = plt.subplots(figsize=(5, 5))
         if kind == 'roc':
-            x, t, _ = roc_curve(y, p); ax.plot(x, t, label=f"ROC-AUC {RANKING['roc_auc'](y, p):.3f}"); ax.plot([0, 1], [0, 1], ':', c='grey')
+            x, t, _ = roc_curve(y, p)
+            ax.plot(x, t, label=f"ROC-AUC {RANKING['roc_auc'](y, p):.3f}"); ax.plot([0, 1], [0, 1], ':', c='grey')
             ax.plot(1 - cm['specificity'], cm['sensitivity'], 'ro', label=f'threshold {threshold:.2f}')
             ax.set(xlabel='1 - specificity', ylabel='sensitivity', title='Test ROC')
         else:
@@ -101,24 +107,32 @@ READABLE_FORMATS = ('brainct_nb.bundle/2', BUNDLE_FORMAT)   # 2 has no calibrati
 class BundleError(BrainctError):
     "A model bundle that is missing, altered or unreadable; the message names the file and what is wrong."
 
+# %% ../nbs/06_final.ipynb #c012-1
 def _sha256(path) -> str:
     h = hashlib.sha256()
     with open(path, 'rb') as f:
         for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
     return h.hexdigest()
 
+# %% ../nbs/06_final.ipynb #c012-2
 def _meta_hash(meta:dict) -> str:
-    return hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != 'bundle_sha256'}, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != 'bundle_sha256'},
+                                     sort_keys=True).encode()).hexdigest()
 
+# %% ../nbs/06_final.ipynb #c012-3
 def _save_member(out_dir, i, m:dict) -> dict:
     "Write ensemble member `i` (dict: model, arch, seed, stats) as `member{i}_model.pt`; its bundle entry."
     wp = Path(out_dir)/f'member{i}_model.pt'
     atomic_write(wp, lambda t: torch.save({k: v.detach().cpu() for k, v in m['model'].state_dict().items()}, t))
-    return dict(file=wp.name, sha256=_sha256(wp), arch=m['arch'], seed=int(m['seed']), dropout_p=float(m['model'].fc[0].p),
+    return dict(file=wp.name, sha256=_sha256(wp), arch=m['arch'], seed=int(m['seed']),
+                dropout_p=float(m['model'].fc[0].p),
                 norm_mean=list(map(float, m['stats'][0])), norm_std=list(map(float, m['stats'][1])))
 
-def save_bundle(out_dir, model, threshold:float, out_size:int, ranges, stats=None, extra:dict|None=None, fold_weights=(), members=()) -> Path:
-    "Write the model's weights and `bundle.json` (with the SHA-256 of every weights file, `fold_weights` and ensemble `members` included, and its own) to `out_dir`."
+# %% ../nbs/06_final.ipynb #c012-4
+def save_bundle(out_dir, model, threshold:float, out_size:int, ranges, stats=None, extra:dict|None=None,
+                fold_weights=(), members=()) -> Path:
+    ("Write the model's weights and `bundle.json` (with the SHA-256 of every weights file, `fold_weights` and "
+     "ensemble `members` included, and its own) to `out_dir`.")
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     wp = out_dir/'final_model_state_dict.pt'
     atomic_write(wp, lambda t: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, t))
@@ -127,57 +141,73 @@ def save_bundle(out_dir, model, threshold:float, out_size:int, ranges, stats=Non
                 threshold=float(threshold), out_size=int(out_size), window_ranges=[list(map(float, r)) for r in ranges],
                 norm_mean=list(map(float, stats[0])), norm_std=list(map(float, stats[1])),
                 weights=wp.name, weights_sha256=_sha256(wp),
-                fold_weights=[dict(file=Path(f).relative_to(out_dir).as_posix(), sha256=_sha256(f)) for f in fold_weights],
+                fold_weights=[dict(file=Path(f).relative_to(out_dir).as_posix(), sha256=_sha256(f))
+                              for f in fold_weights],
                 member_weights=[_save_member(out_dir, i, m) for i, m in enumerate(members)], **(extra or {}))
     meta['bundle_sha256'] = _meta_hash(meta)
     atomic_write(out_dir/'bundle.json', lambda t: Path(t).write_text(json.dumps(meta, indent=1)))
     return out_dir
 
+# %% ../nbs/06_final.ipynb #c012-5
 def verify_bundle(run_dir) -> dict:
     "The metadata of the bundle in `run_dir` once its fields and weights verify; `BundleError` otherwise."
     run_dir = Path(run_dir); bj = run_dir/'bundle.json'
-    if not bj.exists(): raise BundleError(f"{run_dir} has no bundle.json: not a finished brainct_nb run (the final step writes it)")
+    if not bj.exists():
+        raise BundleError(f"{run_dir} has no bundle.json: not a finished brainct_nb run (the final step writes it)")
     try: meta = json.loads(bj.read_text())
     except ValueError as e: raise BundleError(f"{bj} is not valid JSON ({e})") from None
     if meta.get('format') not in READABLE_FORMATS or 'bundle_sha256' not in meta:
         raise BundleError(f"{bj}: format {meta.get('format')!r} has no integrity hashes (made before {BUNDLE_FORMAT}); "
                           "re-run the protocol to get a verifiable bundle")
     if _meta_hash(meta) != meta['bundle_sha256']:
-        raise BundleError(f"{bj} was edited after it was written (its fields no longer match bundle_sha256): a changed out_size, "
-                          "window, threshold or weights path would silently change every prediction. Restore the original file")
-    for name, digest in [(meta['weights'], meta['weights_sha256'])] + [(w['file'], w['sha256']) for w in meta.get('fold_weights', []) + meta.get('member_weights', [])]:
+        raise BundleError(f"{bj} was edited after it was written (its fields no longer match bundle_sha256): a "
+                          "changed out_size, "
+                          "window, threshold or weights path would silently change every prediction. Restore the "
+                          "original file")
+    for name, digest in [(meta['weights'], meta['weights_sha256'])] + [(w['file'], w['sha256'])
+        for w in meta.get('fold_weights', []) + meta.get('member_weights', [])]:
         wp = run_dir/name
         if not wp.is_file(): raise BundleError(f"weights file {wp} named by {bj} is missing")
         if _sha256(wp) != digest:
             raise BundleError(f"weights file {wp} does not match the SHA-256 recorded in {bj} "
-                              f"({'empty file' if wp.stat().st_size == 0 else 'altered, truncated or replaced'}): copy the run folder again")
+                              f"({'empty file' if wp.stat().st_size == 0 else 'altered, truncated or replaced'}): "
+                              "copy the run folder again")
     return meta
 
+# %% ../nbs/06_final.ipynb #c012-6
 def model_from_weights(path, arch:str, dropout_p:float, model_fn=None):
-    "A `model_fn(arch)` (default `ct_model`) in eval mode with the weights in `path`; `BundleError` naming the file if they do not fit."
+    ("A `model_fn(arch)` (default `ct_model`) in eval mode with the weights in `path`; `BundleError` naming the file "
+     "if they do not fit.")
     if model_fn is None:
         from brainct_nb.model import ct_model
         model_fn = ct_model
     try:
         sd = load_state(path)
-        n_in = next((int(v.shape[1]) for k, v in sd.items() if k in ('conv1.weight', 'stem.0.weight')), 3)   # 3 x (2 context + 1)
+        n_in = next((int(v.shape[1]) for k, v in sd.items() if k in ('conv1.weight', 'stem.0.weight')),
+                    3)   # 3 x (2 context + 1)
         model = model_fn(arch, pretrained=False, dropout_p=dropout_p, **({'n_in': n_in} if n_in != 3 else {}))
         model.load_state_dict(sd)
     except (RuntimeError, WeightsError) as e: raise BundleError(f"{path}: {str(e).splitlines()[0]}") from None
     return model.eval()
 
+# %% ../nbs/06_final.ipynb #c012-7
 def load_bundle(run_dir, model_fn=None):
     "(model in eval mode, bundle metadata) from a run folder or bundle folder, after `verify_bundle`."
     run_dir = Path(run_dir); meta = verify_bundle(run_dir)
     return model_from_weights(run_dir/meta['weights'], meta['arch'], meta['dropout_p'], model_fn), meta
 
+# %% ../nbs/06_final.ipynb #c012-8
 def load_models(run_dir, model_fn=None) -> dict:
-    "The bundle's scoring recipe: dict(models (what `ensemble` averages), final (the final model), meta), every file verified."
+    ("The bundle's scoring recipe: dict(models (what `ensemble` averages), final (the final model), meta), every file "
+     "verified.")
     run_dir = Path(run_dir); final, meta = load_bundle(run_dir, model_fn)
-    folds = [model_from_weights(run_dir/w['file'], meta['arch'], meta['dropout_p'], model_fn) for w in meta.get('fold_weights', [])]
+    folds = [model_from_weights(run_dir/w['file'], meta['arch'], meta['dropout_p'], model_fn)
+             for w in meta.get('fold_weights', [])]
     members = []
-    for w in meta.get('member_weights', []):                   # other seeds or backbones, each with its own normalisation
-        m = model_from_weights(run_dir/w['file'], w['arch'], w['dropout_p'], model_fn); m.input_stats = (w['norm_mean'], w['norm_std'])
+    for w in meta.get('member_weights',
+                      []):                   # other seeds or backbones, each with its own normalisation
+        m = model_from_weights(run_dir/w['file'], w['arch'], w['dropout_p'], model_fn)
+        m.input_stats = (w['norm_mean'], w['norm_std'])
         members.append(m)
     try: models = ensemble_members(meta.get('ensemble', 'final'), final, folds, members)
     except ParamError as e: raise BundleError(f"{run_dir/'bundle.json'}: {e}") from None
@@ -185,21 +215,25 @@ def load_models(run_dir, model_fn=None) -> dict:
 
 # %% ../nbs/06_final.ipynb #c014
 def spacing_note(meta:dict) -> str|None:
-    "A note when the pixel spacing of a slice is missing or implausible for a head CT (the crop's physical scale is then unknown)."
+    ("A note when the pixel spacing of a slice is missing or implausible for a head CT (the crop's physical scale is "
+     "then unknown).")
     s, n = meta.get('spacing_row'), max(meta.get('rows') or 0, meta.get('cols') or 0)
     if s is None: return 'no PixelSpacing: the physical scale of the crop is unknown'
     if s <= 0 or not 100 <= s*n <= 600:
         return f'PixelSpacing {s:g} mm gives a {s*n:.0f} mm field of view, implausible for a head CT (a placeholder?)'
     return None
 
+# %% ../nbs/06_final.ipynb #c014-1
 def _crop_one(path, out_size, salt):
     try:
         hu, meta = read_study(path, salt)
         crop, info = preprocess_hu(hu, out_size, path=path)
-        return dict(crop=crop, error=None, note=spacing_note(meta), geo=dict((k, meta.get(k)) for k in ('study_hash', 'series_hash', 'slice_pos', 'instance_number')))
+        return dict(crop=crop, error=None, note=spacing_note(meta),
+                    geo=dict((k, meta.get(k)) for k in ('study_hash', 'series_hash', 'slice_pos', 'instance_number')))
     except DicomError as e: return dict(crop=None, error=e.reason, note=None, geo={})
     except Exception as e: return dict(crop=None, error=f'{type(e).__name__}: {e}', note=None, geo={})
 
+# %% ../nbs/06_final.ipynb #c014-2
 def dicom_paths(src) -> list[Path]:
     "DICOM files from a folder (recursive, `*.dcm` or extension-less), a file, or a list of them."
     if isinstance(src, (list, tuple)): return [p for s in src for p in dicom_paths(s)]
@@ -208,50 +242,68 @@ def dicom_paths(src) -> list[Path]:
     if not src.is_dir(): raise ParamError(f"{src}: no such file or folder")
     return sorted(p for p in src.rglob('*') if p.is_file() and (p.suffix.lower() == '.dcm' or p.suffix == ''))
 
+# %% ../nbs/06_final.ipynb #c014-3
 def skipped_files(src) -> list[Path]:
-    "Files under the folders in `src` that `dicom_paths` does not read (another extension), so each can be named in the output."
+    ("Files under the folders in `src` that `dicom_paths` does not read (another extension), so each can be named in "
+     "the output.")
     if isinstance(src, (list, tuple)): return [p for s in src for p in skipped_files(s)]
     src = Path(src)
     if not src.is_dir(): return []
     return sorted(p for p in src.rglob('*') if p.is_file() and not (p.suffix.lower() == '.dcm' or p.suffix == ''))
 
+# %% ../nbs/06_final.ipynb #c014-4
 def check_out_path(out) -> Path:
     "`out` as a Path whose folder exists and is writable, checked before any work; `ParamError` otherwise."
     out = Path(out); d = out.parent if str(out.parent) else Path('.')
-    if out.is_dir(): raise ParamError(f"--out {out} is a folder: give the predictions CSV a file name, e.g. --out {out/'predictions.csv'}")
+    if out.is_dir():
+        raise ParamError(f"--out {out} is a folder: give the predictions CSV a file name, e.g. --out "
+                         f"{out/'predictions.csv'}")
     if not d.is_dir(): raise ParamError(f"--out {out}: folder {d} does not exist; create it first")
     if not os.access(d, os.W_OK): raise ParamError(f"--out {out}: folder {d} is not writable")
     return out
 
+# %% ../nbs/06_final.ipynb #c014-5
 def prevalence_table(meta:dict, prevalence:float) -> pd.DataFrame:
-    "PPV and NPV at `prevalence` for each operating point of a bundle, from its test sensitivity/specificity (CV when absent)."
+    ("PPV and NPV at `prevalence` for each operating point of a bundle, from its test sensitivity/specificity (CV "
+     "when absent).")
     rows = []
     for name, pt in (meta.get('operating_points') or {}).items():
         src = 'test' if pt.get('test_sensitivity') is not None else 'cv'
         sens, spec = pt[f'{src}_sensitivity'], pt[f'{src}_specificity']
-        rows.append(dict(operating_point=name, threshold=pt['threshold'], sensitivity=sens, specificity=spec, source=src,
-                         **{f'{k}_at_{prevalence:g}': v for k, v in at_prevalence(sens, spec, prevalence).items() if k != 'prevalence'}))
-    if not rows: raise BundleError("this bundle has no operating points (made before brainct_nb.bundle/3): re-run the protocol")
+        rows.append(dict(operating_point=name, threshold=pt['threshold'], sensitivity=sens, specificity=spec,
+                         source=src,
+                         **{f'{k}_at_{prevalence:g}': v for k,
+                            v in at_prevalence(sens, spec, prevalence).items() if k != 'prevalence'}))
+    if not rows:
+        raise BundleError("this bundle has no operating points (made before brainct_nb.bundle/3): re-run the protocol")
     return pd.DataFrame(rows)
 
+# %% ../nbs/06_final.ipynb #c014-6
 def _cam_names(paths) -> list[str]:
     stems = [Path(p).stem for p in paths]
     return [f"{s}_cam.png" if stems.count(s) == 1 else f"{s}_{i}_cam.png" for i, s in enumerate(stems)]
 
+# %% ../nbs/06_final.ipynb #c014-7
 def check_run_finished(run_dir, allow_unfinished=False):
-    "Refuse a run whose `run_status.json` is not `finished` (a bundle may exist before its report is complete) unless allowed."
+    ("Refuse a run whose `run_status.json` is not `finished` (a bundle may exist before its report is complete) "
+     "unless allowed.")
     st = Path(run_dir)/'run_status.json'
-    if not st.exists(): print(f"note: {run_dir} has no run_status.json; cannot tell whether it finished", file=sys.stderr); return
+    if not st.exists():
+        print(f"note: {run_dir} has no run_status.json; cannot tell whether it finished", file=sys.stderr); return
     try: state = json.loads(st.read_text()).get('state')
     except (OSError, ValueError) as e: raise BundleError(f"{st}: unreadable ({e})") from None
     if state != 'finished':
         msg = f"{run_dir}: the run is {state!r}, not finished"
-        if not allow_unfinished: raise BundleError(f"{msg}; resume it (brainct run --resume {run_dir}) or pass --allow-unfinished")
+        if not allow_unfinished:
+            raise BundleError(f"{msg}; resume it (brainct run --resume {run_dir}) or pass --allow-unfinished")
         print(f"note: {msg}; scoring anyway (--allow-unfinished)", file=sys.stderr)
 
-def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, out=None, operating_point='chosen', cam_dir=None,
+# %% ../nbs/06_final.ipynb #c014-8
+def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, out=None, operating_point='chosen',
+                   cam_dir=None,
                    allow_unfinished=False) -> pd.DataFrame:
-    "Score DICOM files with a finished run, exactly as its test set was scored (ensemble, TTA, recalibration); one row per file."
+    ("Score DICOM files with a finished run, exactly as its test set was scored (ensemble, TTA, recalibration); one "
+     "row per file.")
     if out is not None: out = check_out_path(out)
     if cam_dir is not None:
         cam_dir = Path(cam_dir)
@@ -260,7 +312,8 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
     b = load_models(run_dir); meta = b['meta']
     check_run_finished(run_dir, allow_unfinished)
     pts = meta.get('operating_points') or dict(chosen=dict(threshold=meta['threshold']))
-    if operating_point not in pts: raise ParamError(f"operating point {operating_point!r} is not in the bundle of {run_dir}; it has {sorted(pts)}")
+    if operating_point not in pts:
+        raise ParamError(f"operating point {operating_point!r} is not in the bundle of {run_dir}; it has {sorted(pts)}")
     thr = float(pts[operating_point]['threshold'])
     paths = dicom_paths(dicoms)
     if not paths: raise ParamError(f"no DICOM files (*.dcm or no extension) found in {dicoms}")
@@ -271,25 +324,36 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
     geo = pd.DataFrame([dict(ID=str(p), ok=r['crop'] is not None, **r['geo']) for p, r in zip(paths, res)])
     o = order_slices(geo) if geo.ok.any() else None            # where each slice sits in its study (headers only)
     k = int(meta.get('context', 0))
-    inputs = ContextView(crops, neighbour_index(pd.DataFrame(dict(ID=[str(paths[i]) for i in ok])), o, k)) if k and ok else crops
+    inputs = ContextView(crops,
+                         neighbour_index(pd.DataFrame(dict(ID=[str(paths[i]) for i in ok])), o,
+                                         k)) if k and ok else crops
     raw = score_crops(b['models'], inputs, meta['window_ranges'], stats, meta.get('tta', False), bs, device)
     recal = Recalibrator.from_dict(meta.get('calibration')); study_bundle = meta.get('level') == 'study'
     probs = raw if study_bundle else recal(raw)                 # a study bundle's map and threshold are for study scores
     if recal.n_outside(raw) and not study_bundle:
         print(f"note: {recal.n_outside(raw)} of {len(raw)} scores lie outside the {recal.method} map's fitted support "
               f"{recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)", file=sys.stderr)
-    df = pd.DataFrame(dict(file=[str(p) for p in paths], probability=np.nan, label=pd.array([pd.NA]*len(paths), dtype='Int64'),
-                           threshold=thr, operating_point=operating_point, error=[r['error'] for r in res], note=[r['note'] for r in res]))
-    if o is not None: df = df.merge(o[['ID', 'study_key', 'slice_index', 'slice_pos']].rename(columns={'ID': 'file'}), on='file', how='left')
+    df = pd.DataFrame(dict(file=[str(p) for p in paths], probability=np.nan,
+                           label=pd.array([pd.NA]*len(paths), dtype='Int64'),
+                           threshold=thr, operating_point=operating_point, error=[r['error'] for r in res],
+                           note=[r['note'] for r in res]))
+    if o is not None:
+        df = df.merge(o[['ID', 'study_key', 'slice_index', 'slice_pos']].rename(columns={'ID': 'file'}), on='file',
+                      how='left')
     skip = skipped_files(dicoms)
-    if skip: df = pd.concat([df, pd.DataFrame(dict(file=[str(p) for p in skip], threshold=thr, operating_point=operating_point,
-                                                   error=[f"not read: '{p.suffix}' is not a DICOM file name (.dcm or none); rename it if it is one" for p in skip]))],
+    if skip:
+        df = pd.concat([df, pd.DataFrame(dict(file=[str(p) for p in skip], threshold=thr, operating_point=operating_point,
+                                                   error=[f"not read: '{p.suffix}' is not a DICOM file name (.dcm or "
+                                                          "none); rename it if it is one" for p in skip]))],
                             ignore_index=True)
     df.loc[ok, 'probability'] = probs
     if not study_bundle: df.loc[ok, 'label'] = (probs >= thr).astype(int)
-    if not study_bundle and recal.method != 'none': df.insert(2, 'probability_uncalibrated', np.nan); df.loc[ok, 'probability_uncalibrated'] = raw
-    df.attrs['bundle'] = dict(level=meta.get('level', 'slice'), aggregation=meta.get('aggregation', 'max'), topk=meta.get('topk', 3),
-                              calibration=meta.get('calibration'), threshold=thr, run_dir=str(run_dir), aggregator=meta.get('aggregator'))
+    if not study_bundle and recal.method != 'none':
+        df.insert(2, 'probability_uncalibrated', np.nan); df.loc[ok, 'probability_uncalibrated'] = raw
+    df.attrs['bundle'] = dict(level=meta.get('level', 'slice'), aggregation=meta.get('aggregation', 'max'),
+                              topk=meta.get('topk', 3),
+                              calibration=meta.get('calibration'), threshold=thr, run_dir=str(run_dir),
+                              aggregator=meta.get('aggregator'))
     if cam_dir is not None and study_bundle:                    # one montage per study: its top slices with their heat maps
         df['cam'] = None; pos = {i: j for j, i in enumerate(ok)}
         for key, g in df.iloc[ok].groupby('study_key', sort=False):
@@ -297,32 +361,39 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
             j = [pos[i] for i in top.index]
             cams, _ = grad_cam(b['final'], inputs[j], meta['window_ranges'], stats, device=device)
             f = save_study_montage(cam_dir/f"study_{key}_cam.png", crops[j], cams,
-                                   [f"#{int(r.slice_index)} {Path(r.file).name}\np={r.probability:.2f}" for r in top.itertuples()],
+                                   [f"#{int(r.slice_index)} {Path(r.file).name}\np={r.probability:.2f}"
+                                    for r in top.itertuples()],
                                    f"study {key}: {len(g)} slices, top {len(top)} by slice score")
             df.loc[g.index, 'cam'] = str(f)
     elif cam_dir is not None:
         cams, _ = grad_cam(b['final'], inputs, meta['window_ranges'], stats, device=device)
         names = _cam_names(paths); df['cam'] = None
         for j, i in enumerate(ok):
-            df.loc[i, 'cam'] = str(save_cam_png(cam_dir/names[i], crops[j], cams[j], f"{Path(paths[i]).name}  p={probs[j]:.2f}"))
+            df.loc[i, 'cam'] = str(save_cam_png(cam_dir/names[i], crops[j], cams[j], f"{Path(paths[i]).name}  "
+                                                                                     f"p={probs[j]:.2f}"))
     if out is not None: atomic_write(out, lambda t: df.to_csv(t, index=False))
     return df
 
 # %% ../nbs/06_final.ipynb #c014s
 def predict_studies(slices:pd.DataFrame) -> pd.DataFrame:
-    "One row per study of `predict_dicoms`' per-file table, scored as the bundle says: a study bundle aggregates the slice scores, recalibrates and thresholds the study score; a slice bundle takes the maximum (some slice reaches its threshold)."
+    ("One row per study of `predict_dicoms`' per-file table, scored as the bundle says: a study bundle aggregates the "
+     "slice scores, recalibrates and thresholds the study score; a slice bundle takes the maximum (some slice reaches "
+     "its threshold).")
     b = slices.attrs.get('bundle') or dict(level='slice', aggregation='max', topk=3, calibration=None)
-    ok = slices[slices.probability.notna() & slices.get('study_key', pd.Series(index=slices.index, dtype=object)).notna()]
+    ok = slices[slices.probability.notna() & slices.get('study_key',
+                                                        pd.Series(index=slices.index, dtype=object)).notna()]
     cols = ['study', 'first_file', 'n_slices', 'probability', 'label', 'top_slices']
     if not len(ok): return pd.DataFrame(columns=cols)
     thr, study = float(ok.threshold.iloc[0]), b['level'] == 'study'
     learned = study and b['aggregation'] == 'gru'
-    s = study_scores(ok.rename(columns={'probability': 'prob'}), 'max' if learned or not study else b['aggregation'], b['topk'])
+    s = study_scores(ok.rename(columns={'probability': 'prob'}), 'max' if learned or not study else b['aggregation'],
+                     b['topk'])
     if learned:                                                 # the bundle's learned aggregator, checked against its SHA-256
         agg = load_aggregator(b['run_dir'], b['aggregator'])
         s['prob'] = study_probabilities(agg, ok, 'probability').loc[s.study_key].values
     if study:
-        s.insert(2, 'probability_model', s.prob); s['prob'] = Recalibrator.from_dict(b['calibration'])(s.prob.to_numpy())
+        s.insert(2, 'probability_model', s.prob)
+        s['prob'] = Recalibrator.from_dict(b['calibration'])(s.prob.to_numpy())
         cols.insert(3, 'probability_model')
     s['label'] = (s.prob >= thr).astype(int)
     first = ok.sort_values('slice_index').groupby('study_key').file.first()
@@ -332,21 +403,25 @@ def predict_studies(slices:pd.DataFrame) -> pd.DataFrame:
 # %% ../nbs/06_final.ipynb #c016
 def train_final(crops, labels, cfg:TrainConfig, epochs:tuple[int, int], seed=42, bs=16, model_fn=None, stats=None,
                 ranges=None, device=None, verbose=False, progress=None, num_workers=None, bags=None):
-    "Two-stage training on all of `crops` for the fixed `epochs` (`bags`: each crop's study code, for study labels); returns (learner, history)."
+    ("Two-stage training on all of `crops` for the fixed `epochs` (`bags`: each crop's study code, for study labels); "
+     "returns (learner, history).")
     idx = np.arange(len(crops))
     make_dls, learner_kw = item_loaders(bags)
-    dls = make_dls(crops=crops, labels=labels, train_idx=idx, valid_idx=[], bs=bs, ranges=ranges, device=device, num_workers=num_workers,
+    dls = make_dls(crops=crops, labels=labels, train_idx=idx, valid_idx=[], bs=bs, ranges=ranges, device=device,
+                   num_workers=num_workers,
                    **({'stats': stats} if stats else {}))
     seed_everything(seed)
     learn, hist, _ = train_two_stage(dls, cfg, model_fn(cfg) if model_fn else None, epochs=epochs, verbose=verbose,
-                                     on_epoch=(lambda row: progress.epoch('training', row)) if progress else None, **learner_kw)
+                                     on_epoch=(lambda row: progress.epoch('training', row)) if progress else None,
+                                     **learner_kw)
     return learn, hist
 
 # %% ../nbs/06_final.ipynb #c017e
 MAX_MEMBERS = 10
 
 def member_specs(spec:str|None, arch:str, seed:int) -> list[dict]:
-    "Ensemble members from `spec`: 'seeds:N' (N more models of `arch`) or backbones 'a,b' (one each); member i trains with seed + 1 + i."
+    ("Ensemble members from `spec`: 'seeds:N' (N more models of `arch`) or backbones 'a,b' (one each); member i "
+     "trains with seed + 1 + i.")
     if spec in (None, '', 'None'): return []
     s = str(spec).strip()
     if s.startswith('seeds:'):

@@ -31,10 +31,12 @@ __all__ = ['STATUS', 'RESUME_FREE', 'check_params', 'Features', 'CVResult', 'Tes
 def _check(ok, name, value, want):
     if not ok: raise ParamError(f"{name} must be {want}, got {value!r}")
 
+# %% ../nbs/07b_lifecycle.ipynb #c005-1
 def check_params(p:RunParams) -> RunParams:
     "Validate values early: a `ParamError` names the parameter, its value and the accepted range."
     num = lambda v, t=(int,): isinstance(v, t) and not isinstance(v, bool)
-    _check(num(p.test_size, (int, float)) and .01 <= p.test_size <= .5, 'test_size', p.test_size, 'a fraction in [0.01, 0.5]')
+    _check(num(p.test_size, (int, float)) and .01 <= p.test_size <= .5, 'test_size', p.test_size,
+           'a fraction in [0.01, 0.5]')
     _check(num(p.k_folds) and 2 <= p.k_folds <= 50, 'k_folds', p.k_folds, 'an integer in [2, 50]')
     check_strategy(p.threshold_strategy)
     _check(num(p.sens_target, (int, float)) and 0 < p.sens_target <= 1, 'sens_target', p.sens_target, 'in (0, 1]')
@@ -46,22 +48,26 @@ def check_params(p:RunParams) -> RunParams:
     _check(p.demo_n is None or (num(p.demo_n) and p.demo_n >= 40), 'demo_n', p.demo_n, 'None or an integer >= 40')
     _check(p.demo in ('slices', 'series'), 'demo', p.demo, "'slices' or 'series'")
     _check(p.level in ('auto', 'slice', 'study'), 'level', p.level, "'auto', 'slice' or 'study'")
-    _check(p.aggregation in AGGREGATIONS + ('gru',), 'aggregation', p.aggregation, ' or '.join(map(repr, AGGREGATIONS + ('gru',))))
+    _check(p.aggregation in AGGREGATIONS + ('gru',), 'aggregation', p.aggregation,
+           ' or '.join(map(repr, AGGREGATIONS + ('gru',))))
     _check(num(p.topk) and 1 <= p.topk <= 64, 'topk', p.topk, 'an integer in [1, 64]')
     _check(num(p.context) and 0 <= p.context <= 4, 'context', p.context, 'an integer in [0, 4]')
     _check(num(p.repeats) and 1 <= p.repeats <= 10, 'repeats', p.repeats, 'an integer in [1, 10]')
     member_specs(p.members, p.arch, p.seed)                                            # a bad members spec fails here
-    _check(p.ensemble != 'members' or p.members not in (None, '', 'None'), 'ensemble', p.ensemble, "'members' only with members set")
+    _check(p.ensemble != 'members' or p.members not in (None, '', 'None'), 'ensemble', p.ensemble,
+           "'members' only with members set")
     _check(p.grouping in ('auto', 'patient', 'study'), 'grouping', p.grouping, "'auto', 'patient' or 'study'")
-    _check(p.loader_workers is None or (num(p.loader_workers) and p.loader_workers >= 0), 'loader_workers', p.loader_workers,
+    _check(p.loader_workers is None or (num(p.loader_workers) and p.loader_workers >= 0), 'loader_workers',
+           p.loader_workers,
            'None (0 on the CPU, up to 8 on a GPU) or an integer >= 0')
     _check(p.executor in ('local', 'ray'), 'executor', p.executor, "'local' or 'ray'")
-    _check(p.cpus_per_fit is None or (num(p.cpus_per_fit) and p.cpus_per_fit >= 1), 'cpus_per_fit', p.cpus_per_fit, 'None or an integer >= 1')
-    _check(p.gpus_per_fit is None or (num(p.gpus_per_fit, (int, float)) and p.gpus_per_fit >= 0), 'gpus_per_fit', p.gpus_per_fit, 'None or a number >= 0')
+    _check(p.cpus_per_fit is None or (num(p.cpus_per_fit) and p.cpus_per_fit >= 1), 'cpus_per_fit', p.cpus_per_fit,
+           'None or an integer >= 1')
+    _check(p.gpus_per_fit is None or (num(p.gpus_per_fit, (int, float)) and p.gpus_per_fit >= 0), 'gpus_per_fit',
+           p.gpus_per_fit, 'None or a number >= 0')
     check_calibration(p.calibration); check_ensemble(p.ensemble); check_calibration_scoring(p.calibration, p.ensemble)
     _check(isinstance(p.tta, bool), 'tta', p.tta, 'True or False')
     return p
-
 
 # %% ../nbs/07b_lifecycle.ipynb #c006a
 @dataclass(repr=False)
@@ -73,7 +79,8 @@ class Features:
     qc: dict                       # the quality checks (features_checks_summary.json)
     slices: pd.DataFrame|None = None   # ID, study_key, series_key, slice_index, slice_pos of every usable file
     level: str = 'slice'           # the protocol's unit: 'slice' (each file is an item) or 'study' (slice scores aggregated)
-    def __repr__(self): return f"Features({len(self.feats)} studies, {int(self.feats.ok.sum())} ok, {len(self.excluded)} excluded)"
+    def __repr__(self):
+        return f"Features({len(self.feats)} studies, {int(self.feats.ok.sum())} ok, {len(self.excluded)} excluded)"
 
 # %% ../nbs/07b_lifecycle.ipynb #c006b
 @dataclass(repr=False)
@@ -86,7 +93,8 @@ class CVResult:
     recalibrator: Recalibrator     # fitted on the OOF predictions only
     def __repr__(self):
         m = self.metrics
-        return (f"CVResult(AUPRC {m['auprc_mean']:.3f} ± {m['auprc_std']:.3f}, ROC-AUC {m['roc_auc_mean']:.3f} ± {m['roc_auc_std']:.3f}, "
+        return (f"CVResult(AUPRC {m['auprc_mean']:.3f} ± {m['auprc_std']:.3f}, ROC-AUC {m['roc_auc_mean']:.3f} ± "
+                f"{m['roc_auc_std']:.3f}, "
                 f"threshold {self.selection['threshold']:.2f})")
 
 # %% ../nbs/07b_lifecycle.ipynb #c006c
@@ -103,24 +111,29 @@ class TestResult:
     slices: pd.DataFrame|None = None   # study level: every test slice with its study and its model score
     def __repr__(self):
         m = self.metrics
-        return f"TestResult({len(self.y)} studies, {int(self.y.sum())} positive: ROC-AUC {m['roc_auc']['value']:.3f}, AUPRC {m['auprc']['value']:.3f})"
+        return (f"TestResult({len(self.y)} studies, {int(self.y.sum())} positive: ROC-AUC "
+                f"{m['roc_auc']['value']:.3f}, AUPRC {m['auprc']['value']:.3f})")
 
 # %% ../nbs/07b_lifecycle.ipynb #c007
 STATUS = 'run_status.json'
-RESUME_FREE = ('resume', 'verbose', 'num_workers', 'device', 'executor', 'ray_address', 'cpus_per_fit', 'gpus_per_fit')  # may change on resume
+RESUME_FREE = ('resume', 'verbose', 'num_workers', 'device', 'executor', 'ray_address', 'cpus_per_fit',
+               'gpus_per_fit')  # may change on resume
 
 def _json_default(o): return o.item() if hasattr(o, 'item') else str(o)
 
+# %% ../nbs/07b_lifecycle.ipynb #c007-1
 def write_json(path, obj):
     "Write `obj` as indented JSON atomically (a full disk leaves the old file or none, never half of one)."
     try: atomic_write(Path(path), lambda t: Path(t).write_text(json.dumps(obj, indent=1, default=_json_default)))
     except OSError as e: raise storage_error(e, path) from None
 
+# %% ../nbs/07b_lifecycle.ipynb #c007-2
 def read_status(d) -> dict:
     "The run's `run_status.json` ({} when absent or unreadable)."
     try: return json.loads((Path(d)/STATUS).read_text())
     except (OSError, ValueError): return {}
 
+# %% ../nbs/07b_lifecycle.ipynb #c007-3
 @dataclass
 class Run:
     "State of one run: parameters, its folder, and what each step produced."
@@ -160,6 +173,7 @@ class Run:
         if state != 'failed': s.pop('error', None); s.pop('step', None)
         self.save_json(STATUS, s)
 
+# %% ../nbs/07b_lifecycle.ipynb #c007-4
 def new_run_dir(out_dir) -> Path:
     "A fresh `run_<timestamp>` folder under `out_dir` (never an existing one)."
     out_dir = Path(out_dir)
@@ -173,19 +187,23 @@ def new_run_dir(out_dir) -> Path:
         except OSError as e: raise storage_error(e, f"a run folder in {out_dir}") from None
     raise BrainctError(f"cannot create a new run folder in {out_dir}")
 
+# %% ../nbs/07b_lifecycle.ipynb #c007-5
 def _resume_dir(p:RunParams) -> Path:
     "The run folder `p.resume` names, checked: a run folder, not finished, started with the same parameters."
     if p.resume == 'latest':
         runs = sorted(d for d in Path(p.out_dir).glob('run_*') if (d/'run_args.json').exists())
         ok = [d for d in runs if read_status(d).get('state') not in ('finished', 'failed')]
-        if not ok: raise ParamError(f"resume='latest': no resumable run in {p.out_dir} ({len(runs)} run folder(s), all finished or "
+        if not ok:
+            raise ParamError(f"resume='latest': no resumable run in {p.out_dir} ({len(runs)} run folder(s), all "
+                             "finished or "
                                     "failed; name a failed one to resume it, or start a new run)")
         d = ok[-1]
     else:
         d = Path(p.resume)
         if not (d/'run_args.json').exists(): raise ParamError(f"resume={d}: not a run folder (no run_args.json)")
     if read_status(d).get('state') == 'finished':
-        raise ParamError(f"resume={d}: this run has finished; resuming would overwrite its model, predictions and metrics. "
+        raise ParamError(f"resume={d}: this run has finished; resuming would overwrite its model, predictions and "
+                         "metrics. "
                          "Start a new run (omit resume)")
     old, new = json.loads((d/'run_args.json').read_text()), asdict(p)
     diff = [f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in new if k not in RESUME_FREE and old.get(k) != new[k]]
@@ -194,30 +212,35 @@ def _resume_dir(p:RunParams) -> Path:
     return d
 
 # %% ../nbs/07b_lifecycle.ipynb #c007r
-def arch_recipe(p:RunParams, arch:str, pretrained:bool|None=None, user:dict|None=None) -> tuple[TrainConfig, bool, list]:
-    "(training config, pretrained weights used, notes) for `arch` under `p`: ImageNet weights when asked (None: yes on real data, on the demo if on disk), the scratch recipe without them, `user` overrides last."
+def arch_recipe(p:RunParams, arch:str, pretrained:bool|None=None, user:dict|None=None) -> tuple[TrainConfig, bool,
+    list]:
+    ("(training config, pretrained weights used, notes) for `arch` under `p`: ImageNet weights when asked (None: yes "
+     "on real data, on the demo if on disk), the scratch recipe without them, `user` overrides last.")
     user = user or {}; notes = []
     w = p.weights if arch == p.arch else None
     avail = weights_available(arch, w)
     want = pretrained if pretrained is not None else (avail if p.is_demo else True)
-    if want and not avail: ct_model(arch, pretrained=True, weights=w)                # raises WeightsError with the how-to
+    if want and not avail:
+        ct_model(arch, pretrained=True, weights=w)                # raises WeightsError with the how-to
     cfg = load_config({**({} if want else SCRATCH_OVERRIDES), **user})
     if arch in DEFAULT_FT_ATTRS and want and 'ft_trainable_attrs' not in user:
         cfg.ft_trainable_attrs = DEFAULT_FT_ATTRS[arch]
         notes.append(f"{arch}: fine-tuning {cfg.ft_trainable_attrs} (the seed's layer names are ResNet's)")
     if not want:
-        notes.append(f"no pretrained {arch} weights used: training from scratch with the scratch recipe {SCRATCH_OVERRIDES}"
+        notes.append(f"no pretrained {arch} weights used: training from scratch with the scratch recipe "
+                     f"{SCRATCH_OVERRIDES}"
                      + ("" if pretrained is False else " (ImageNet weights are not available offline; see the README)"))
     return cfg, bool(want), notes
 
+# %% ../nbs/07b_lifecycle.ipynb #c007r-1
 def module_names(arch:str) -> list[str]:
     "The top-level module names of `arch` (what `ft_trainable_attrs` may name); an unknown arch fails here, by name."
     return [n for n, _ in ct_model(arch, dropout_p=0.).named_children()]
 
-
 # %% ../nbs/07b_lifecycle.ipynb #c008
 def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
-    "Check parameters, config and weights, then create (or reopen, with `resume`) the run folder and write run_args.json."
+    ("Check parameters, config and weights, then create (or reopen, with `resume`) the run folder and write "
+     "run_args.json.")
     try: p = params if isinstance(params, RunParams) else RunParams(**{**(params or {}), **kwargs})
     except TypeError as e: raise ParamError(f"{e}; the parameters are {[f.name for f in fields(RunParams)]}") from None
     p = check_params(p)
@@ -228,27 +251,34 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
     check_grid([{}], cfg, modules, p.arch)                                            # config_json's layer names
     grid = load_grid(None if p.grid_json in (None, '', 'None') else p.grid_json)
     recipe = lambda a, pre: (arch_recipe(p, a or p.arch, pre, user)[0], module_names(a or p.arch))
-    if p.run_grid: check_grid(grid, cfg, modules, p.arch, recipe)                     # every candidate, before any training
-    for m in member_specs(p.members, p.arch, p.seed): arch_recipe(p, m['arch'], None, user)   # members' weights, before any training
+    if p.run_grid:
+        check_grid(grid, cfg, modules, p.arch, recipe)                     # every candidate, before any training
+    for m in member_specs(p.members, p.arch, p.seed):
+        arch_recipe(p, m['arch'], None, user)   # members' weights, before any training
     run_dir = _resume_dir(p) if p.resume else new_run_dir(p.out_dir)
-    run = Run(p, run_dir, cfg, bool(want), out_size=int(p.out_size if p.out_size is not None else (64 if p.is_demo else 256)))
+    run = Run(p, run_dir, cfg, bool(want),
+              out_size=int(p.out_size if p.out_size is not None else (64 if p.is_demo else 256)))
     run.ranges, run.grid = ranges, grid
     run.stats = arch_stats(p.arch, run.n_in)
     try: run.executor = make_executor(p.executor, p.ray_address, p.cpus_per_fit, p.gpus_per_fit)
     except BaseException as e:
         run.set_status('failed', step='start_run', error=str(e)); raise
     if p.executor != 'local': run.log(f"executor ray: {run.executor.resources()}, {run.executor.cpus_per_fit} CPU and "
-                                      f"{run.executor.gpus_per_fit} GPU per fit (Ray started in {run.executor.startup_s:.1f}s)")
+                                      f"{run.executor.gpus_per_fit} GPU per fit (Ray started in "
+                                      f"{run.executor.startup_s:.1f}s)")
     for n in notes: run.log(n)
     if p.resume: run.log(f"resuming {run_dir}")
-    run.save_json('run_args.json' if not p.resume else f'run_args_resume_{datetime.now():%Y%m%d_%H%M%S}.json', asdict(p))
+    run.save_json('run_args.json' if not p.resume else f'run_args_resume_{datetime.now():%Y%m%d_%H%M%S}.json',
+                  asdict(p))
     run.set_status('running', **({'resumed': datetime.now().isoformat(timespec='seconds')} if p.resume else
                                  {'started': datetime.now().isoformat(timespec='seconds')}))
     write_effective_config(run)
     return run
 
+# %% ../nbs/07b_lifecycle.ipynb #c008-1
 def run_step(fn):
-    "Decorator for a step: a failure marks the run folder `failed` (or `interrupted` on Ctrl-C) with the step and message."
+    ("Decorator for a step: a failure marks the run folder `failed` (or `interrupted` on Ctrl-C) with the step and "
+     "message.")
     @functools.wraps(fn)
     def _wrapped(run, *args, **kwargs):
         t0 = time.time()
@@ -258,7 +288,9 @@ def run_step(fn):
         except KeyboardInterrupt:
             run.set_status('interrupted', step=fn.__name__); raise
         except Exception as e:
-            try: run.set_status('failed', step=fn.__name__, error=str(e) if isinstance(e, BrainctError) else f"{type(e).__name__}: {e}")
+            try:
+                run.set_status('failed', step=fn.__name__,
+                               error=str(e) if isinstance(e, BrainctError) else f"{type(e).__name__}: {e}")
             except Exception: pass                                         # a full disk may not take even this
             raise
     return _wrapped
@@ -266,15 +298,20 @@ def run_step(fn):
 # %% ../nbs/07b_lifecycle.ipynb #l010
 def _device(run): return default_device(run.params.device)
 
+# %% ../nbs/07b_lifecycle.ipynb #l010-1
 def write_effective_config(run:Run):
-    "effective_config.json (written at the start, updated after CV and at the end): config used, pretrained or not (and why), preprocessing, environment."
+    ("effective_config.json (written at the start, updated after CV and at the end): config used, pretrained or not "
+     "(and why), preprocessing, environment.")
     p = run.params
     run.save_json('effective_config.json', dict(stage=read_status(run.dir).get('state', 'running'),
         train_config=run.cfg.to_dict(), arch=p.arch, pretrained=run.pretrained, notes=run.notes,
-        demo=p.demo if p.is_demo else None, demo_n=p.demo_size if p.is_demo else None, out_size=run.out_size, window_ranges=run.ranges,
+        demo=p.demo if p.is_demo else None, demo_n=p.demo_size if p.is_demo else None, out_size=run.out_size,
+        window_ranges=run.ranges,
         norm_stats=[list(map(float, s)) for s in run.stats] if run.stats else None,
-        run_grid=p.run_grid, grid=run.grid if p.run_grid else None, threshold_source=run.cv.selection.get('threshold_source') if run.cv else None,
+        run_grid=p.run_grid, grid=run.grid if p.run_grid else None,
+        threshold_source=run.cv.selection.get('threshold_source') if run.cv else None,
         grouping=p.grouping, loader_workers=p.loader_workers,
-        execution=run.executor.info() if run.executor else None, calibration=p.calibration, tta=p.tta, ensemble=p.ensemble, threshold=run.cv.selection.get('threshold') if run.cv else None, device=_device(run),
+        execution=run.executor.info() if run.executor else None, calibration=p.calibration, tta=p.tta,
+        ensemble=p.ensemble, threshold=run.cv.selection.get('threshold') if run.cv else None, device=_device(run),
         versions=dict(brainct_nb=__version__, python=platform.python_version(), torch=torch.__version__,
                       fastai=__import__('fastai').__version__, pydicom=__import__('pydicom').__version__)))

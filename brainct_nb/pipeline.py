@@ -27,7 +27,8 @@ __all__ = ['STEPS', 'run_all', 'STATUS', 'RESUME_FREE', 'check_params', 'write_j
            'step_decision_curve', 'step_explain', 'step_model_card', 'RunParams', 'model_card_text']
 
 # %% ../nbs/07_pipeline.ipynb #c020
-STEPS = [step_validate, step_features, step_split, step_figures, step_cv, step_final, step_calibration, step_decision_curve,
+STEPS = [step_validate, step_features, step_split, step_figures, step_cv, step_final, step_calibration,
+         step_decision_curve,
          step_explain, step_model_card]          # the protocol in order: run_all, run.ipynb's sections and the docs follow it
 
 def run_all(params:RunParams|dict|None=None, **kwargs) -> Run:
@@ -38,5 +39,6 @@ def run_all(params:RunParams|dict|None=None, **kwargs) -> Run:
         for step in STEPS: step(run); plt.close('all')
     finally: run.executor.shutdown()
     tm = run.test.metrics
-    print(f"done in {time.time()-t0:.0f}s: test ROC-AUC {tm['roc_auc']['value']:.3f}, AUPRC {tm['auprc']['value']:.3f} -> {run.dir}")
+    print(f"done in {time.time()-t0:.0f}s: test ROC-AUC {tm['roc_auc']['value']:.3f}, AUPRC "
+          f"{tm['auprc']['value']:.3f} -> {run.dir}")
     return run

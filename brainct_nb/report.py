@@ -18,46 +18,64 @@ __all__ = ['CARD_ITEMS', 'NOT_APPLICABLE', 'study_lines', 'model_card_text']
 
 # %% ../nbs/07d_report.ipynb #c016s
 def study_lines(run:Run) -> list[str]:
-    "Model-card lines of a study-level run: the unit, the labels, the aggregation, and the slice-level figures beside the study-level ones."
+    ("Model-card lines of a study-level run: the unit, the labels, the aggregation, and the slice-level figures "
+     "beside the study-level ones.")
     cvm, tm, p = run.cv.metrics, run.test.metrics, run.params
     if cvm.get('level') != 'study': return []
     how = aggregation_words(p)
     s, ts = cvm.get('slice_level'), tm.get('slice_level')
-    labels = ('labels per study (a folder each): no slice has a label; the slice model was trained through the maximum over each '
-              "study's slices (multiple-instance learning), so slice scores rank slices but no slice-level figure can be computed"
-              if cvm.get('labels') == 'study' else 'labels per slice; a study is positive when any of its slices is labelled positive')
-    L = [f"- Unit: the study. Slices are grouped into series and studies from their headers (`series.csv`), one series kept per "
-         f"study; {labels}. A study's score is {how} of its slice scores. Split, folds, thresholds, calibration and test "
-         f"metrics (bootstrap over studies) are at study level: {cvm['n_studies']} CV studies ({cvm['n_pos_studies']} positive), "
+    labels = ('labels per study (a folder each): no slice has a label; the slice model was trained through the '
+              'maximum over each '
+              "study's slices (multiple-instance learning), so slice scores rank slices but no slice-level figure can "
+              "be computed"
+              if cvm.get('labels') == 'study'
+              else 'labels per slice; a study is positive when any of its slices is labelled positive')
+    L = ["- Unit: the study. Slices are grouped into series and studies from their headers (`series.csv`), one "
+         "series kept per "
+         f"study; {labels}. A study's score is {how} of its slice scores. Split, folds, thresholds, calibration and "
+         "test "
+         f"metrics (bootstrap over studies) are at study level: {cvm['n_studies']} CV studies ({cvm['n_pos_studies']} "
+         "positive), "
          f"{tm['n']} test studies ({tm['n_pos']} positive)."]
     if s and ts:
-        L.append(f"- Slice level, for reference: CV AUPRC {s['auprc_mean']:.3f} ± {s['auprc_std']:.3f}, ROC-AUC {s['roc_auc_mean']:.3f} ± "
-                 f"{s['roc_auc_std']:.3f} ({s['n']} OOF slices, {s['n_pos']} positive); test AUPRC {ts['auprc']:.3f}, ROC-AUC {ts['roc_auc']:.3f} "
+        L.append(f"- Slice level, for reference: CV AUPRC {s['auprc_mean']:.3f} ± {s['auprc_std']:.3f}, ROC-AUC "
+                 f"{s['roc_auc_mean']:.3f} ± "
+                 f"{s['roc_auc_std']:.3f} ({s['n']} OOF slices, {s['n_pos']} positive); test AUPRC {ts['auprc']:.3f}, "
+                 f"ROC-AUC {ts['roc_auc']:.3f} "
                  f"({ts['n']} slices, {ts['n_pos']} positive).")
     return L
 
 # %% ../nbs/07d_report.ipynb #c016e
 def _ci(m:dict, k:str) -> str: return f"{m[k]['value']:.3f} (95% CI {m[k]['ci_low']:.3f}-{m[k]['ci_high']:.3f})"
 
+# %% ../nbs/07d_report.ipynb #c016e-1
 def _md_table(df:pd.DataFrame, floatfmt='.3f') -> str:
     "A small DataFrame as a Markdown table (no extra dependency)."
-    fmt = lambda v: (f"{v:{floatfmt}}" if isinstance(v, (float, np.floating)) and not pd.isna(v) else ('' if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)))
+    fmt = lambda v: (f"{v:{floatfmt}}" if isinstance(v, (float, np.floating)) and not pd.isna(v)
+                     else ('' if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)))
     cols = [str(c) for c in df.columns]
-    return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|'*len(cols)] + ['| ' + ' | '.join(fmt(v) for v in r) + ' |' for r in df.itertuples(index=False)])
+    return '\n'.join(['| ' + ' | '.join(cols) + ' |',
+                      '|' + '---|'*len(cols)] + ['| ' + ' | '.join(fmt(v) for v in r) + ' |'
+                                                 for r in df.itertuples(index=False)])
 
+# %% ../nbs/07d_report.ipynb #c016e-2
 CARD_ITEMS = [('TRIPOD+AI 3a / CLAIM 2-3', 'intended use, clinical setting', 'Intended use'),
               ('TRIPOD+AI 5, 6a / CLAIM 7-9', 'data source, eligibility, dates', 'Training and evaluation data'),
               ('TRIPOD+AI 7 / CLAIM 11-12', 'data preparation, preprocessing', 'Method'),
-              ('TRIPOD+AI 8 / CLAIM 15-16', 'outcome and reference standard', 'Training and evaluation data (labels as given)'),
-              ('TRIPOD+AI 9, 10 / CLAIM 20', 'sample size, missing / excluded data', 'Training and evaluation data, excluded files'),
+              ('TRIPOD+AI 8 / CLAIM 15-16', 'outcome and reference standard',
+               'Training and evaluation data (labels as given)'),
+              ('TRIPOD+AI 9, 10 / CLAIM 20', 'sample size, missing / excluded data',
+               'Training and evaluation data, excluded files'),
               ('TRIPOD+AI 12 / CLAIM 21-27', 'model, training, hyper-parameter choice', 'Method'),
-              ('TRIPOD+AI 12f-g / CLAIM 28-32', 'performance measures, calibration, uncertainty', 'Results, Calibration'),
+              ('TRIPOD+AI 12f-g / CLAIM 28-32', 'performance measures, calibration, uncertainty',
+               'Results, Calibration'),
               ('TRIPOD+AI 14 / CLAIM 31', 'fairness: performance by subgroup', 'Subgroups'),
               ('TRIPOD+AI 23 / CLAIM 37', 'performance with CIs, numbers at risk', 'Results'),
               ('TRIPOD+AI 18, 27 / CLAIM 40', 'limitations, generalisability', 'Limitations'),
               ('TRIPOD+AI 15, 19 / CLAIM 41-42', 'code, software, reproducibility', 'Software and fingerprint')]
 NOT_APPLICABLE = ('TRIPOD+AI items on survival/time-to-event outcomes and on prospective recruitment, and CLAIM items on '
-                  'multi-reader studies and segmentation ground truth: a retrospective single-slice classifier has none of them.')
+                  'multi-reader studies and segmentation ground truth: a retrospective single-slice classifier has '
+                  'none of them.')
 
 def model_card_text(run:Run) -> str:
     "The model card of a run (Markdown), from its state and artifacts."
@@ -67,76 +85,119 @@ def model_card_text(run:Run) -> str:
     n_tr, n_te = int((ok.split == 'train').sum()), int((ok.split == 'test').sum())
     pos_tr, pos_te = int(ok.Label[ok.split == 'train'].sum()), int(ok.Label[ok.split == 'test'].sum())
     ex = run.features.excluded if run.features else pd.DataFrame(columns=['reason'])
-    sc = lambda col: ', '.join(f"{k} ({v})" for k, v in ok[col].fillna('unknown').astype(str).value_counts().head(6).items()) if col in ok else 'not recorded'
+    sc = lambda col: ', '.join(f"{k} ({v})" for k,
+                               v in ok[col].fillna('unknown').astype(str).value_counts().head(6).items()) if col in ok else 'not recorded'
     sp_mm = pd.to_numeric(ok.get('spacing_row'), errors='coerce')
     t = run.test; te = t.table
     keys = subgroup_columns(te); sg = subgroup_table(keys, t.y, t.prob, sel['threshold'])
-    opt = operating_point_table(tm['operating_points'])[['operating_point', 'threshold', 'sensitivity', 'sensitivity_ci', 'specificity', 'specificity_ci', 'ppv', 'npv', 'tp', 'fp', 'tn', 'fn']]
+    opt = operating_point_table(tm['operating_points'])[['operating_point', 'threshold', 'sensitivity',
+                                                         'sensitivity_ci', 'specificity', 'specificity_ci', 'ppv',
+                                                         'npv', 'tp', 'fp', 'tn', 'fn']]
     cal = run.calibration
     dec = (run.decision or {}).get('test_better_range')
     te_eff = cvm.get('tta_effect', {}); study = cvm.get('level') == 'study'
     L = [f"# Model card: brain CT binary classifier ({run.dir.name})", '',
          f"Written by brainct_nb {__version__} on {datetime.now():%Y-%m-%d}. Structure: Mitchell et al. 2019. "
-         + ("**Demo run on synthetic phantoms: every number below describes the demo, not a clinical model.**" if p.is_demo else ''), '',
+         + ("**Demo run on synthetic phantoms: every number below describes the demo, not a clinical model.**"
+            if p.is_demo else ''), '',
          '## Model details',
-         f"- Architecture: {p.arch} ({'ImageNet-pretrained' if run.pretrained else 'trained from scratch, no pretrained weights'}), one logit, "
-         f"dropout {run.cfg.dropout_p}; input {run.out_size}x{run.out_size} px, {len(run.ranges)} HU window channels {[[round(a), round(b)] for a, b in run.ranges]}"
-         + (f" for the slice and for each of its {p.context} neighbour(s) on each side along its series ({run.n_in} channels, "
+         f"- Architecture: {p.arch} "
+         f"({'ImageNet-pretrained' if run.pretrained else 'trained from scratch, no pretrained weights'}), one logit, "
+         f"dropout {run.cfg.dropout_p}; input {run.out_size}x{run.out_size} px, {len(run.ranges)} HU window channels "
+         f"{[[round(a), round(b)] for a, b in run.ranges]}"
+         + (f" for the slice and for each of its {p.context} neighbour(s) on each side along its series ({run.n_in} "
+            "channels, "
             "the first convolution's filters repeated over them and scaled)." if p.context else '.'),
          f"- Output: {sel['scale']}. Label at threshold {sel['threshold']:.2f} ({sel['rule_applied']}).",
-         f"- Bundle: `bundle.json` + weights in this folder; `brainct predict --run {run.dir.name}` scores new DICOM files the same way.", '',
+         f"- Bundle: `bundle.json` + weights in this folder; `brainct predict --run {run.dir.name}` scores new DICOM "
+         "files the same way.", '',
          '## Intended use',
-         f"- Research use: ranking or flagging {'axial head CT studies (a series of slices each)' if study else 'single axial head CT slices'} "
-         'for the finding the labels describe, for a reader who checks every flag. A second reader or a triage aid under study, inside the population it was developed on.',
+         "- Research use: ranking or flagging "
+         f"{'axial head CT studies (a series of slices each)' if study else 'single axial head CT slices'} "
+         'for the finding the labels describe, for a reader who checks every flag. A second reader or a triage aid '
+         'under study, inside the population it was developed on.',
          '- Not intended for: diagnosis without a radiologist; other body parts, contrast phases or modalities; '
-         + ((f'whole-volume reading (each slice is scored with its {p.context} neighbour(s) on each side, then aggregated); ' if p.context else
-             'decisions that need slice context (each slice is scored alone, then aggregated); ') if study else 'whole-volume decisions (it sees one slice); ')
+         + ((f'whole-volume reading (each slice is scored with its {p.context} neighbour(s) on each side, then '
+             'aggregated); ' if p.context else
+             'decisions that need slice context (each slice is scored alone, then aggregated); ') if study
+             else 'whole-volume decisions (it sees one slice); ')
          + 'sites whose scanners or prevalence differ without a local validation (see operating points).', '',
          '## Training and evaluation data',
-         f"- {len(feats)} {'files (slices)' if study else 'studies'} listed, {len(ok)} usable: training/CV {n_tr} ({pos_tr} positive), held-out test {n_te} ({pos_te} positive); "
-         f"prevalence {ok.Label.mean():.3f}. Split: {sp.attrs.get('grouping', 'grouping=' + p.grouping)} (seed {p.seed}, test_size {p.test_size}).",
+         f"- {len(feats)} {'files (slices)' if study else 'studies'} listed, {len(ok)} usable: training/CV {n_tr} "
+         f"({pos_tr} positive), held-out test {n_te} ({pos_te} positive); "
+         f"prevalence {ok.Label.mean():.3f}. Split: {sp.attrs.get('grouping', 'grouping=' + p.grouping)} (seed "
+         f"{p.seed}, test_size {p.test_size}).",
          f"- Scanners (manufacturer): {sc('manufacturer')}. Models: {sc('model')}.",
-         f"- Matrix: {sc('rows')} rows. Pixel spacing: median {sp_mm.median():.3f} mm (range {sp_mm.min():.3f}-{sp_mm.max():.3f}). "
-         f"Slice thickness: {sc('slice_thickness')} mm." if sp_mm.notna().any() else f"- Matrix: {sc('rows')} rows. Pixel spacing: not recorded.",
-         f"- Excluded: {len(ex)} ({'; '.join(f'{k}: {v}' for k, v in ex.reason.value_counts().items()) if len(ex) else 'none'}); every one named in `excluded.csv`.",
-         '- Labels: as given in the labels CSV; their reference standard is the data provider\'s and is not checked here.',
+         f"- Matrix: {sc('rows')} rows. Pixel spacing: median {sp_mm.median():.3f} mm (range "
+         f"{sp_mm.min():.3f}-{sp_mm.max():.3f}). "
+         f"Slice thickness: {sc('slice_thickness')} mm." if sp_mm.notna().any()
+         else f"- Matrix: {sc('rows')} rows. Pixel spacing: not recorded.",
+         f"- Excluded: {len(ex)} "
+         f"({'; '.join(f'{k}: {v}' for k, v in ex.reason.value_counts().items()) if len(ex) else 'none'}); every one "
+         "named in `excluded.csv`.",
+         '- Labels: as given in the labels CSV; their reference standard is the data provider\'s and is not checked '
+         'here.',
          *study_lines(run), '',
          '## Method',
-         f"- Preprocessing: DICOM rescale to HU with padding to air, head crop and letterbox to {run.out_size} px, window channels, "
+         f"- Preprocessing: DICOM rescale to HU with padding to air, head crop and letterbox to {run.out_size} px, "
+         "window channels, "
          f"normalised with the backbone's pretraining statistics (mean {[round(float(v), 3) for v in run.stats[0]]}).",
-         f"- Protocol: {p.k_folds}-fold stratified grouped CV on the training split, early stopping on an inner validation split; "
-         f"final model on all training studies for the median best epochs {tm.get('final_epochs')}; test set scored once. "
-         f"Threshold and operating points chosen on the OOF predictions. Calibration: {p.calibration}; TTA: {p.tta}; ensemble: {p.ensemble}"
+         f"- Protocol: {p.k_folds}-fold stratified grouped CV on the training split, early stopping on an inner "
+         "validation split; "
+         f"final model on all training studies for the median best epochs {tm.get('final_epochs')}; test set scored "
+         "once. "
+         f"Threshold and operating points chosen on the OOF predictions. Calibration: {p.calibration}; TTA: {p.tta}; "
+         f"ensemble: {p.ensemble}"
          + (f" (members {p.members}, each trained like the final model)" if p.members else '') + ".",
          f"- Training config: {json.dumps(run.cfg.to_dict())}.", '',
          '## Results',
-         f"- CV (OOF, {te_eff.get('n_pos', '?')} positives): AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} (mean ± std over folds, {cvm.get('scoring', 'one view')}).",
-         f"- Test ({tm['n']} studies, {tm['n_pos']} positive): ROC-AUC {_ci(tm, 'roc_auc')}, AUPRC {_ci(tm, 'auprc')}; at the chosen "
-         f"threshold {tm['threshold']:.2f}: sensitivity {_ci(tm, 'sensitivity')}, specificity {_ci(tm, 'specificity')}, PPV {_ci(tm, 'ppv')}, NPV {_ci(tm, 'npv')}.",
-         f"- TTA on OOF: AUPRC {te_eff['without_tta']['pooled_auprc']:.3f} -> {te_eff['with_tta']['pooled_auprc']:.3f} (pooled)." if te_eff else '', '',
+         f"- CV (OOF, {te_eff.get('n_pos', '?')} positives): AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, "
+         f"ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} (mean ± std over folds, "
+         f"{cvm.get('scoring', 'one view')}).",
+         f"- Test ({tm['n']} studies, {tm['n_pos']} positive): ROC-AUC {_ci(tm, 'roc_auc')}, AUPRC "
+         f"{_ci(tm, 'auprc')}; at the chosen "
+         f"threshold {tm['threshold']:.2f}: sensitivity {_ci(tm, 'sensitivity')}, specificity "
+         f"{_ci(tm, 'specificity')}, PPV {_ci(tm, 'ppv')}, NPV {_ci(tm, 'npv')}.",
+         f"- TTA on OOF: AUPRC {te_eff['without_tta']['pooled_auprc']:.3f} -> "
+         f"{te_eff['with_tta']['pooled_auprc']:.3f} (pooled)." if te_eff else '', '',
          '### Operating points (chosen on CV, measured on test)', '', _md_table(opt), '',
-         'PPV and NPV change with prevalence: `brainct predict --prevalence P` reports them at a site\'s own prevalence.', '',
-         '## Calibration', '', _md_table(cal.reset_index().rename(columns={'index': 'set'})) if cal is not None else 'not computed', '',
-         'ECE: 10 equal-width bins on [0, 1], weighted by count. Figures: `calibration_oof.png`, `calibration_test.png`.',
+         'PPV and NPV change with prevalence: `brainct predict --prevalence P` reports them at a site\'s own '
+         'prevalence.', '',
+         '## Calibration', '',
+         _md_table(cal.reset_index().rename(columns={'index': 'set'})) if cal is not None else 'not computed', '',
+         'ECE: 10 equal-width bins on [0, 1], weighted by count. Figures: `calibration_oof.png`, '
+         '`calibration_test.png`.',
          (f"Test scores outside the recalibration map's fitted support: {tm['calibration_outside_support']['n']} of "
-          f"{tm['calibration_outside_support']['of']}." if tm.get('calibration_outside_support', {}).get('support') else ''), '',
+          f"{tm['calibration_outside_support']['of']}." if tm.get('calibration_outside_support', {}).get('support')
+          else ''), '',
          '## Decision curve',
-         f"- Test: the model's net benefit exceeds treat-all and treat-none for threshold probabilities {dec[0]:.2f}-{dec[1]:.2f} (`decision_curves.png`)." if dec else
-         '- Test: no threshold probability in 0.01-0.99 where the model beats both treat-all and treat-none (`decision_curves.png`).', '',
+         "- Test: the model's net benefit exceeds treat-all and treat-none for threshold probabilities "
+         f"{dec[0]:.2f}-{dec[1]:.2f} (`decision_curves.png`)." if dec else
+         '- Test: no threshold probability in 0.01-0.99 where the model beats both treat-all and treat-none '
+         '(`decision_curves.png`).', '',
          '## Subgroups (test set)', '', _md_table(sg), '',
          '## Explanations',
-         '- `gradcam_test_cases.png`: Grad-CAM of the final model on the most confident true positives, false positives and false negatives. '
-         f"The last convolutional block is a {max(1, run.out_size//32)}x{max(1, run.out_size//32)} grid at this input size: coarse maps; a hot region on a lesion shows use, not exclusive use.", '',
+         '- `gradcam_test_cases.png`: Grad-CAM of the final model on the most confident true positives, false '
+         'positives and false negatives. '
+         f"The last convolutional block is a {max(1, run.out_size//32)}x{max(1, run.out_size//32)} grid at this input "
+         "size: coarse maps; a hot region on a lesion shows use, not exclusive use.", '',
          '## Limitations',
-         f"- {tm['n_pos']} test positives: every test interval above is wide; subgroup rows under 10 studies are not interpretable.",
-         f"- {'Slices scored one at a time' if study else 'Single slice'}, retrospective, one labelled dataset; no external validation. Probabilities are calibrated (if at all) to this "
+         f"- {tm['n_pos']} test positives: every test interval above is wide; subgroup rows under 10 studies are not "
+         "interpretable.",
+         f"- {'Slices scored one at a time' if study else 'Single slice'}, retrospective, one labelled dataset; no "
+         "external validation. Probabilities are calibrated (if at all) to this "
          'development prevalence; recalibrate and re-pick the threshold at a new site.',
-         '- The recalibration map was fitted on fold-model OOF predictions and is applied to the final model (same recipe, more data).', '',
-         '## Reporting checklist (items that apply)', '', _md_table(pd.DataFrame(CARD_ITEMS, columns=['item', 'topic', 'where in this card'])), '',
+         '- The recalibration map was fitted on fold-model OOF predictions and is applied to the final model (same '
+         'recipe, more data).', '',
+         '## Reporting checklist (items that apply)', '',
+         _md_table(pd.DataFrame(CARD_ITEMS, columns=['item', 'topic', 'where in this card'])), '',
          f"Not applicable: {NOT_APPLICABLE}", '',
          '## Software and fingerprint',
-         f"- brainct_nb {__version__}, Python {platform.python_version()}, torch {torch.__version__}, fastai {__import__('fastai').__version__}, "
+         f"- brainct_nb {__version__}, Python {platform.python_version()}, torch {torch.__version__}, fastai "
+         f"{__import__('fastai').__version__}, "
          f"pydicom {__import__('pydicom').__version__}, scikit-learn {__import__('sklearn').__version__}.",
-         f"- Data fingerprint {read_status(run.dir).get('data_fingerprint')}; CV fingerprint {run.cv.res['fingerprint']}; "
-         f"bundle SHA-256 {json.loads((run.dir/'bundle.json').read_text())['bundle_sha256'][:16]}...; parameters in `run_args.json`."]
+         f"- Data fingerprint {read_status(run.dir).get('data_fingerprint')}; CV fingerprint "
+         f"{run.cv.res['fingerprint']}; "
+         f"bundle SHA-256 {json.loads((run.dir/'bundle.json').read_text())['bundle_sha256'][:16]}...; parameters in "
+         "`run_args.json`."]
     return '\n'.join(L) + '\n'

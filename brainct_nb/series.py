@@ -22,16 +22,20 @@ def _keys(feats:pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 # %% ../nbs/02b_series.ipynb #q006
 def order_slices(feats:pd.DataFrame) -> pd.DataFrame:
-    "The usable rows of `feats` with `study_key`, `series_key` and `slice_index` (0 = lowest position along the slice normal)."
+    ("The usable rows of `feats` with `study_key`, `series_key` and `slice_index` (0 = lowest position along the "
+     "slice normal).")
     ok = feats[feats.ok].copy()
     ok['study_key'], ok['series_key'] = _keys(ok)
     def rank(g):
         if g.slice_pos.notna().all(): by, how = g.slice_pos, 'position along the slice normal'
-        elif 'instance_number' in g and g.instance_number.notna().all(): by, how = g.instance_number, 'InstanceNumber (no usable ImagePositionPatient)'
+        elif 'instance_number' in g and g.instance_number.notna().all():
+            by, how = g.instance_number, 'InstanceNumber (no usable ImagePositionPatient)'
         else: by, how = g.ID.astype(str), 'file name (no position or instance number)'
         return pd.DataFrame(dict(slice_index=by.rank(method='first').astype(int) - 1, ordered_by=how), index=g.index)
     if 'slice_pos' not in ok: ok['slice_pos'] = np.nan
-    r = pd.concat([rank(g) for _, g in ok.groupby('series_key', sort=False)]) if len(ok) else pd.DataFrame(columns=['slice_index', 'ordered_by'])
+    r = pd.concat([rank(g) for _,
+                   g in ok.groupby('series_key', sort=False)]) if len(ok) else pd.DataFrame(columns=['slice_index',
+                   'ordered_by'])
     return ok.join(r).sort_values(['study_key', 'series_key', 'slice_index'])
 
 # %% ../nbs/02b_series.ipynb #q009
@@ -40,17 +44,24 @@ def _series_row(g:pd.DataFrame) -> dict:
     pos = g.slice_pos.to_numpy(float); d = np.diff(pos) if len(pos) > 1 and not np.isnan(pos).any() else np.array([])
     dup = int((np.abs(d) < .01).sum()); steps = d[np.abs(d) >= .01]
     sp = float(np.median(steps)) if len(steps) else None
-    near = [np.median(np.r_[steps[max(0, i-2):i], steps[i+1:i+3]]) if len(steps) > 1 else steps[i] for i in range(len(steps))]
-    return dict(study_key=g.study_key.iloc[0], series_key=g.series_key.iloc[0], n_slices=len(g), ordered_by=g.ordered_by.iloc[0],
+    near = [np.median(np.r_[steps[max(0, i-2):i], steps[i+1:i+3]]) if len(steps) > 1 else steps[i]
+            for i in range(len(steps))]
+    return dict(study_key=g.study_key.iloc[0], series_key=g.series_key.iloc[0], n_slices=len(g),
+                ordered_by=g.ordered_by.iloc[0],
                 orientation=g.orientation.mode().iloc[0] if 'orientation' in g and g.orientation.notna().any() else '',
-                spacing_mm=sp, spacing_uniform=bool(sp is None or (np.ptp(steps) <= .1*abs(sp))), gaps=int((steps > 1.5*np.array(near)).sum()) if sp else 0,
-                duplicate_positions=dup, plane_tilt_deg=float(g.plane_tilt_deg.max()) if 'plane_tilt_deg' in g and g.plane_tilt_deg.notna().any() else None,
+                spacing_mm=sp, spacing_uniform=bool(sp is None or (np.ptp(steps) <= .1*abs(sp))),
+                gaps=int((steps > 1.5*np.array(near)).sum()) if sp else 0,
+                duplicate_positions=dup,
+                plane_tilt_deg=float(g.plane_tilt_deg.max()) if 'plane_tilt_deg' in g
+                and g.plane_tilt_deg.notna().any() else None,
                 slice_thickness=float(g.slice_thickness.median()) if g.slice_thickness.notna().any() else None,
                 matrix_sizes=' '.join(sorted({f'{r}x{c}' for r, c in zip(g.rows, g.cols)})),
                 z_first=float(pos[0]) if len(pos) else None, z_last=float(pos[-1]) if len(pos) else None)
 
+# %% ../nbs/02b_series.ipynb #q009-1
 def series_table(feats:pd.DataFrame) -> pd.DataFrame:
-    "One PHI-free row per series (hashed keys, counts, spacing, gaps, duplicate positions, tilt, matrix sizes), and which one each study keeps."
+    ("One PHI-free row per series (hashed keys, counts, spacing, gaps, duplicate positions, tilt, matrix sizes), and "
+     "which one each study keeps.")
     o = order_slices(feats)
     t = pd.DataFrame([_series_row(g) for _, g in o.groupby('series_key', sort=False)])
     if not len(t): return t
@@ -72,8 +83,10 @@ def _agg(slices:pd.DataFrame, col:str, how:str, k:int) -> pd.Series:
     top = slices.sort_values(col, ascending=False, kind='stable').groupby('study_key', sort=False).head(k)
     return top.groupby('study_key', sort=False)[col].mean()
 
+# %% ../nbs/02b_series.ipynb #q014-1
 def study_scores(slices:pd.DataFrame, how='max', k=3, threshold=None, n_top=3, cols=('prob',)) -> pd.DataFrame:
-    "One row per `study_key` of `slices` (`prob`, `slice_index`, `slice_pos`; `ID`, `Label`, `fold` optional): each of `cols` aggregated by `how`, label, top slices."
+    ("One row per `study_key` of `slices` (`prob`, `slice_index`, `slice_pos`; `ID`, `Label`, `fold` optional): each "
+     "of `cols` aggregated by `how`, label, top slices.")
     if how not in AGGREGATIONS: raise ValueError(f"how must be one of {AGGREGATIONS}, got {how!r}")
     s = slices.dropna(subset=[cols[0]])
     if not len(s): return pd.DataFrame(columns=['study_key', 'n_slices', *cols, 'top_slices'])
@@ -86,19 +99,23 @@ def study_scores(slices:pd.DataFrame, how='max', k=3, threshold=None, n_top=3, c
     out['top_slices'] = top.assign(t=top.apply(fmt, axis=1)).groupby('study_key', sort=False).t.agg('; '.join)
     if 'ID' in s: out['top_ID'] = top.groupby('study_key', sort=False).ID.first()
     if threshold is not None: out['label'] = (out[cols[0]] >= threshold).astype(int)
-    if 'Label' in s: out['Label'] = g.Label.max().astype(int)            # slice labels: the study is positive if any slice is
+    if 'Label' in s:
+        out['Label'] = g.Label.max().astype(int)            # slice labels: the study is positive if any slice is
     if 'fold' in s:
         if (g.fold.nunique() > 1).any(): raise ValueError("a study's slices lie in different folds")
         out['fold'] = g.fold.first()
     return out.rename_axis('study_key').reset_index()
 
 # %% ../nbs/02b_series.ipynb #q014p
-def plot_study(crops, slices:pd.DataFrame, score:float|None=None, threshold:float|None=None, title='', fname=None, n_max=16):
-    "One study at a glance: its slices in z order (labelled ones marked), the slice-score curve along z, the study score."
+def plot_study(crops, slices:pd.DataFrame, score:float|None=None, threshold:float|None=None, title='', fname=None,
+               n_max=16):
+    ("One study at a glance: its slices in z order (labelled ones marked), the slice-score curve along z, the study "
+     "score.")
     import matplotlib.pyplot as plt
     s = slices.reset_index(drop=True).sort_values('slice_index'); order = s.index.to_numpy()
     if len(s) > n_max:                                              # the n_max slices around the top-scoring one
-        c = int(np.argmax(s.prob.to_numpy())); lo = int(np.clip(c - n_max//2, 0, len(s) - n_max)); show = order[lo:lo + n_max]
+        c = int(np.argmax(s.prob.to_numpy()))
+        lo = int(np.clip(c - n_max//2, 0, len(s) - n_max)); show = order[lo:lo + n_max]
     else: show = order
     fig = plt.figure(figsize=(max(6, 1.1*len(show)), 3.6)); gs = fig.add_gridspec(2, len(show), height_ratios=[1, 1.3])
     for j, i in enumerate(show):
@@ -107,17 +124,21 @@ def plot_study(crops, slices:pd.DataFrame, score:float|None=None, threshold:floa
         ax.set_title(f"#{int(s.slice_index[i])}" + (' +' if lab else ''), fontsize=7, color='red' if lab else 'black')
     ax = fig.add_subplot(gs[1, :]); z = s.slice_pos if s.slice_pos.notna().all() else s.slice_index
     ax.plot(z, s.prob, 'o-', ms=3, label='slice score')
-    if 'Label' in s and s.Label.any(): ax.plot(z[s.Label == 1], s.prob[s.Label == 1], 'o', color='red', ms=5, label='labelled positive')
+    if 'Label' in s and s.Label.any():
+        ax.plot(z[s.Label == 1], s.prob[s.Label == 1], 'o', color='red', ms=5, label='labelled positive')
     if score is not None: ax.axhline(score, color='k', lw=1, label=f'study score {score:.2f}')
     if threshold is not None: ax.axhline(threshold, color='gray', ls='--', lw=1, label=f'threshold {threshold:.2f}')
-    ax.set_xlabel('position along the slice normal (mm)' if s.slice_pos.notna().all() else 'slice index'); ax.set_ylabel('score')
-    ax.set_ylim(-.02, 1.02); ax.legend(fontsize=7, loc='upper left'); fig.suptitle(title, fontsize=9); fig.tight_layout()
+    ax.set_xlabel('position along the slice normal (mm)' if s.slice_pos.notna().all() else 'slice index')
+    ax.set_ylabel('score')
+    ax.set_ylim(-.02, 1.02)
+    ax.legend(fontsize=7, loc='upper left'); fig.suptitle(title, fontsize=9); fig.tight_layout()
     if fname: fig.savefig(fname, dpi=80)
     return fig
 
 # %% ../nbs/02b_series.ipynb #q017
 def drop_other_series(feats:pd.DataFrame, table:pd.DataFrame) -> pd.DataFrame:
-    "`feats` with the rows of each study's other multi-slice series made exclusions (`ok` False, the reason in `error`)."
+    ("`feats` with the rows of each study's other multi-slice series made exclusions (`ok` False, the reason in "
+     "`error`).")
     drop = table.series_key[~table.kept] if len(table) else []
     if not len(drop): return feats
     out = feats.copy(); _, series = _keys(out)
@@ -128,7 +149,8 @@ def drop_other_series(feats:pd.DataFrame, table:pd.DataFrame) -> pd.DataFrame:
 
 # %% ../nbs/02b_series.ipynb #q017n
 def neighbour_index(rows:pd.DataFrame, slices:pd.DataFrame, k:int) -> np.ndarray:
-    "(len(rows), 2k+1) positions into `rows`: each row's slice with its `k` neighbours on each side along its series; edge slices repeat the nearest, a slice of no series is its own neighbour."
+    ("(len(rows), 2k+1) positions into `rows`: each row's slice with its `k` neighbours on each side along its "
+     "series; edge slices repeat the nearest, a slice of no series is its own neighbour.")
     r = rows[['ID']].reset_index(drop=True).merge(slices[['ID', 'series_key', 'slice_index']], on='ID', how='left')
     pos = np.arange(len(r)); out = np.repeat(pos[:, None], 2*k + 1, 1)
     for _, g in r.dropna(subset=['series_key']).groupby('series_key', sort=False):

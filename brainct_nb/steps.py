@@ -16,12 +16,15 @@ from .demo import make_demo_dataset, make_series_dataset
 from .windowing import preprocessing_figure
 from .data import CropCache, load_or_make_split, atomic_write, ContextView
 from .model import ct_model, arch_stats
-from .cv import (run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, fingerprint, FitProgress,
+from .cv import (run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, fingerprint,
+                           FitProgress,
                            VERIFY_SEED_OFFSET, THRESHOLDS, split_candidate)
-from .final import (member_specs, final_epochs, train_final, metrics_with_ci, plot_test_curves, save_bundle, operating_point_metrics,
+from .final import (member_specs, final_epochs, train_final, metrics_with_ci, plot_test_curves, save_bundle,
+                              operating_point_metrics,
                               operating_point_table, model_from_weights)
 from .train import score_crops, RANKING, SCORE_BS, ranking, load_config, read_overrides, TrainConfig
-from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points, calibration_stats, reliability_table,
+from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points, calibration_stats,
+                              reliability_table,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
 from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device, arch_recipe
 from .report import model_card_text
@@ -38,13 +41,18 @@ __all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table
 
 # %% ../nbs/07c_steps.ipynb #c010l
 def protocol_level(level:str, series:pd.DataFrame, label_level='slice', aggregation='max') -> str:
-    "The protocol's unit: `level`, or with 'auto' 'study' when some kept series has several slices (else the seed's 'slice'); study labels need 'study'."
+    ("The protocol's unit: `level`, or with 'auto' 'study' when some kept series has several slices (else the seed's "
+     "'slice'); study labels need 'study'.")
     multi = bool(len(series) and (series.n_slices[series.kept] > 1).any())
     if label_level == 'study':
-        if level == 'slice': raise ParamError("level='slice' but the labels name study folders: a slice-level protocol needs a label per slice")
+        if level == 'slice':
+            raise ParamError("level='slice' but the labels name study folders: a slice-level protocol needs a label "
+                             "per slice")
         if aggregation == 'topk':
-            raise ParamError(f"aggregation={aggregation!r} with study labels: the model is trained through the maximum over a study's "
-                             "slices (multiple-instance learning), so its study score is the maximum; use aggregation='max'")
+            raise ParamError(f"aggregation={aggregation!r} with study labels: the model is trained through the "
+                             "maximum over a study's "
+                             "slices (multiple-instance learning), so its study score is the maximum; use "
+                             "aggregation='max'")
         return 'study'
     return level if level != 'auto' else ('study' if multi else 'slice')
 
@@ -61,7 +69,8 @@ def step_validate(run:Run):
             t0 = time.time()
             if series: make_series_dataset(root, n_studies=n, seed=0)
             else: make_demo_dataset(root, n=n, seed=0)
-            run.log(f"demo dataset: {n} synthetic {'series' if series else 'studies'} written to {root} in {time.time()-t0:.1f}s")
+            run.log(f"demo dataset: {n} synthetic {'series' if series else 'studies'} written to {root} in "
+                    f"{time.time()-t0:.1f}s")
         run.data_root, labels, cts = root, 'labels1.csv', 'CTs'
     else: run.data_root, labels, cts = Path(p.data_root), p.labels, p.cts
     rep = validate_dataset(run.data_root, labels, cts, k_folds=p.k_folds)
@@ -69,13 +78,16 @@ def step_validate(run:Run):
     print(rep)
     return rep
 
+# %% ../nbs/07c_steps.ipynb #c010-1
 def excluded_table(rep, feats:pd.DataFrame) -> pd.DataFrame:
-    "One row per label, file or study left out (stage, ID, file, reason): validation exclusions, then unreadable studies."
+    ("One row per label, file or study left out (stage, ID, file, reason): validation exclusions, then unreadable "
+     "studies.")
     bad = feats[~feats.ok]
     return pd.concat([rep.excluded.assign(stage='validation'),
                       pd.DataFrame(dict(ID=bad.ID, file=bad.file, reason=bad.error, stage='decode'))],
                      ignore_index=True)[['stage', 'ID', 'file', 'reason']]
 
+# %% ../nbs/07c_steps.ipynb #c010-2
 def print_excluded(ex:pd.DataFrame, n=3, max_reasons=8):
     "Name the excluded items on the console: for each reason, the first `n` IDs (or files) and the count."
     if not len(ex): print("nothing excluded"); return
@@ -87,13 +99,17 @@ def print_excluded(ex:pd.DataFrame, n=3, max_reasons=8):
         print(f"  {reason}: {', '.join(names.iloc[:n])}{more}")
     if len(groups) > max_reasons: print(f"  ... and {len(groups) - max_reasons} other reasons")
 
+# %% ../nbs/07c_steps.ipynb #c010-3
 def data_fingerprint(feats:pd.DataFrame) -> str:
     "Hash of (ID, label, content SHA-1 or error) of every study: what `resume` checks."
-    return fingerprint(sorted(zip(feats.ID.astype(str), feats.Label.astype(int), feats.content_sha1.fillna(feats.error).astype(str))))
+    return fingerprint(sorted(zip(feats.ID.astype(str), feats.Label.astype(int),
+                                  feats.content_sha1.fillna(feats.error).astype(str))))
 
+# %% ../nbs/07c_steps.ipynb #c010-4
 @run_step
 def step_features(run:Run):
-    "Steps 2-3: cache build / features table (features.csv), quality checks (features_checks_summary.json), excluded.csv."
+    ("Steps 2-3: cache build / features table (features.csv), quality checks (features_checks_summary.json), "
+     "excluded.csv.")
     p, rep = run.params, run.report
     try: cache = CropCache(Path(p.out_dir)/'cache', run.out_size, project_salt())
     except OSError as e: raise storage_error(e, f"the cache under {p.out_dir}") from None
@@ -101,7 +117,8 @@ def step_features(run:Run):
     feats = cache.build(rep.studies, num_workers=nw, executor=run.executor)
     fp, old = data_fingerprint(feats), read_status(run.dir).get('data_fingerprint')
     if old and old != fp:
-        raise DatasetError(f"resume={run.dir}: the data changed since this run began (IDs, labels or file contents differ): "
+        raise DatasetError(f"resume={run.dir}: the data changed since this run began (IDs, labels or file contents "
+                           "differ): "
                            "start a new run (omit resume)")
     run.set_status('running', data_fingerprint=fp)
     if rep.label_level == 'study':                                                  # a labelled folder is the study
@@ -111,29 +128,40 @@ def step_features(run:Run):
     level = protocol_level(p.level, st, rep.label_level, p.aggregation)
     run.save_csv('features.csv', feats.drop(columns=['cached', 'crc32'], errors='ignore'))
     ex = excluded_table(rep, feats); run.save_csv('excluded.csv', ex)
-    qc = quality_checks(feats, rep); qc['cache'] = dict(dir=str(cache.dir), decoded=cache.n_decoded, seconds=round(cache.build_s, 2), size_mb=round(cache.size_mb(), 1),
-                       files=cache.n_files(), old_caches_ignored=cache.old_caches, index_files_set_aside=cache.set_aside)
-    qc['excluded'] = dict(n=len(ex), file='excluded.csv', by_reason={k: int(v) for k, v in ex.reason.value_counts().items()})
+    qc = quality_checks(feats, rep)
+    qc['cache'] = dict(dir=str(cache.dir), decoded=cache.n_decoded, seconds=round(cache.build_s, 2),
+                       size_mb=round(cache.size_mb(), 1),
+                       files=cache.n_files(), old_caches_ignored=cache.old_caches,
+                       index_files_set_aside=cache.set_aside)
+    qc['excluded'] = dict(n=len(ex), file='excluded.csv',
+                          by_reason={k: int(v) for k, v in ex.reason.value_counts().items()})
     qc['series'] = dict(file='series.csv', n_series=len(st), n_studies=int(st.study_key.nunique()) if len(st) else 0,
                         n_multi_slice=int((st.n_slices > 1).sum()) if len(st) else 0)
     run.save_json('features_checks_summary.json', qc)
     qc['series']['level'] = level
     slices = order_slices(feats)[['ID', 'study_key', 'series_key', 'slice_index', 'slice_pos']]
     run.features = Features(cache, feats, ex, qc, slices, level)
-    print(f"{len(feats)} {'slices' if level == 'study' else 'studies'}: {qc['n_ok']} ok, {qc['n_error']} with errors; decoded {cache.n_decoded} "
+    print(f"{len(feats)} {'slices' if level == 'study' else 'studies'}: {qc['n_ok']} ok, {qc['n_error']} with errors; "
+          f"decoded {cache.n_decoded} "
           f"(the rest from the cache) in {cache.build_s:.1f}s with {nw} workers")
     print_excluded(ex)
     if qc['series']['n_multi_slice']:
-        print(f"{qc['series']['n_series']} series in {qc['series']['n_studies']} studies ({qc['series']['n_multi_slice']} of several "
+        print(f"{qc['series']['n_series']} series in {qc['series']['n_studies']} studies "
+              f"({qc['series']['n_multi_slice']} of several "
               f"slices, ordered along the slice normal): series.csv")
     if level == 'study':
         print(f"study-level protocol: {slices.study_key.nunique()} studies of {len(slices)} slices; a study's score is "
               f"{aggregation_words(p)} of its slice scores"
-              + ("; labels per study: the slice model learns through that maximum (multiple-instance learning)" if rep.label_level == 'study' else ''))
-    if cache.old_caches: print(f"note: {len(cache.old_caches)} cache folder(s) of an earlier format are not used and can be deleted: {', '.join(cache.old_caches[:3])}")
-    if qc['identical_content_groups']: print(f"WARNING: {len(qc['identical_content_groups'])} groups of byte-identical files under different IDs")
+              + ("; labels per study: the slice model learns through that maximum (multiple-instance learning)"
+                 if rep.label_level == 'study' else ''))
+    if cache.old_caches:
+        print(f"note: {len(cache.old_caches)} cache folder(s) of an earlier format are not used and can be deleted: "
+              f"{', '.join(cache.old_caches[:3])}")
+    if qc['identical_content_groups']:
+        print(f"WARNING: {len(qc['identical_content_groups'])} groups of byte-identical files under different IDs")
     if qc['header_issues_by_kind']:
-        print("header values that do not conform to DICOM (used as they are; per kind in features_checks_summary.json): "
+        print("header values that do not conform to DICOM (used as they are; per kind in "
+              "features_checks_summary.json): "
               + '; '.join(f"{k} in {v} files" for k, v in qc['header_issues_by_kind'].items()))
     return feats, qc
 
@@ -147,7 +175,8 @@ def step_split(run:Run):
     fs = feats.merge(sp[['ID', 'group', 'split']], on='ID', how='left')
     run.save_csv('features_split.csv', fs.drop(columns=['cached', 'crc32'], errors='ignore'))
     info = {k: sp.attrs[k] for k in ('grouping', 'test_fraction', 'size_warning') if k in sp.attrs}
-    info.update(test_size=p.test_size, n_test=int((sp.split == 'test').sum()), n_test_pos=int(sp.Label[sp.split == 'test'].sum()))
+    info.update(test_size=p.test_size, n_test=int((sp.split == 'test').sum()),
+                n_test_pos=int(sp.Label[sp.split == 'test'].sum()))
     qc = run.features.qc if run.features else None
     if qc is not None: qc['split'] = info; run.save_json('features_checks_summary.json', qc)
     run.split = sp
@@ -158,9 +187,12 @@ def step_split(run:Run):
         g = s.groupby(['split', 'study_key']).Label.max().groupby('split')
         print(pd.DataFrame(dict(studies=g.size(), positive_studies=g.sum(), slices=s.groupby('split').size(),
                                 positive_slices=s.groupby('split').Label.sum())).to_string())
-    else: print(sp.groupby('split').Label.agg(['count', 'sum']).rename(columns={'count': 'studies', 'sum': 'positives'}).to_string())
+    else:
+        print(sp.groupby('split').Label.agg(['count', 'sum']).rename(columns={'count': 'studies',
+            'sum': 'positives'}).to_string())
     return sp
 
+# %% ../nbs/07c_steps.ipynb #c012-1
 @run_step
 def step_figures(run:Run, n=4):
     "Step 5: preprocessing_examples_label{0,1}.png from training studies."
@@ -176,72 +208,96 @@ def step_figures(run:Run, n=4):
 
 # %% ../nbs/07c_steps.ipynb #c013b
 def to_studies(run:Run, rows:pd.DataFrame, cols=('prob_model',)) -> pd.DataFrame:
-    "Slice rows (ID, Label, fold?, score `cols`) -> one row per study (ID = its hashed key), `cols` aggregated as the run says."
+    ("Slice rows (ID, Label, fold?, score `cols`) -> one row per study (ID = its hashed key), `cols` aggregated as "
+     "the run says.")
     s = rows.merge(run.features.slices, on='ID', how='left')
-    if s.study_key.isna().any(): raise BrainctError(f"{int(s.study_key.isna().sum())} scored slices have no study (e.g. {s.ID[s.study_key.isna()].iloc[0]})")
+    if s.study_key.isna().any():
+        raise BrainctError(f"{int(s.study_key.isna().sum())} scored slices have no study (e.g. "
+                           f"{s.ID[s.study_key.isna()].iloc[0]})")
     how = 'max' if run.params.aggregation == 'gru' else run.params.aggregation     # gru: its scores replace these (`study_probs`)
     return study_scores(s, how, run.params.topk, cols=cols).rename(columns={'study_key': 'ID'})
 
+# %% ../nbs/07c_steps.ipynb #c013b-1
 def study_folds(oof:pd.DataFrame, slice_folds:pd.DataFrame) -> pd.DataFrame:
-    "Per-fold study-level AUPRC/ROC-AUC (one view and TTA) from study OOF rows; the slice folds' training ROC-AUC and epochs kept."
-    rows = [dict(fold=f, n_oof=len(d), n_pos_oof=int(d.Label.sum()), **ranking(d.Label, d.prob_plain), **ranking(d.Label, d.prob_tta, '_tta'))
+    ("Per-fold study-level AUPRC/ROC-AUC (one view and TTA) from study OOF rows; the slice folds' training ROC-AUC "
+     "and epochs kept.")
+    rows = [dict(fold=f, n_oof=len(d), n_pos_oof=int(d.Label.sum()), **ranking(d.Label, d.prob_plain),
+                 **ranking(d.Label, d.prob_tta, '_tta'))
             for f, d in oof.groupby('fold')]
-    keep = [c for c in slice_folds.columns if c.endswith('_train') or c.startswith(('best_epochs', 'seconds', 'n_train'))]
+    keep = [c for c in slice_folds.columns if c.endswith('_train')
+            or c.startswith(('best_epochs', 'seconds', 'n_train'))]
     return pd.DataFrame(rows).merge(slice_folds[['fold'] + keep], on='fold')
 
+# %% ../nbs/07c_steps.ipynb #c013b-2
 def slice_summary(oof:pd.DataFrame, folds:pd.DataFrame, sfx='') -> dict:
     "Slice-level CV figures kept beside the study-level ones: fold mean/std and pooled, with the counts they rest on."
-    return dict(n=len(oof), n_pos=int(oof.Label.sum()), auprc_mean=float(folds[f'auprc{sfx}'].mean()), auprc_std=float(folds[f'auprc{sfx}'].std(ddof=0)),
-                roc_auc_mean=float(folds[f'roc_auc{sfx}'].mean()), roc_auc_std=float(folds[f'roc_auc{sfx}'].std(ddof=0)),
+    return dict(n=len(oof), n_pos=int(oof.Label.sum()), auprc_mean=float(folds[f'auprc{sfx}'].mean()),
+                auprc_std=float(folds[f'auprc{sfx}'].std(ddof=0)),
+                roc_auc_mean=float(folds[f'roc_auc{sfx}'].mean()),
+                roc_auc_std=float(folds[f'roc_auc{sfx}'].std(ddof=0)),
                 **{f'pooled_{k}': v for k, v in ranking(oof.Label, oof.prob_model).items()})
 
+# %% ../nbs/07c_steps.ipynb #c013b-3
 def mil(run:Run) -> bool:
     "Whether the run learns from study labels (multiple-instance learning) rather than slice labels."
     return run.report is not None and run.report.label_level == 'study'
 
+# %% ../nbs/07c_steps.ipynb #c013b-4
 def study_codes(run:Run, rows:pd.DataFrame) -> np.ndarray|None:
     "With study labels, each row's study key (the bags of `brainct_nb.mil`); None with slice labels."
     return rows.ID.map(run.features.slices.set_index('ID').study_key).to_numpy() if mil(run) else None
 
+# %% ../nbs/07c_steps.ipynb #c013b-5
 def study_probs(run:Run, rows:pd.DataFrame, agg_model=None) -> pd.DataFrame:
-    "`to_studies` of slice rows (ID, Label, prob_model); with a learned aggregator (`aggregation='gru'`) its study probability replaces `prob_model`."
+    ("`to_studies` of slice rows (ID, Label, prob_model); with a learned aggregator (`aggregation='gru'`) its study "
+     "probability replaces `prob_model`.")
     st = to_studies(run, rows)
     if agg_model is not None:
-        st['prob_model'] = study_probabilities(agg_model, rows.merge(run.features.slices, on='ID', how='left')).loc[st.ID].values
+        st['prob_model'] = study_probabilities(agg_model,
+                                               rows.merge(run.features.slices, on='ID', how='left')).loc[st.ID].values
     return st
 
+# %% ../nbs/07c_steps.ipynb #c013b-6
 def train_aggregator(run:Run, model, rows:pd.DataFrame, crops, seed:int) -> tuple:
-    "(a learned aggregator trained on the studies of `rows` (ID, Label; their `crops` in the same order, scored by `model`), the studies it learned from)."
+    ("(a learned aggregator trained on the studies of `rows` (ID, Label; their `crops` in the same order, scored by "
+     "`model`), the studies it learned from).")
     s = score_crops(model, crops, run.ranges, run.stats, run.params.tta, SCORE_BS, _device(run))
     X, st = study_sequences(rows[['ID', 'Label']].assign(prob_model=s).merge(run.features.slices, on='ID'))
     return fit_aggregator(X, st.Label.values, seed=seed), st.study_key.tolist()
 
+# %% ../nbs/07c_steps.ipynb #c013b-7
 def fold_aggregators(run:Run, slice_oof:pd.DataFrame, tr:pd.DataFrame, crops) -> pd.DataFrame:
-    "OOF study probabilities of the learned aggregator (plain and TTA views): fold f's is trained on fold f's training folds, scored by fold f's slice model, never on its OOF studies."
+    ("OOF study probabilities of the learned aggregator (plain and TTA views): fold f's is trained on fold f's "
+     "training folds, scored by fold f's slice model, never on its OOF studies.")
     p, sl, rows, trained_on = run.params, run.features.slices, [], {}
     pos = pd.Series(np.arange(len(tr)), index=tr.ID.values); files = _fold_files(run)
     for f in sorted(slice_oof.fold.unique()):
         model = model_from_weights(files[f], p.arch, run.cfg.dropout_p)
         seen = slice_oof[slice_oof.fold != f]
-        agg, trained_on[int(f)] = train_aggregator(run, model, seen, crops[pos.loc[seen.ID].to_numpy()], p.seed + int(f))
+        agg, trained_on[int(f)] = train_aggregator(run, model, seen, crops[pos.loc[seen.ID].to_numpy()],
+                                                   p.seed + int(f))
         o = slice_oof[slice_oof.fold == f].merge(sl, on='ID')
-        rows.append(pd.DataFrame({c: study_probabilities(agg, o, c) for c in ('prob_plain', 'prob_tta')}).rename_axis('ID').reset_index().assign(fold=int(f)))
+        rows.append(pd.DataFrame({c: study_probabilities(agg, o, c)
+                                  for c in ('prob_plain', 'prob_tta')}).rename_axis('ID').reset_index().assign(fold=int(f)))
     g = pd.concat(rows, ignore_index=True); g['prob_model'] = g['prob_tta' if p.tta else 'prob_plain']
     g.attrs['trained_on'] = trained_on                          # fold -> the studies its aggregator learned from
     return g
 
 # %% ../nbs/07c_steps.ipynb #c013c
 def aggregation_table(slice_oof:pd.DataFrame, run:Run, ks=(2, 3, 5), learned:pd.DataFrame|None=None) -> pd.DataFrame:
-    "Study-level CV AUPRC/ROC-AUC (fold mean ± std, pooled) of each aggregation on the same OOF slice scores (and of the learned aggregator's OOF study scores): the choice, measured."
+    ("Study-level CV AUPRC/ROC-AUC (fold mean ± std, pooled) of each aggregation on the same OOF slice scores (and of "
+     "the learned aggregator's OOF study scores): the choice, measured.")
     s = slice_oof.merge(run.features.slices, on='ID', how='left'); rows = []
-    tables = [('max', study_scores(s, 'max', cols=('prob_model',)))] + [(f'topk (k={k})', study_scores(s, 'topk', k, cols=('prob_model',))) for k in ks]
+    tables = [('max', study_scores(s, 'max', cols=('prob_model',)))] + [(f'topk (k={k})',
+        study_scores(s, 'topk', k, cols=('prob_model',))) for k in ks]
     if learned is not None:
         lab = tables[0][1].set_index('study_key').Label
         tables.append(('gru', learned.assign(study_key=learned.ID, Label=lab.loc[learned.ID].values)))
     for name, st in tables:
         per = pd.DataFrame([ranking(d.Label, d.prob_model) for _, d in st.groupby('fold')])
         rows.append(dict(aggregation=name, n_studies=len(st), n_pos=int(st.Label.sum()),
-                         **{f'{m}_{a}': float(getattr(per[m], a)(**({'ddof': 0} if a == 'std' else {}))) for m in RANKING for a in ('mean', 'std')},
+                         **{f'{m}_{a}': float(getattr(per[m], a)(**({'ddof': 0} if a == 'std' else {})))
+                            for m in RANKING for a in ('mean', 'std')},
                          **{f'pooled_{m}': v for m, v in ranking(st.Label, st.prob_model).items()}))
     return pd.DataFrame(rows)
 
@@ -249,54 +305,72 @@ def aggregation_table(slice_oof:pd.DataFrame, run:Run, ks=(2, 3, 5), learned:pd.
 def _new_model(arch, pretrained, weights, n_in, cfg):
     return ct_model(arch, pretrained=pretrained, weights=weights, dropout_p=cfg.dropout_p, n_in=n_in)
 
+# %% ../nbs/07c_steps.ipynb #c014-1
 def _model_fn(run):
     "A picklable model factory (a task on another process or node builds its own model)."
     return partial(_new_model, run.params.arch, run.pretrained, run.params.weights, run.n_in)
 
+# %% ../nbs/07c_steps.ipynb #c014-2
 def candidate_fit(run:Run, over:dict) -> tuple:
-    "A grid candidate as (training config, `FitSpec` overrides); one naming `arch`/`pretrained` gets that backbone's model, normalisation and recipe (`arch_recipe`), then its own overrides."
+    ("A grid candidate as (training config, `FitSpec` overrides); one naming `arch`/`pretrained` gets that backbone's "
+     "model, normalisation and recipe (`arch_recipe`), then its own overrides.")
     run_keys, cfg_over = split_candidate(over)
     if not run_keys: return load_config(cfg_over, run.cfg), {}
     p = run.params; arch = run_keys.get('arch', p.arch)
-    base, want, _ = arch_recipe(p, arch, run_keys.get('pretrained'), read_overrides(None if p.config_json in (None, '', 'None') else p.config_json))
-    fit = dict(model_fn=partial(_new_model, arch, want, p.weights if arch == p.arch else None, run.n_in), stats=arch_stats(arch, run.n_in))
+    base, want, _ = arch_recipe(p, arch, run_keys.get('pretrained'),
+                                read_overrides(None if p.config_json in (None, '', 'None') else p.config_json))
+    fit = dict(model_fn=partial(_new_model, arch, want, p.weights if arch == p.arch else None, run.n_in),
+               stats=arch_stats(arch, run.n_in))
     return load_config(cfg_over, base), fit
 
+# %% ../nbs/07c_steps.ipynb #c014-3
 def adopt_candidate(run:Run, over:dict, cfg:TrainConfig):
-    "Make the grid's winner the run's model: its config and, when it names one, its backbone (the final model, bundle and model card follow)."
+    ("Make the grid's winner the run's model: its config and, when it names one, its backbone (the final model, "
+     "bundle and model card follow).")
     run.cfg = cfg; run_keys, _ = split_candidate(over)
     if not run_keys: return
     arch = run_keys.get('arch', run.params.arch)
     _, want, _ = arch_recipe(run.params, arch, run_keys.get('pretrained'))
-    run.params = replace(run.params, arch=arch, pretrained=want); run.pretrained = want; run.stats = arch_stats(arch, run.n_in)
-    run.log(f"grid winner: {arch} ({'ImageNet weights' if want else 'from scratch'}); the verification CV, final model and bundle use it")
+    run.params = replace(run.params, arch=arch, pretrained=want)
+    run.pretrained = want; run.stats = arch_stats(arch, run.n_in)
+    run.log(f"grid winner: {arch} ({'ImageNet weights' if want else 'from scratch'}); the verification CV, final "
+            "model and bundle use it")
 
+# %% ../nbs/07c_steps.ipynb #c014-4
 def item_crops(run:Run, rows:pd.DataFrame, among:pd.DataFrame|None=None):
-    "The crops of `rows` as the model reads them: alone, or with `context`, each with its series neighbours (found among `among`, default `rows`)."
+    ("The crops of `rows` as the model reads them: alone, or with `context`, each with its series neighbours (found "
+     "among `among`, default `rows`).")
     k, cache = run.params.context, run.features.cache
     if not k: return cache.crops(rows)
     u = rows if among is None else among
     view = ContextView(cache.crops(u), neighbour_index(u, run.features.slices, k))
-    return view if among is None else view[pd.Series(np.arange(len(u)), index=u.ID.values).loc[rows.ID.values].to_numpy()]
+    return view if among is None else view[pd.Series(np.arange(len(u)),
+                                                     index=u.ID.values).loc[rows.ID.values].to_numpy()]
 
-
+# %% ../nbs/07c_steps.ipynb #c014-5
 FINE_THRESHOLDS = np.round(np.arange(.01, .991, .01), 2)   # recalibrated probabilities at 1:17 sit low: a finer grid
 
 def scale_name(p:RunParams) -> str:
     "What the run's probability is, in words (for tables, figures and the model card)."
-    s = {'final': 'final model', 'folds': f'mean of the {p.k_folds} fold models', 'both': f'mean of the {p.k_folds} fold models and the final model',
+    s = {'final': 'final model', 'folds': f'mean of the {p.k_folds} fold models',
+         'both': f'mean of the {p.k_folds} fold models and the final model',
          'members': f'mean of the final model and its ensemble members ({p.members})'}[p.ensemble]
-    return s + (', averaged with the left-right mirror' if p.tta else '') + ({'none': '', 'platt': ', Platt-recalibrated', 'isotonic': ', isotonic-recalibrated'}[p.calibration])
+    return s + (', averaged with the left-right mirror' if p.tta
+                else '') + ({'none': '', 'platt': ', Platt-recalibrated', 'isotonic': ', isotonic-recalibrated'}[p.calibration])
 
+# %% ../nbs/07c_steps.ipynb #c014-6
 def tta_effect(oof:pd.DataFrame, folds:pd.DataFrame) -> dict:
     "OOF AUPRC and ROC-AUC without and with the mirror (pooled, and fold mean/std), with the counts they rest on."
     out = dict(n=int(len(oof)), n_pos=int(oof.Label.sum()))
     for name, col, sfx in (('without_tta', 'prob_plain', ''), ('with_tta', 'prob_tta', '_tta')):
         out[name] = dict(**{f'pooled_{k}': v for k, v in ranking(oof.Label, oof[col]).items()},
-                         auprc_mean=float(folds[f'auprc{sfx}'].mean()), auprc_std=float(folds[f'auprc{sfx}'].std(ddof=0)),
-                         roc_auc_mean=float(folds[f'roc_auc{sfx}'].mean()), roc_auc_std=float(folds[f'roc_auc{sfx}'].std(ddof=0)))
+                         auprc_mean=float(folds[f'auprc{sfx}'].mean()),
+                         auprc_std=float(folds[f'auprc{sfx}'].std(ddof=0)),
+                         roc_auc_mean=float(folds[f'roc_auc{sfx}'].mean()),
+                         roc_auc_std=float(folds[f'roc_auc{sfx}'].std(ddof=0)))
     return out
 
+# %% ../nbs/07c_steps.ipynb #c014-7
 @run_step
 def step_cv(run:Run):
     "Step 6: K-fold CV (or grid search) on the training split; OOF tables, curves, threshold_selection.json."
@@ -308,19 +382,23 @@ def step_cv(run:Run):
     kw = dict(crops=crops, labels=tr.Label.values, ids=tr.ID.values, groups=tr.group.values, k=p.k_folds, seed=p.seed,
               bs=p.batch_size, resume=bool(p.resume), model_fn=_model_fn(run), stats=stats, ranges=ranges,
               device=_device(run), verbose=p.verbose, num_workers=p.loader_workers, executor=run.executor,
-              progress=FitProgress(p.k_folds*(len(run.grid)*p.repeats + 1 if p.run_grid else 1), 'grid' if p.run_grid else 'CV'),
+              progress=FitProgress(p.k_folds*(len(run.grid)*p.repeats + 1 if p.run_grid else 1),
+                                   'grid' if p.run_grid else 'CV'),
               bags=study_codes(run, tr))
     keep = dict(save_models=True)                                 # fold weights: the fold ensemble and the scoring comparison
     t0 = time.time()
     source = f"out-of-fold predictions of the {p.k_folds}-fold CV (fold seed {p.seed})"
     if p.run_grid:
-        table, cfg, _ = run_grid(run.cfg, run.grid, out_dir=run.dir/'cv'/'grid', repeats=p.repeats, fit_for=partial(candidate_fit, run), **kw)
+        table, cfg, _ = run_grid(run.cfg, run.grid, out_dir=run.dir/'cv'/'grid', repeats=p.repeats,
+                                 fit_for=partial(candidate_fit, run), **kw)
         run.save_csv('grid_search.csv', table); run.save_csv('grid_folds.csv', table.attrs['folds'])
         print(table.drop(columns='overrides').round(3).to_string())
         adopt_candidate(run, run.grid[int(table.candidate[0])], cfg)
         vseed = p.seed + VERIFY_SEED_OFFSET                       # fresh folds: the grid's own OOF chose the winner
-        res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv'/'verify', **{**kw, 'seed': vseed, 'model_fn': _model_fn(run), 'stats': run.stats}, **keep)
-        source = (f"verification CV of grid candidate {int(table.candidate[0])} with fresh folds (fold seed {vseed}); the grid's "
+        res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv'/'verify',
+                     **{**kw, 'seed': vseed, 'model_fn': _model_fn(run), 'stats': run.stats}, **keep)
+        source = (f"verification CV of grid candidate {int(table.candidate[0])} with fresh folds (fold seed {vseed}); "
+                  "the grid's "
                   "own OOF predictions chose the candidate, so a threshold taken from them would be optimistic")
     else: res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv', **kw, **keep)
     oof, folds = res['oof'].rename(columns={'prob': 'prob_plain'}), res['folds']
@@ -340,14 +418,19 @@ def step_cv(run:Run):
     sel = select_threshold(summary, p.threshold_strategy, p.sens_target); sel['threshold_source'] = source
     sel['scale'] = scale_name(p)
     sel['operating_points'] = operating_points(summary, p.threshold_strategy, p.sens_target)
-    for name, df in [('cv_oof_predictions.csv', oof), ('cv_history.csv', res['history']), ('cv_thresholds_by_fold.csv', by_fold),
-                     ('cv_thresholds_summary.csv', summary)] + ([('cv_oof_slice_predictions.csv', slice_oof)] if study else []):
+    for name, df in [('cv_oof_predictions.csv', oof), ('cv_history.csv', res['history']),
+                     ('cv_thresholds_by_fold.csv', by_fold),
+                     ('cv_thresholds_summary.csv', summary)] + ([('cv_oof_slice_predictions.csv', slice_oof)] if study
+                                                                else []):
         run.save_csv(name, df)
     sfx = '_tta' if p.tta else ''                                 # the headline is the scoring the run uses (before recalibration)
-    cvm = dict(auprc_mean=folds[f'auprc{sfx}'].mean(), auprc_std=folds[f'auprc{sfx}'].std(ddof=0), roc_auc_mean=folds[f'roc_auc{sfx}'].mean(),
-               roc_auc_std=folds[f'roc_auc{sfx}'].std(ddof=0), roc_auc_train_mean=folds.roc_auc_train.mean(), scoring='with TTA' if p.tta else 'one view',
+    cvm = dict(auprc_mean=folds[f'auprc{sfx}'].mean(), auprc_std=folds[f'auprc{sfx}'].std(ddof=0),
+               roc_auc_mean=folds[f'roc_auc{sfx}'].mean(),
+               roc_auc_std=folds[f'roc_auc{sfx}'].std(ddof=0), roc_auc_train_mean=folds.roc_auc_train.mean(),
+               scoring='with TTA' if p.tta else 'one view',
                pooled_oof_auprc=float(RANKING['auprc'](oof.Label, oof.prob)), tta_effect=tta_effect(oof, folds),
-               folds=folds.to_dict('records'), config=run.cfg.to_dict(), seconds=time.time() - t0, level=run.features.level)
+               folds=folds.to_dict('records'), config=run.cfg.to_dict(), seconds=time.time() - t0,
+               level=run.features.level)
     if study:
         cvm.update(aggregation=p.aggregation, topk=p.topk if p.aggregation == 'topk' else None, n_studies=len(oof),
                    n_pos_studies=int(oof.Label.sum()), labels='study' if mil(run) else 'slice',
@@ -358,13 +441,17 @@ def step_cv(run:Run):
     figs = [plot_cv_curves(oof, 'roc', run.dir/'cv_mean_roc.png'), plot_cv_curves(oof, 'pr', run.dir/'cv_mean_pr.png')]
     run.cv = CVResult(res, cvm, sel, summary, recal)
     write_effective_config(run)
-    if study and not mil(run): print(f"slice level: CV AUPRC {cvm['slice_level']['auprc_mean']:.3f} ± {cvm['slice_level']['auprc_std']:.3f}, "
-                    f"ROC-AUC {cvm['slice_level']['roc_auc_mean']:.3f} ± {cvm['slice_level']['roc_auc_std']:.3f}; study level ({len(oof)} studies, "
+    if study and not mil(run):
+        print(f"slice level: CV AUPRC {cvm['slice_level']['auprc_mean']:.3f} ± {cvm['slice_level']['auprc_std']:.3f}, "
+                    f"ROC-AUC {cvm['slice_level']['roc_auc_mean']:.3f} ± {cvm['slice_level']['roc_auc_std']:.3f}; "
+                    f"study level ({len(oof)} studies, "
                     f"{int(oof.Label.sum())} positive):")
-    print(f"CV AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} "
+    print(f"CV AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± "
+          f"{cvm['roc_auc_std']:.3f} "
           f"({cvm['seconds']:.0f}s); threshold {sel['threshold']:.2f} by {sel['rule_applied']}")
     te = cvm['tta_effect']
-    print(f"TTA on the OOF predictions ({te['n_pos']} positives): pooled AUPRC {te['without_tta']['pooled_auprc']:.3f} -> {te['with_tta']['pooled_auprc']:.3f}, "
+    print(f"TTA on the OOF predictions ({te['n_pos']} positives): pooled AUPRC "
+          f"{te['without_tta']['pooled_auprc']:.3f} -> {te['with_tta']['pooled_auprc']:.3f}, "
           f"ROC-AUC {te['without_tta']['pooled_roc_auc']:.3f} -> {te['with_tta']['pooled_roc_auc']:.3f}")
     return dict(metrics=cvm, selection=sel, summary=summary, figures=figs)
 
@@ -374,8 +461,11 @@ def _fold_files(run:Run) -> list[Path]:
     d = run.dir/'cv'/('verify' if run.params.run_grid else '')
     return [d/f'fold{f}_model.pt' for f in range(run.params.k_folds)]
 
-def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', cache:dict|None=None, agg=None, members=()) -> pd.DataFrame:
-    "Test AUPRC/ROC-AUC of every ensemble x TTA choice there are models for (`agg`: slice scores -> the `y` items' scores); each (model, view) scored once with `cache`."
+# %% ../nbs/07c_steps.ipynb #c016-1
+def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', cache:dict|None=None, agg=None,
+                     members=()) -> pd.DataFrame:
+    ("Test AUPRC/ROC-AUC of every ensemble x TTA choice there are models for (`agg`: slice scores -> the `y` items' "
+     "scores); each (model, view) scored once with `cache`.")
     cache = {} if cache is None else cache; rows = []; agg = agg or (lambda pr: pr)
     for ens in ENSEMBLES:
         if (ens in ('folds', 'both') and not folds) or (ens == 'members' and not members): continue
@@ -386,42 +476,56 @@ def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', c
                              **ranking(y, pr)))
     return pd.DataFrame(rows)
 
+# %% ../nbs/07c_steps.ipynb #c016-2
 def train_members(run:Run, tr:pd.DataFrame, epochs:tuple) -> list[dict]:
-    "The ensemble members of `members`, each trained like the final model (training split, same epochs) with its backbone's recipe and normalisation: dicts of model, arch, seed, stats, seconds."
+    ("The ensemble members of `members`, each trained like the final model (training split, same epochs) with its "
+     "backbone's recipe and normalisation: dicts of model, arch, seed, stats, seconds.")
     p, out = run.params, []
     for m in member_specs(p.members, p.arch, p.seed):
         cfg, fit = candidate_fit(run, {} if m['arch'] == p.arch else {'arch': m['arch']})
-        stats = fit.get('stats', run.stats); t0, progress = time.time(), FitProgress(1, f"member {m['arch']} seed {m['seed']}")
-        learn, _ = train_final(item_crops(run, tr), tr.Label.values, cfg, epochs, m['seed'], p.batch_size, fit.get('model_fn', _model_fn(run)),
-                               stats, run.ranges, _device(run), p.verbose, progress, p.loader_workers, study_codes(run, tr))
+        stats = fit.get('stats', run.stats)
+        t0, progress = time.time(), FitProgress(1, f"member {m['arch']} seed {m['seed']}")
+        learn, _ = train_final(item_crops(run, tr), tr.Label.values, cfg, epochs, m['seed'], p.batch_size,
+                               fit.get('model_fn', _model_fn(run)),
+                               stats, run.ranges, _device(run), p.verbose, progress, p.loader_workers,
+                               study_codes(run, tr))
         model = learn.model.float().eval(); model.input_stats = stats
-        out.append(dict(m, model=model, stats=stats, seconds=time.time() - t0)); progress.fit_done('training', f'{time.time() - t0:.0f}s')
+        out.append(dict(m, model=model, stats=stats, seconds=time.time() - t0))
+        progress.fit_done('training', f'{time.time() - t0:.0f}s')
     return out
 
+# %% ../nbs/07c_steps.ipynb #c016-3
 def final_aggregator(run:Run, model, tr:pd.DataFrame):
     "The learned aggregator of the final model: trained on every training study's slice scores by the final model."
     return train_aggregator(run, model, tr, item_crops(run, tr), run.params.seed)[0]
 
+# %% ../nbs/07c_steps.ipynb #c016-4
 @run_step
 def step_final(run:Run):
-    "Step 7: final model on all non-test studies; the test set scored once as configured (ensemble, TTA, recalibration); metrics at every operating point; the bundle."
+    ("Step 7: final model on all non-test studies; the test set scored once as configured (ensemble, TTA, "
+     "recalibration); metrics at every operating point; the bundle.")
     p, feats, sp, cache = run.params, run.features.feats, run.split, run.features.cache
     ok = feats[feats.ok].merge(sp[['ID', 'split']], on='ID')
     tr, te = ok[ok.split == 'train'].reset_index(drop=True), ok[ok.split == 'test'].reset_index(drop=True)
     epochs = final_epochs(run.cv.res['folds'])
     t0, progress = time.time(), FitProgress(1, 'final model')
-    learn, hist = train_final(item_crops(run, tr), tr.Label.values, run.cfg, epochs, p.seed, p.batch_size, _model_fn(run),
-                              run.stats, run.ranges, _device(run), p.verbose, progress, p.loader_workers, study_codes(run, tr))
+    learn, hist = train_final(item_crops(run, tr), tr.Label.values, run.cfg, epochs, p.seed, p.batch_size,
+                              _model_fn(run),
+                              run.stats, run.ranges, _device(run), p.verbose, progress, p.loader_workers,
+                              study_codes(run, tr))
     progress.fit_done('training', f'{sum(epochs)} epochs, {time.time() - t0:.0f}s')
     run.save_csv('final_history.csv', hist)
     model, sel, recal = learn.model.float().eval(), run.cv.selection, run.cv.recalibrator
     thr, R, ST, dev = sel['threshold'], run.ranges, run.stats, _device(run)
     files = _fold_files(run)
     folds = [model_from_weights(f, p.arch, run.cfg.dropout_p) for f in files] if all(f.exists() for f in files) else []
-    extra = train_members(run, tr, epochs)                                          # other seeds or backbones (members=...)
+    extra = train_members(run, tr,
+                          epochs)                                          # other seeds or backbones (members=...)
     try: members = ensemble_members(p.ensemble, model, folds, [m['model'] for m in extra])
-    except ParamError as e: raise BrainctError(f"{e}: the fold weights {files[0].parent}/fold*_model.pt are missing") from None
-    crops, scored = item_crops(run, te), {}                                         # the only read of test crops; each (model, view) scored once
+    except ParamError as e:
+        raise BrainctError(f"{e}: the fold weights {files[0].parent}/fold*_model.pt are missing") from None
+    crops, scored = item_crops(run,
+                               te), {}                                         # the only read of test crops; each (model, view) scored once
     raw = score_crops(members, crops, R, ST, p.tta, SCORE_BS, dev, scored)
     study, agg, ts = run.features.level == 'study', None, None
     if study:                                                   # one answer per study; the slices kept beside it
@@ -441,19 +545,26 @@ def step_final(run:Run):
     run.save_csv('test_predictions.csv', pred)
     tm = metrics_with_ci(y, probs, thr, seed=p.seed)
     opm = operating_point_metrics(y, probs, sel['operating_points'], seed=p.seed)
-    if study: tm['slice_level'] = None if mil(run) else dict(n=len(ts), n_pos=int(ts.Label.sum()), **ranking(ts.Label, slice_raw))
-    tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0, members=[dict(arch=m['arch'], seed=m['seed'], seconds=m['seconds']) for m in extra], scale=sel['scale'], operating_points=opm, level=run.features.level,
+    if study:
+        tm['slice_level'] = None if mil(run) else dict(n=len(ts), n_pos=int(ts.Label.sum()),
+                                                       **ranking(ts.Label, slice_raw))
+    tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0,
+              members=[dict(arch=m['arch'], seed=m['seed'], seconds=m['seconds']) for m in extra], scale=sel['scale'],
+              operating_points=opm, level=run.features.level,
               calibration_outside_support=dict(n=recal.n_outside(raw), of=len(raw), support=recal.support))
     if tm['calibration_outside_support']['n']:
-        print(f"note: {tm['calibration_outside_support']['n']} of {len(raw)} test scores lie outside the {p.calibration} map's fitted "
+        print(f"note: {tm['calibration_outside_support']['n']} of {len(raw)} test scores lie outside the "
+              f"{p.calibration} map's fitted "
               f"support {recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)")
     run.save_json('test_metrics.json', tm)
     opt = operating_point_table(opm); run.save_csv('test_operating_points.csv', opt)
-    variants = scoring_variants(model, folds, crops, y, R, ST, dev, scored, agg, [m['model'] for m in extra]) if folds or extra else None
+    variants = scoring_variants(model, folds, crops, y, R, ST, dev, scored, agg,
+                                [m['model'] for m in extra]) if folds or extra else None
     if variants is not None: run.save_csv('test_scoring_variants.csv', variants)
     pts = {k: dict(v, test_sensitivity=opm[k]['sensitivity']['value'], test_specificity=opm[k]['specificity']['value'],
                    test_n=opm[k]['n'], test_n_pos=opm[k]['n_pos']) for k, v in sel['operating_points'].items()}
-    save_bundle(run.dir, model, thr, run.out_size, R, ST, dict(epochs=list(epochs), cv_fingerprint=run.cv.res['fingerprint'],
+    save_bundle(run.dir, model, thr, run.out_size, R, ST,
+                dict(epochs=list(epochs), cv_fingerprint=run.cv.res['fingerprint'],
                 tta=p.tta, ensemble=p.ensemble, calibration=recal.to_dict(), operating_points=pts, scale=sel['scale'],
                 level=run.features.level, aggregation=p.aggregation, topk=p.topk, context=p.context,
                 **({'aggregator': save_aggregator(learned, run.dir)} if study and learned is not None else {})),
@@ -466,7 +577,8 @@ def step_final(run:Run):
 # %% ../nbs/07c_steps.ipynb #c016c
 @run_step
 def step_calibration(run:Run):
-    "Step 8: reliability diagrams (OOF, test), Brier/ECE/slope/intercept before and after recalibration; calibration.json, calibration_bins.csv."
+    ("Step 8: reliability diagrams (OOF, test), Brier/ECE/slope/intercept before and after recalibration; "
+     "calibration.json, calibration_bins.csv.")
     p, oof, t = run.params, run.cv.res['oof'], run.test
     sets = {'OOF': {'OOF, model output': (oof.Label.values, oof.prob_model.values)},
             'test': {'test, model output': (t.y, t.prob_model)}}
@@ -474,10 +586,14 @@ def step_calibration(run:Run):
         sets['OOF'][f'OOF, {p.calibration} (in-sample: fitted here)'] = (oof.Label.values, oof.prob.values)
         sets['test'][f'test, {p.calibration}'] = (t.y, t.prob)
     stats = {n: calibration_stats(y, pr) for g in sets.values() for n, (y, pr) in g.items()}
-    bins = pd.concat([reliability_table(y, pr).assign(set=n) for g in sets.values() for n, (y, pr) in g.items()], ignore_index=True)
+    bins = pd.concat([reliability_table(y, pr).assign(set=n) for g in sets.values() for n, (y, pr) in g.items()],
+                     ignore_index=True)
     run.save_csv('calibration_bins.csv', bins)
-    outside = dict(n=run.cv.recalibrator.n_outside(t.prob_model), of=len(t.prob_model), support=run.cv.recalibrator.support)
-    run.save_json('calibration.json', dict(method=p.calibration, recalibrator=run.cv.recalibrator.to_dict(), scale=run.cv.selection['scale'],
+    outside = dict(n=run.cv.recalibrator.n_outside(t.prob_model), of=len(t.prob_model),
+                   support=run.cv.recalibrator.support)
+    run.save_json('calibration.json',
+                  dict(method=p.calibration, recalibrator=run.cv.recalibrator.to_dict(),
+                       scale=run.cv.selection['scale'],
                                            sets=stats, test_outside_support=outside))
     figs = [plot_reliability(sets['OOF'], run.dir/'calibration_oof.png', title='Calibration: out-of-fold'),
             plot_reliability(sets['test'], run.dir/'calibration_test.png', title='Calibration: test set')]
@@ -485,27 +601,35 @@ def step_calibration(run:Run):
     run.calibration = table
     return dict(table=table, figures=figs)
 
+# %% ../nbs/07c_steps.ipynb #c016c-1
 @run_step
 def step_decision_curve(run:Run):
     "Step 9: net benefit vs treat-all / treat-none on OOF and test (decision_curves.png, decision_curves.csv)."
     oof, t, thr = run.cv.res['oof'], run.test, run.cv.selection['threshold']
-    fig, tables = plot_decision_curves({'OOF': (oof.Label.values, oof.prob.values), 'test': (t.y, t.prob)}, thr, run.dir/'decision_curves.png')
-    dc = pd.concat([d.assign(set=k) for k, d in tables.items()], ignore_index=True); run.save_csv('decision_curves.csv', dc)
+    fig, tables = plot_decision_curves({'OOF': (oof.Label.values, oof.prob.values), 'test': (t.y, t.prob)}, thr,
+                                       run.dir/'decision_curves.png')
+    dc = pd.concat([d.assign(set=k) for k, d in tables.items()], ignore_index=True)
+    run.save_csv('decision_curves.csv', dc)
     tt = tables['test']; better = tt[(tt.net_benefit_model > tt.net_benefit_all) & (tt.net_benefit_model > 0)].threshold
     run.decision = dict(test_better_range=(float(better.min()), float(better.max())) if len(better) else None)
-    print(f"test: the model beats treat-all and treat-none for threshold probabilities {better.min():.2f}-{better.max():.2f}"
-          if len(better) else "test: the model does not beat treat-all and treat-none at any threshold probability in 0.01-0.99")
+    print("test: the model beats treat-all and treat-none for threshold probabilities "
+          f"{better.min():.2f}-{better.max():.2f}"
+          if len(better) else "test: the model does not beat treat-all and treat-none at any threshold probability in "
+                              "0.01-0.99")
     return dict(figure=fig, table=dc)
 
+# %% ../nbs/07c_steps.ipynb #c016c-2
 @run_step
 def step_explain(run:Run, n=3):
-    "Step 10: Grad-CAM of the final model on the test set's most confident true positives, false positives and false negatives."
+    ("Step 10: Grad-CAM of the final model on the test set's most confident true positives, false positives and false "
+     "negatives.")
     t, thr = run.test, run.cv.selection['threshold']
     cases = pick_cases(t.y, t.prob, thr, n)
     idx = np.unique(np.concatenate([v for v in cases.values()])).astype(int)
     crops = run.features.cache.crops(t.table.iloc[idx])                       # what is shown: the slice itself
     among = t.table if t.slices is None else run.features.feats.set_index('ID').loc[t.slices.ID].reset_index()
-    cams, _ = grad_cam(run.test.model, item_crops(run, t.table.iloc[idx], among), run.ranges, run.stats, device=_device(run))
+    cams, _ = grad_cam(run.test.model, item_crops(run, t.table.iloc[idx], among), run.ranges, run.stats,
+                       device=_device(run))
     pos = {int(i): j for j, i in enumerate(idx)}
     sub = {k: np.array([pos[int(i)] for i in v], int) for k, v in cases.items()}
     fig = cam_figure(crops, cams, t.prob[idx], sub, ids=t.ids[idx], fname=run.dir/'gradcam_test_cases.png')
@@ -514,8 +638,10 @@ def step_explain(run:Run, n=3):
     studies = study_figures(run, cases) if t.slices is not None else []
     return dict(figure=fig, cases=pd.DataFrame(rows, columns=['kind', 'ID', 'Label', 'prob']), studies=studies)
 
+# %% ../nbs/07c_steps.ipynb #c016c-3
 def study_figures(run:Run, cases:dict) -> list:
-    "Study level: the most confident true-positive, false-positive and false-negative test study, each as `plot_study` (study_<kind>.png)."
+    ("Study level: the most confident true-positive, false-positive and false-negative test study, each as "
+     "`plot_study` (study_<kind>.png).")
     t, thr, figs = run.test, run.cv.selection['threshold'], []
     for kind, idx in cases.items():
         if not len(idx): continue

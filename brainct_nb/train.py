@@ -39,7 +39,8 @@ __all__ = ['SCRATCH_OVERRIDES', 'RANKING', 'SCORE_BS', 'TrainConfig', 'read_over
 # %% ../nbs/04_train.ipynb #c005
 @dataclass
 class TrainConfig:
-    "Training hyper-parameters (the seed's defaults; the last three are the small-data recipe's switches, off by default)."
+    ("Training hyper-parameters (the seed's defaults; the last three are the small-data recipe's switches, off by "
+     "default).")
     optimizer: str = 'adamw'            # 'adamw' (decoupled weight decay), 'adam' or 'sgd' (momentum 0.9)
     lr_head: float = 3e-3               # learning rate of the head stage (body frozen)
     lr_ft: float = 1e-4                 # learning rate of the fine-tuning stage (of the head group, with lr_ft_div)
@@ -50,7 +51,8 @@ class TrainConfig:
     patience_head: int = 2              # epochs without a better inner validation AUPRC before the head stage stops
     patience_ft: int = 3                # the same for the fine-tuning stage
     dropout_p: float = 0.4              # dropout before the head's linear layer
-    ft_trainable_attrs: list = field(default_factory=lambda: ['layer3', 'layer4', 'fc'])  # modules trained when fine-tuning; 'all': every one
+    ft_trainable_attrs: list = field(default_factory=lambda: ['layer3', 'layer4',
+                                                              'fc'])  # modules trained when fine-tuning; 'all': every one
     label_smoothing: float = 0.05       # targets 0/1 become eps/2 and 1 - eps/2
     use_cosine_schedule: bool = True    # cosine decay of each stage's learning rate to 0
     lr_ft_div: float = 1.               # discriminative learning rates: the body fine-tunes at lr_ft / lr_ft_div, the head at lr_ft; 1: one rate
@@ -59,6 +61,7 @@ class TrainConfig:
 
     def to_dict(self): return asdict(self)
 
+# %% ../nbs/04_train.ipynb #c005-1
 def read_overrides(src) -> dict:
     "Overrides from a dict, JSON text (`'{\"epochs_ft\": 8}'`), a JSON file path, or None (empty)."
     if src is None or src == '': return {}
@@ -74,6 +77,7 @@ def read_overrides(src) -> dict:
     if not isinstance(d, dict): raise ParamError(f"config_json {p} must hold a JSON object of config keys")
     return d
 
+# %% ../nbs/04_train.ipynb #c005-2
 def load_config(overrides=None, base:TrainConfig|None=None) -> TrainConfig:
     "`base` (default: the seed's config) updated with `overrides`: a dict or a JSON file path. Unknown keys raise."
     cfg = asdict(base or TrainConfig())
@@ -81,14 +85,17 @@ def load_config(overrides=None, base:TrainConfig|None=None) -> TrainConfig:
     bad = sorted(set(overrides) - set(cfg))
     if bad: raise ParamError(f"unknown config key(s) {bad}; valid keys are {sorted(cfg)}")
     cfg.update(overrides)
-    if cfg['optimizer'] not in ('adamw', 'adam', 'sgd'): raise ParamError(f"optimizer must be 'adamw', 'adam' or 'sgd', got {cfg['optimizer']!r}")
+    if cfg['optimizer'] not in ('adamw', 'adam', 'sgd'):
+        raise ParamError(f"optimizer must be 'adamw', 'adam' or 'sgd', got {cfg['optimizer']!r}")
     return TrainConfig(**cfg)
 
 # %% ../nbs/04_train.ipynb #c007
-SCRATCH_OVERRIDES = dict(epochs_head=2, epochs_ft=10, lr_ft=2e-3, weight_decay_ft=1e-4, patience_ft=4, ft_trainable_attrs='all')
+SCRATCH_OVERRIDES = dict(epochs_head=2, epochs_ft=10, lr_ft=2e-3, weight_decay_ft=1e-4, patience_ft=4,
+                         ft_trainable_attrs='all')
 
 # %% ../nbs/04_train.ipynb #c009a
-RANKING = dict(auprc=average_precision_score, roc_auc=roc_auc_score)    # name -> f(y, p); the first is the primary metric
+RANKING = dict(auprc=average_precision_score,
+               roc_auc=roc_auc_score)    # name -> f(y, p); the first is the primary metric
 SCORE_BS = 64                                                            # images per batch when scoring (not training)
 
 def ranking(y, p, suffix='') -> dict:
@@ -101,18 +108,25 @@ class SmoothBCE(nn.Module):
     def __init__(self, eps=0.05, reduction='mean'): super().__init__(); self.eps, self.reduction = eps, reduction
     def forward(self, out, y):
         t = y.float().reshape(-1)*(1 - self.eps) + self.eps/2
-        return F.binary_cross_entropy_with_logits(out.float().reshape(-1), t.as_subclass(torch.Tensor), reduction=self.reduction)
+        return F.binary_cross_entropy_with_logits(out.float().reshape(-1), t.as_subclass(torch.Tensor),
+                                                  reduction=self.reduction)
     def activation(self, x): return torch.sigmoid(x.float()).reshape(-1)
     def decodes(self, x): return (x > .5).float()
 
+# %% ../nbs/04_train.ipynb #c010-1
 def _safe(fn):
     def f(p, t):
         t = np.asarray(t).astype(int)
         return float(fn(t, p)) if 0 < t.sum() < len(t) else float('nan')
     f.__name__ = fn.__name__; return f
 
-def auprc_metric(): return AccumMetric(_safe(RANKING['auprc']), activation=ActivationType.Sigmoid, flatten=True, name='auprc')
-def roc_auc_metric(): return AccumMetric(_safe(RANKING['roc_auc']), activation=ActivationType.Sigmoid, flatten=True, name='roc_auc')
+# %% ../nbs/04_train.ipynb #c010-2
+def auprc_metric():
+    return AccumMetric(_safe(RANKING['auprc']), activation=ActivationType.Sigmoid, flatten=True, name='auprc')
+
+# %% ../nbs/04_train.ipynb #c010-3
+def roc_auc_metric():
+    return AccumMetric(_safe(RANKING['roc_auc']), activation=ActivationType.Sigmoid, flatten=True, name='roc_auc')
 
 # %% ../nbs/04_train.ipynb #c013
 class BestEpoch(TrackerCallback):
@@ -134,37 +148,49 @@ class BestEpoch(TrackerCallback):
         super().after_fit()
         if self.best_state is not None: self.learn.model.load_state_dict(self.best_state)
 
+# %% ../nbs/04_train.ipynb #c013-1
 class History(Callback):
-    "Per-epoch history rows (stage, epoch, losses, metrics, lr, seconds); prints one line per epoch if `verbose`, calls `on_epoch(row)`."
+    ("Per-epoch history rows (stage, epoch, losses, metrics, lr, seconds); prints one line per epoch if `verbose`, "
+     "calls `on_epoch(row)`.")
     order = 70
-    def __init__(self, verbose=True, on_epoch=None): self.rows, self.stage, self.verbose, self.on_epoch = [], '', verbose, on_epoch
+    def __init__(self, verbose=True, on_epoch=None):
+        self.rows, self.stage, self.verbose, self.on_epoch = [], '', verbose, on_epoch
     def before_epoch(self): self.t0 = time.time()
     def after_epoch(self):
         names = list(self.recorder.metric_names[1:-1]); vals = self.recorder.values[-1]
-        row = dict(stage=self.stage, epoch=self.epoch, **{n: (float(v) if v is not None else float('nan')) for n, v in zip(names, vals)},
+        row = dict(stage=self.stage, epoch=self.epoch,
+                   **{n: (float(v) if v is not None else float('nan')) for n, v in zip(names, vals)},
                    lr=float(self.opt.hypers[-1]['lr']), seconds=time.time() - self.t0)
         self.rows.append(row)
-        if self.verbose: print(' '.join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+        if self.verbose:
+            print(' '.join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
         if self.on_epoch is not None: self.on_epoch(row)
     def df(self) -> pd.DataFrame: return pd.DataFrame(self.rows)
 
 # %% ../nbs/04_train.ipynb #c015
 def opt_func(cfg:TrainConfig):
-    "fastai optimiser for `cfg.optimizer`, with torch's defaults ('adamw' is `torch.optim.AdamW`: betas .9/.999, eps 1e-8)."
+    ("fastai optimiser for `cfg.optimizer`, with torch's defaults ('adamw' is `torch.optim.AdamW`: betas .9/.999, eps "
+     "1e-8).")
     torch_adam = dict(mom=.9, sqr_mom=.999, eps=1e-8)
-    return {'adamw': partial(Adam, decouple_wd=True, **torch_adam), 'adam': partial(Adam, decouple_wd=False, **torch_adam),
+    return {'adamw': partial(Adam, decouple_wd=True, **torch_adam),
+            'adam': partial(Adam, decouple_wd=False, **torch_adam),
             'sgd': partial(SGD, mom=.9)}[cfg.optimizer]
 
+# %% ../nbs/04_train.ipynb #c015-1
 def seed_everything(seed:int):
     "Seed python, numpy and torch (CPU and GPU) and make cuDNN deterministic."
     set_seed(seed, reproducible=True)
 
-def ct_learner(dls, model:nn.Module, cfg:TrainConfig, verbose=True, on_epoch=None, loss_cls=SmoothBCE, metrics_fn=None) -> Learner:
-    "A fastai Learner with smoothed BCE, AUPRC/ROC-AUC (when there is validation data), frozen-BN handling and history; `loss_cls`/`metrics_fn` swap the loss and metrics (study labels: `brainct_nb.mil`)."
+# %% ../nbs/04_train.ipynb #c015-2
+def ct_learner(dls, model:nn.Module, cfg:TrainConfig, verbose=True, on_epoch=None, loss_cls=SmoothBCE,
+               metrics_fn=None) -> Learner:
+    ("A fastai Learner with smoothed BCE, AUPRC/ROC-AUC (when there is validation data), frozen-BN handling and "
+     "history; `loss_cls`/`metrics_fn` swap the loss and metrics (study labels: `brainct_nb.mil`).")
     has_valid = len(dls.valid_ds) > 0
     mets = (metrics_fn or (lambda: [auprc_metric(), roc_auc_metric()]))() if has_valid else []
     if cfg.mixup and loss_cls is not SmoothBCE:
-        raise ParamError(f"mixup={cfg.mixup} mixes single images and their labels; with study labels (bags of slices) use mixup=0")
+        raise ParamError(f"mixup={cfg.mixup} mixes single images and their labels; with study labels (bags of slices) "
+                         "use mixup=0")
     if cfg.hu_jitter: dls.train.after_batch.add(HUJitter(*cfg.hu_jitter))            # train batches only
     learn = Learner(dls, model, loss_func=loss_cls(cfg.label_smoothing), opt_func=opt_func(cfg), splitter=ct_splitter,
                     metrics=mets, train_bn=False, wd_bn_bias=True,
@@ -175,6 +201,7 @@ def ct_learner(dls, model:nn.Module, cfg:TrainConfig, verbose=True, on_epoch=Non
         learn = learn.to_bf16() if torch.cuda.is_bf16_supported() else learn.to_fp16()
     return learn
 
+# %% ../nbs/04_train.ipynb #c015-3
 def _fit_stage(learn, n_epochs, lr, wd, patience, cfg, stage):
     learn.history.stage = stage; learn.wd = wd; learn.opt = None
     cbs = [ParamScheduler({'lr': SchedCos(lr, 0.)})] if cfg.use_cosine_schedule else []
@@ -185,15 +212,21 @@ def _fit_stage(learn, n_epochs, lr, wd, patience, cfg, stage):
         learn.fit(n_epochs, lr, cbs=cbs + ([best] if best else []))
     return (best.best_idx + 1) if best is not None and best.best_idx >= 0 else len(learn.history.df().query('stage == @stage'))
 
-def train_two_stage(dls, cfg:TrainConfig, model:nn.Module|None=None, epochs:tuple|None=None, verbose=True, on_epoch=None, **learner_kw):
-    "Head warm-up then fine-tuning; returns (learner, history table, best epochs (head, ft)). `epochs` fixes the budget; `learner_kw` go to `ct_learner`."
+# %% ../nbs/04_train.ipynb #c015-4
+def train_two_stage(dls, cfg:TrainConfig, model:nn.Module|None=None, epochs:tuple|None=None, verbose=True,
+                    on_epoch=None, **learner_kw):
+    ("Head warm-up then fine-tuning; returns (learner, history table, best epochs (head, ft)). `epochs` fixes the "
+     "budget; `learner_kw` go to `ct_learner`.")
     model = model if model is not None else ct_resnet(dropout_p=cfg.dropout_p)
-    learn = ct_learner(dls, model, cfg, verbose, on_epoch, **learner_kw)                 # fastai exposes the History callback as learn.history
+    learn = ct_learner(dls, model, cfg, verbose, on_epoch,
+                       **learner_kw)                 # fastai exposes the History callback as learn.history
     n_head, n_ft = epochs or (cfg.epochs_head, cfg.epochs_ft)
     learn.create_opt(); learn.freeze()
-    e_head = _fit_stage(learn, n_head, cfg.lr_head, cfg.weight_decay_head, None if epochs else cfg.patience_head, cfg, 'head')
+    e_head = _fit_stage(learn, n_head, cfg.lr_head, cfg.weight_decay_head, None if epochs else cfg.patience_head, cfg,
+                        'head')
     set_trainable(learn.model, cfg.ft_trainable_attrs)
-    lr_ft = cfg.lr_ft if cfg.lr_ft_div == 1 else np.array([cfg.lr_ft/cfg.lr_ft_div, cfg.lr_ft])   # body, head (ct_splitter's groups)
+    lr_ft = cfg.lr_ft if cfg.lr_ft_div == 1 else np.array([cfg.lr_ft/cfg.lr_ft_div,
+                                                           cfg.lr_ft])   # body, head (ct_splitter's groups)
     e_ft = _fit_stage(learn, n_ft, lr_ft, cfg.weight_decay_ft, None if epochs else cfg.patience_ft, cfg, 'ft')
     return learn, learn.history.df(), (e_head, e_ft)
 
@@ -204,13 +237,16 @@ def valid_tfms(ranges, stats, device='cpu'):
     norm.mean, norm.std = norm.mean.to(device), norm.std.to(device)
     return lambda x: norm(HUWindows(ranges)(TensorHU(x)))
 
+# %% ../nbs/04_train.ipynb #c017-1
 def hu_batch(b:np.ndarray) -> torch.Tensor:
     "A batch of crops (B, S, S) as (B, 1, S, S), or of crops with their neighbours (B, C, S, S) as it is."
     t = torch.from_numpy(np.ascontiguousarray(b)); return t[:, None] if t.dim() == 3 else t
 
+# %% ../nbs/04_train.ipynb #c017-2
 @torch.no_grad()
 def predict_crops(model, crops:np.ndarray, ranges, stats, bs=SCORE_BS, device='cpu', flip=False) -> np.ndarray:
-    "Probabilities for (N, S, S) int16 crops (an array or a lazy `CropView`): the validation transforms of training, the model, a sigmoid; `flip` mirrors each crop left-right."
+    ("Probabilities for (N, S, S) int16 crops (an array or a lazy `CropView`): the validation transforms of training, "
+     "the model, a sigmoid; `flip` mirrors each crop left-right.")
     model = model.to(device).eval(); out = []; tfm = valid_tfms(ranges, stats, device)
     for i in range(0, len(crops), bs):
         b = np.asarray(crops[i:i+bs])                          # one batch read at a time (a CropView stays lazy)
@@ -218,11 +254,17 @@ def predict_crops(model, crops:np.ndarray, ranges, stats, bs=SCORE_BS, device='c
         out.append(torch.sigmoid(model(x.as_subclass(torch.Tensor)).float()).reshape(-1).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
-def score_crops(models, crops:np.ndarray, ranges, stats, tta=False, bs=SCORE_BS, device='cpu', cache:dict|None=None) -> np.ndarray:
-    "Mean probability over `models` (one or a list) and, with `tta`, over each (N, S, S) crop and its left-right mirror; `cache` (a dict shared by calls on the same crops) scores each (model, view) once. A model with an `input_stats` attribute (an ensemble member of another backbone) is normalised with its own."
+# %% ../nbs/04_train.ipynb #c017-3
+def score_crops(models, crops:np.ndarray, ranges, stats, tta=False, bs=SCORE_BS, device='cpu',
+                cache:dict|None=None) -> np.ndarray:
+    ("Mean probability over `models` (one or a list) and, with `tta`, over each (N, S, S) crop and its left-right "
+     "mirror; `cache` (a dict shared by calls on the same crops) scores each (model, view) once. A model with an "
+     "`input_stats` attribute (an ensemble member of another backbone) is normalised with its own.")
     models = list(models) if isinstance(models, (list, tuple)) else [models]
     cache = {} if cache is None else cache
     for m in models:
         for flip in ([False, True] if tta else [False]):
-            if (id(m), flip) not in cache: cache[(id(m), flip)] = predict_crops(m, crops, ranges, getattr(m, 'input_stats', None) or stats, bs, device, flip)
+            if (id(m), flip) not in cache:
+                cache[(id(m), flip)] = predict_crops(m, crops, ranges, getattr(m, 'input_stats', None) or stats, bs,
+                                                     device, flip)
     return np.mean([cache[(id(m), flip)] for m in models for flip in ([False, True] if tta else [False])], axis=0)

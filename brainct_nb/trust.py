@@ -31,23 +31,29 @@ ECE_BINS = 10
 def _logit(p, eps=1e-6):
     p = np.clip(np.asarray(p, float), eps, 1 - eps); return np.log(p/(1 - p))
 
+# %% ../nbs/05b_trust.ipynb #c005-1
 def _logistic_on_logit(y, p) -> tuple[float, float]:
-    "(slope, intercept) of an unpenalised logistic regression of `y` on logit `p`: the calibration slope/intercept, and Platt's map."
+    ("(slope, intercept) of an unpenalised logistic regression of `y` on logit `p`: the calibration slope/intercept, "
+     "and Platt's map.")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')                       # perfectly separated data: a huge slope, which is the answer
         lr = LogisticRegression(C=np.inf, max_iter=1000).fit(_logit(p)[:, None], y)
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
+# %% ../nbs/05b_trust.ipynb #c005-2
 def reliability_table(y, p, n_bins=ECE_BINS) -> pd.DataFrame:
-    "Per non-empty equal-width bin of [0, 1] (the bins of sklearn's `calibration_curve`): count, positives, mean prediction, observed rate."
+    ("Per non-empty equal-width bin of [0, 1] (the bins of sklearn's `calibration_curve`): count, positives, mean "
+     "prediction, observed rate.")
     y, p = np.asarray(y).astype(int), np.asarray(p, float)
     edges = np.linspace(0, 1, n_bins + 1)
     b = np.searchsorted(edges[1:-1], p)                       # calibration_curve's own bin assignment
     t = pd.DataFrame(dict(bin=b, y=y, p=p)).groupby('bin').agg(n=('y', 'size'), positives=('y', 'sum'),
-                                                               mean_predicted=('p', 'mean'), observed=('y', 'mean')).reset_index()
+                                                               mean_predicted=('p', 'mean'),
+                                                               observed=('y', 'mean')).reset_index()
     t.insert(1, 'lo', edges[t.bin]); t.insert(2, 'hi', edges[t.bin + 1])
     return t.drop(columns='bin')
 
+# %% ../nbs/05b_trust.ipynb #c005-3
 def calibration_stats(y, p, n_bins=ECE_BINS) -> dict:
     "Brier score, ECE, calibration slope and intercept (logistic fit of `y` on logit `p`), with the counts they rest on."
     y, p = np.asarray(y).astype(int), np.asarray(p, float)
@@ -68,9 +74,11 @@ def check_calibration(method:str) -> str:
     if method not in CALIBRATIONS: raise ParamError(f"calibration must be one of {CALIBRATIONS}, got {method!r}")
     return method
 
+# %% ../nbs/05b_trust.ipynb #c008-1
 @dataclass
 class Recalibrator:
-    "A monotone map from the model's probability to a recalibrated one, fitted on OOF predictions; JSON-able for the bundle."
+    ("A monotone map from the model's probability to a recalibrated one, fitted on OOF predictions; JSON-able for the "
+     "bundle.")
     method: str = 'none'
     params: dict = field(default_factory=dict)
     support: list|None = None      # [lowest, highest] score it was fitted on: outside it the map only extrapolates
@@ -79,13 +87,15 @@ class Recalibrator:
     def fit(cls, y, p, method='none'):
         "Fit `method` ('none', 'platt' or 'isotonic') on outcomes `y` and probabilities `p`."
         check_calibration(method); y, p = np.asarray(y).astype(int), np.asarray(p, float)
-        if method != 'none' and not 0 < y.sum() < len(y): raise ParamError(f"calibration={method!r} needs both classes in the OOF predictions")
+        if method != 'none' and not 0 < y.sum() < len(y):
+            raise ParamError(f"calibration={method!r} needs both classes in the OOF predictions")
         if method == 'platt':
             a, b = _logistic_on_logit(y, p)
             return cls(method, dict(a=a, b=b), [float(p.min()), float(p.max())])
         if method == 'isotonic':
             iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds='clip').fit(p, y)
-            return cls(method, dict(x=iso.X_thresholds_.tolist(), y=iso.y_thresholds_.tolist()), [float(p.min()), float(p.max())])
+            return cls(method, dict(x=iso.X_thresholds_.tolist(), y=iso.y_thresholds_.tolist()),
+                       [float(p.min()), float(p.max())])
         return cls('none', {})
 
     def __call__(self, p) -> np.ndarray:
@@ -130,42 +140,59 @@ def check_ensemble(ensemble:str) -> str:
     if ensemble not in ENSEMBLES: raise ParamError(f"ensemble must be one of {ENSEMBLES}, got {ensemble!r}")
     return ensemble
 
+# %% ../nbs/05b_trust.ipynb #c014-1
 def ensemble_members(ensemble:str, final, folds:list, members:list=()) -> list:
-    "The models `ensemble` averages: [final], the fold models, both (folds first), or the final model and the `members` (other seeds or backbones trained like it)."
+    ("The models `ensemble` averages: [final], the fold models, both (folds first), or the final model and the "
+     "`members` (other seeds or backbones trained like it).")
     check_ensemble(ensemble)
     if ensemble == 'members':
-        if not members: raise ParamError("ensemble='members' needs ensemble members (members='seeds:N' or a list of backbones), and there are none")
+        if not members:
+            raise ParamError("ensemble='members' needs ensemble members (members='seeds:N' or a list of backbones), "
+                             "and there are none")
         return [final] + list(members)
-    if ensemble != 'final' and not folds: raise ParamError(f"ensemble={ensemble!r} needs the fold models, and there are none")
+    if ensemble != 'final' and not folds:
+        raise ParamError(f"ensemble={ensemble!r} needs the fold models, and there are none")
     return {'final': [final], 'folds': list(folds), 'both': list(folds) + [final]}[ensemble]
 
+# %% ../nbs/05b_trust.ipynb #c014-2
 def check_calibration_scoring(calibration:str, ensemble:str):
-    "Refuse a recalibration with no honest out-of-fold counterpart: the map is fitted on single fold models' OOF scores."
+    ("Refuse a recalibration with no honest out-of-fold counterpart: the map is fitted on single fold models' OOF "
+     "scores.")
     if calibration != 'none' and ensemble != 'final':
-        raise ParamError(f"calibration={calibration!r} with ensemble={ensemble!r}: the recalibration map is fitted on the out-of-fold "
-                         "scores of single fold models, and an average of several models has no out-of-fold counterpart (its scores "
-                         "are compressed toward the middle, so the map would misplace them). Use ensemble='final' with a "
+        raise ParamError(f"calibration={calibration!r} with ensemble={ensemble!r}: the recalibration map is fitted on "
+                         "the out-of-fold "
+                         "scores of single fold models, and an average of several models has no out-of-fold "
+                         "counterpart (its scores "
+                         "are compressed toward the middle, so the map would misplace them). Use ensemble='final' "
+                         "with a "
                          "calibration, or calibration='none' with an ensemble")
 
 # %% ../nbs/05b_trust.ipynb #c018
-def operating_points(summary:pd.DataFrame, strategy='sens_target', sens_target=.7, high_sens=.90, high_spec=.95) -> dict:
-    "Named thresholds chosen on a CV threshold summary: the configured rule ('chosen'), high sensitivity, high specificity, Youden."
+def operating_points(summary:pd.DataFrame, strategy='sens_target', sens_target=.7, high_sens=.90,
+                     high_spec=.95) -> dict:
+    ("Named thresholds chosen on a CV threshold summary: the configured rule ('chosen'), high sensitivity, high "
+     "specificity, Youden.")
     s = summary.sort_values('threshold').reset_index(drop=True)
     def row(i, rule):
         r = s.loc[i]
-        return dict(threshold=float(r.threshold), rule=rule, **{f'cv_{k}': (None if pd.isna(r[f'{k}_mean']) else float(r[f'{k}_mean']))
+        return dict(threshold=float(r.threshold), rule=rule,
+                    **{f'cv_{k}': (None if pd.isna(r[f'{k}_mean']) else float(r[f'{k}_mean']))
                                                                  for k in ('sensitivity', 'specificity', 'ppv', 'npv')})
     sel = select_threshold(summary, strategy, sens_target)
     pts = dict(chosen=row(int(s.index[s.threshold == sel['threshold']][0]), sel['rule_applied']))
     ok = s.index[s.sensitivity_mean >= high_sens]
     pts['high_sensitivity'] = (row(ok.max(), f'highest threshold with CV sensitivity >= {high_sens}') if len(ok) else
-                               row(s.index.min(), f'lowest threshold (no threshold reaches CV sensitivity {high_sens})'))
+                               row(s.index.min(),
+                                   f'lowest threshold (no threshold reaches CV sensitivity {high_sens})'))
     ok = s.index[s.specificity_mean >= high_spec]
     pts['high_specificity'] = (row(ok.min(), f'lowest threshold with CV specificity >= {high_spec}') if len(ok) else
-                               row(s.index.max(), f'highest threshold (no threshold reaches CV specificity {high_spec})'))
-    pts['youden'] = row(int((s.sensitivity_mean + s.specificity_mean).fillna(-1).idxmax()), 'largest CV sensitivity + specificity - 1')
+                               row(s.index.max(),
+                                   f'highest threshold (no threshold reaches CV specificity {high_spec})'))
+    pts['youden'] = row(int((s.sensitivity_mean + s.specificity_mean).fillna(-1).idxmax()),
+                        'largest CV sensitivity + specificity - 1')
     return pts
 
+# %% ../nbs/05b_trust.ipynb #c018-1
 def at_prevalence(sensitivity:float, specificity:float, prevalence:float) -> dict:
     "PPV and NPV of a rule with this sensitivity and specificity where the finding has `prevalence` (Bayes' rule)."
     if not 0 < prevalence < 1: raise ParamError(f"prevalence must be a fraction in (0, 1), got {prevalence!r}")
@@ -178,14 +205,17 @@ def at_prevalence(sensitivity:float, specificity:float, prevalence:float) -> dic
 DCA_THRESHOLDS = np.round(np.arange(.01, 1., .01), 2)
 
 def decision_curve(y, p, thresholds=None) -> pd.DataFrame:
-    "Net benefit of the model, treat-all and treat-none per threshold probability (`dcurves.dca`), one row per threshold."
+    ("Net benefit of the model, treat-all and treat-none per threshold probability (`dcurves.dca`), one row per "
+     "threshold.")
     from dcurves import dca
     thresholds = DCA_THRESHOLDS if thresholds is None else np.asarray(thresholds)
     d = dca(data=pd.DataFrame(dict(y=np.asarray(y).astype(int), model=np.asarray(p, float))), outcome='y',
             modelnames=['model'], thresholds=list(map(float, thresholds)))
-    w = d.pivot_table(index='threshold', columns='model', values='net_benefit').rename(columns=lambda c: f'net_benefit_{c}')
+    w = d.pivot_table(index='threshold', columns='model',
+                      values='net_benefit').rename(columns=lambda c: f'net_benefit_{c}')
     return w[['net_benefit_model', 'net_benefit_all', 'net_benefit_none']].reset_index().rename_axis(columns=None)
 
+# %% ../nbs/05b_trust.ipynb #c021-1
 def plot_decision_curves(sets:dict, threshold:float|None=None, fname=None):
     "Decision curves (model, treat all, treat none) for each of `sets` ({name: (y, p)}), the chosen `threshold` marked."
     import matplotlib.pyplot as plt
@@ -210,14 +240,18 @@ def cam_layer(model:nn.Module) -> nn.Module:
         if hasattr(model, name): return getattr(model, name)
     raise ParamError(f"Grad-CAM: {type(model).__name__} has no known last convolutional block (layer4 or head_conv)")
 
+# %% ../nbs/05b_trust.ipynb #c024-1
 def grad_cam(model:nn.Module, crops:np.ndarray, ranges, stats, bs=32, device='cpu') -> tuple[np.ndarray, np.ndarray]:
-    "(heat maps in [0, 1] at the crops' size, probabilities) for (N, S, S) int16 crops: Grad-CAM of the logit on `cam_layer(model)`."
-    model = model.to(device).eval(); tfm = valid_tfms(ranges, stats, device); layer = cam_layer(model); maps, probs = [], []
+    ("(heat maps in [0, 1] at the crops' size, probabilities) for (N, S, S) int16 crops: Grad-CAM of the logit on "
+     "`cam_layer(model)`.")
+    model = model.to(device).eval()
+    tfm = valid_tfms(ranges, stats, device); layer = cam_layer(model); maps, probs = [], []
     for i in range(0, len(crops), bs):
         x = tfm(hu_batch(np.asarray(crops[i:i+bs])).to(device)).as_subclass(torch.Tensor)
         with torch.enable_grad(), hook_output(layer, detach=False) as h:
             out = model(x.requires_grad_(True)).float().reshape(-1)
-            g, = torch.autograd.grad(out.sum(), h.stored)      # images are independent in eval mode: one backward for the batch
+            g, = torch.autograd.grad(out.sum(),
+                                     h.stored)      # images are independent in eval mode: one backward for the batch
         cam = F.relu((g.mean((2, 3), keepdim=True)*h.stored.detach()).sum(1, keepdim=True))
         cam = F.interpolate(cam.float(), size=x.shape[-2:], mode='bilinear', align_corners=False)[:, 0]
         maps.append((cam/cam.flatten(1).max(1).values.clamp_min(1e-12)[:, None, None]).cpu().numpy())
@@ -233,12 +267,14 @@ def pick_cases(y, p, threshold:float, n=3) -> dict:
             'false positive': i[pos & (y == 0)][np.argsort(-p[pos & (y == 0)], kind='stable')][:n],
             'false negative': i[~pos & (y == 1)][np.argsort(p[~pos & (y == 1)], kind='stable')][:n]}
 
+# %% ../nbs/05b_trust.ipynb #c027-1
 def cam_overlay(ax, crop:np.ndarray, cam:np.ndarray, title='', window=(40, 80), alpha=.4):
     "Draw the crop in a brain window (`window` = centre, width in HU) with the heat map over it."
     c, w = window
     ax.imshow(crop, cmap='gray', vmin=c - w/2, vmax=c + w/2)
     ax.imshow(cam, cmap='jet', alpha=alpha, vmin=0, vmax=1); ax.set_title(title, fontsize=8); ax.axis('off')
 
+# %% ../nbs/05b_trust.ipynb #c027-2
 def cam_figure(crops, cams, probs, cases:dict, ids=None, fname=None):
     "One row per case kind (`pick_cases`), the crop with its Grad-CAM and probability; rows with no case say so."
     import matplotlib.pyplot as plt
@@ -248,12 +284,15 @@ def cam_figure(crops, cams, probs, cases:dict, ids=None, fname=None):
         for c in range(n):
             ax = axs[r, c]; ax.axis('off')
             if c < len(idx):
-                i = idx[c]; cam_overlay(ax, crops[i], cams[i], f"{kind}\n{'' if ids is None else str(ids[i]) + ' '}p={probs[i]:.2f}")
+                i = idx[c]
+                cam_overlay(ax, crops[i], cams[i],
+                            f"{kind}\n{'' if ids is None else str(ids[i]) + ' '}p={probs[i]:.2f}")
             elif c == 0: ax.text(.5, .5, f'no {kind}', ha='center', va='center', fontsize=9)
     fig.tight_layout()
     if fname: fig.savefig(fname, dpi=80)
     return fig
 
+# %% ../nbs/05b_trust.ipynb #c027-3
 def save_cam_png(path, crop, cam, title=''):
     "One overlay PNG (what `brainct predict --cam DIR` writes per scored file)."
     import matplotlib.pyplot as plt
@@ -261,8 +300,10 @@ def save_cam_png(path, crop, cam, title=''):
     fig.savefig(path, dpi=80); plt.close(fig)
     return Path(path)
 
+# %% ../nbs/05b_trust.ipynb #c027-4
 def save_study_montage(path, crops, cams, titles, suptitle=''):
-    "One PNG per study (`brainct predict --cam DIR` with a study-level bundle): its top slices side by side, each with its heat map."
+    ("One PNG per study (`brainct predict --cam DIR` with a study-level bundle): its top slices side by side, each "
+     "with its heat map.")
     import matplotlib.pyplot as plt
     n = len(crops); fig, axs = plt.subplots(1, n, figsize=(2.4*n, 2.7), squeeze=False)
     for ax, crop, cam, t in zip(axs[0], crops, cams, titles): cam_overlay(ax, crop, cam, t)
@@ -277,13 +318,18 @@ def subgroup_columns(df:pd.DataFrame) -> pd.DataFrame:
     "The subgroup keys of a features table: manufacturer, matrix size (rows x cols) and slice thickness band (mm)."
     out = pd.DataFrame(index=df.index)
     out['manufacturer'] = df.get('manufacturer', pd.Series('unknown', df.index)).fillna('unknown').astype(str)
-    out['matrix'] = (df.rows.astype('Int64').astype(str) + 'x' + df.cols.astype('Int64').astype(str)) if {'rows', 'cols'} <= set(df) else 'unknown'
+    out['matrix'] = (df.rows.astype('Int64').astype(str) + 'x' + df.cols.astype('Int64').astype(str)) if {'rows',
+        'cols'} <= set(df) else 'unknown'
     th = pd.to_numeric(df.get('slice_thickness', pd.Series(np.nan, df.index)), errors='coerce')
-    out['slice_thickness'] = pd.cut(th, THICKNESS_BANDS, labels=['<=1.5 mm', '1.5-3 mm', '3-5.5 mm', '>5.5 mm']).astype(str).replace('nan', 'unknown')
+    out['slice_thickness'] = pd.cut(th, THICKNESS_BANDS,
+                                    labels=['<=1.5 mm', '1.5-3 mm', '3-5.5 mm', '>5.5 mm']).astype(str).replace('nan',
+                                    'unknown')
     return out
 
+# %% ../nbs/05b_trust.ipynb #c030-1
 def subgroup_table(keys:pd.DataFrame, y, p, threshold:float, min_n=10) -> pd.DataFrame:
-    "Metrics per subgroup value of each column of `keys` (rows aligned with `y`, `p`), with counts and a small-group flag."
+    ("Metrics per subgroup value of each column of `keys` (rows aligned with `y`, `p`), with counts and a small-group "
+     "flag.")
     y, p = np.asarray(y).astype(int), np.asarray(p, float); rows = []
     for col in keys.columns:
         for val, idx in keys.groupby(col).indices.items():
@@ -291,6 +337,8 @@ def subgroup_table(keys:pd.DataFrame, y, p, threshold:float, min_n=10) -> pd.Dat
             rows.append(dict(subgroup=col, value=val, n=len(idx), n_pos=int(yi.sum()),
                              **(ranking(yi, pi) if both else dict.fromkeys(RANKING, np.nan)),
                              sensitivity=cm['sensitivity'], specificity=cm['specificity'],
-                             note=(f"under {min_n} studies or no positive: not interpretable" if len(idx) < min_n or not yi.sum() else
-                                   'under 5 positives: sensitivity and AUPRC rest on a handful' if yi.sum() < 5 else '')))
+                             note=(f"under {min_n} studies or no positive: not interpretable" if len(idx) < min_n
+                                   or not yi.sum() else
+                                   'under 5 positives: sensitivity and AUPRC rest on a handful' if yi.sum() < 5
+                                   else '')))
     return pd.DataFrame(rows)

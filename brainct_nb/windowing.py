@@ -22,7 +22,8 @@ MASK_GRID = 128        # the head mask is computed on blocks, about this many a 
 
 # %% ../nbs/01_windowing.ipynb #c006a
 def _sweep(m:np.ndarray, r:int, axis:int, op) -> np.ndarray:
-    "`op` (np.logical_or / np.logical_and) of `m` over a window of radius `r` along `axis`, in O(log r) array operations."
+    ("`op` (np.logical_or / np.logical_and) of `m` over a window of radius `r` along `axis`, in O(log r) array "
+     "operations.")
     out, d = m.copy(), 0
     while d < r:
         k = min(max(d, 1), r - d); a = out.copy()         # window radius d -> d + k (k <= d keeps it gap-free)
@@ -32,12 +33,15 @@ def _sweep(m:np.ndarray, r:int, axis:int, op) -> np.ndarray:
         d += k
     return out
 
+# %% ../nbs/01_windowing.ipynb #c006a-1
 def dilate(m:np.ndarray, r:int) -> np.ndarray:
     "Binary dilation of `m` by a (2r+1) x (2r+1) square (separable, whole-array shifts)."
     return m if r <= 0 else _sweep(_sweep(m, r, 0, np.logical_or), r, 1, np.logical_or)
 
+# %% ../nbs/01_windowing.ipynb #c006a-2
 def erode(m:np.ndarray, r:int) -> np.ndarray:
-    "Binary erosion of `m` by a (2r+1) x (2r+1) square; pixels beyond the border count as set (as scipy's `border_value=1`)."
+    ("Binary erosion of `m` by a (2r+1) x (2r+1) square; pixels beyond the border count as set (as scipy's "
+     "`border_value=1`).")
     return m if r <= 0 else _sweep(_sweep(m, r, 0, np.logical_and), r, 1, np.logical_and)
 
 # %% ../nbs/01_windowing.ipynb #c006c
@@ -59,7 +63,8 @@ def pool_all(m:np.ndarray, f:int) -> np.ndarray:
 
 # %% ../nbs/01_windowing.ipynb #c006e
 def outside_air(tissue:np.ndarray) -> np.ndarray:
-    "Pixels outside every row's and every column's span of `tissue`: air seen from the image edge (sinuses and ventricles are not)."
+    ("Pixels outside every row's and every column's span of `tissue`: air seen from the image edge (sinuses and "
+     "ventricles are not).")
     h, w = tissue.shape
     l, r = tissue.argmax(1), w - 1 - tissue[:, ::-1].argmax(1)
     t, b = tissue.argmax(0), h - 1 - tissue[::-1].argmax(0)
@@ -106,7 +111,8 @@ def seed_bbox(hu:np.ndarray, pct=98.):
 
 # %% ../nbs/01_windowing.ipynb #c011
 def reference_head(hu:np.ndarray, spacing_mm=.49, plastic=(150, 450), scalp_mm=15.):
-    "Independent masks for checks: (head = tissue component holding most bone, once far plastic is removed; bone > 500 HU)."
+    ("Independent masks for checks: (head = tissue component holding most bone, once far plastic is removed; bone > "
+     "500 HU).")
     bone = hu > 500
     lab, n = ndi.label(bone); sizes = np.bincount(lab.ravel()); sizes[0] = 0
     bone &= np.isin(lab, np.nonzero(sizes >= 20)[0])
@@ -116,8 +122,10 @@ def reference_head(hu:np.ndarray, spacing_mm=.49, plastic=(150, 450), scalp_mm=1
     lab, n = ndi.label((hu > -300) & ~ndi.binary_dilation(far_plastic, iterations=2))
     return lab == 1 + np.argmax(ndi.sum(bone, lab, range(1, n+1))), bone
 
+# %% ../nbs/01_windowing.ipynb #c011-1
 def box_check(hu, box, spacing_mm=.49) -> tuple[float, float, float]:
-    "(fraction of bone inside `box`, fraction of the reference head inside, mm by which `box` overshoots the head's box)."
+    ("(fraction of bone inside `box`, fraction of the reference head inside, mm by which `box` overshoots the head's "
+     "box).")
     t, b, l, r = box
     inb = np.zeros(hu.shape, bool); inb[t:b, l:r] = True
     head, bone = reference_head(hu, spacing_mm)
@@ -134,15 +142,20 @@ def letterbox(hu:np.ndarray, box, out_size=256, fill=AIR_HU) -> np.ndarray:
     sq = np.full((s, s), fill, np.float32)
     y0, x0 = (s-h)//2, (s-w)//2
     sq[y0:y0+h, x0:x0+w] = crop
-    if s != out_size: sq = np.asarray(Image.fromarray(sq, mode='F').resize((out_size, out_size), Image.BILINEAR, reducing_gap=2.))
+    if s != out_size:
+        sq = np.asarray(Image.fromarray(sq, mode='F').resize((out_size, out_size), Image.BILINEAR, reducing_gap=2.))
     return np.clip(np.rint(sq), -32768, 32767).astype(np.int16)
 
+# %% ../nbs/01_windowing.ipynb #c015-1
 def preprocess_hu(hu:np.ndarray, out_size=256, require_head=True, path='<slice>') -> tuple[np.ndarray, dict]:
     "Head box, crop and letterbox of one slice: (int16 `out_size`^2 HU, row with the box and the mask flag)."
     box, ok = head_bbox(hu, return_ok=True)
     if require_head and not ok:
-        raise DicomError(path, "no head found (tissue above -300 HU covers under 1% of the image): not used for training or scoring")
-    return letterbox(hu, box, out_size), dict(box_top=box[0], box_bottom=box[1], box_left=box[2], box_right=box[3], head_found=ok)
+        raise DicomError(path,
+                         "no head found (tissue above -300 HU covers under 1% of the image): not used for training or "
+                         "scoring")
+    return letterbox(hu, box, out_size), dict(box_top=box[0], box_bottom=box[1], box_left=box[2], box_right=box[3],
+                                              head_found=ok)
 
 # %% ../nbs/01_windowing.ipynb #c018
 WINDOWS = dict(brain=(40, 80), subdural=(80, 200), stroke=(40, 40), bone=(600, 2800), soft=(50, 350), blood=(60, 40))
@@ -160,15 +173,19 @@ def window_ranges(windows=None, center=45., width=90., n=3) -> list[tuple[float,
         c, wd = map(float, w); out.append((c - wd/2, c + wd/2))
     return out
 
+# %% ../nbs/01_windowing.ipynb #c018-1
 def hu_to_windows(x:torch.Tensor, ranges) -> torch.Tensor:
-    "HU tensor (B, C, H, W) or (C, H, W) of any dtype/device (C = 1, or a slice and its neighbours) -> float channels in [0, 1]: each slice's windows in turn, C x len(ranges)."
+    ("HU tensor (B, C, H, W) or (C, H, W) of any dtype/device (C = 1, or a slice and its neighbours) -> float "
+     "channels in [0, 1]: each slice's windows in turn, C x len(ranges).")
     x = x.float()
     lo = x.new_tensor([r[0] for r in ranges]).view(-1, 1, 1)
     hi = x.new_tensor([r[1] for r in ranges]).view(-1, 1, 1)
     return ((x.unsqueeze(-3) - lo) / (hi - lo)).clamp_(0, 1).flatten(-4, -3)
 
+# %% ../nbs/01_windowing.ipynb #c018-2
 def parse_windows(spec:str|None) -> list[tuple[float, float]]:
-    "Window ranges from a run parameter: None (the seed's 45/90 in 3), 'subwindows:C,W,N', or names / 'C/W' pairs: 'brain,subdural,600/2800'."
+    ("Window ranges from a run parameter: None (the seed's 45/90 in 3), 'subwindows:C,W,N', or names / 'C/W' pairs: "
+     "'brain,subdural,600/2800'.")
     if spec in (None, '', 'None'): return window_ranges()
     s = str(spec).strip()
     try:
@@ -178,8 +195,10 @@ def parse_windows(spec:str|None) -> list[tuple[float, float]]:
             return window_ranges(center=float(c), width=float(w), n=int(n))
         return window_ranges([tuple(map(float, t.split('/'))) if '/' in t else t.strip() for t in s.split(',')])
     except ParamError: raise
-    except (ValueError, TypeError): raise ParamError(f"windows={spec!r}: expected 'subwindows:CENTER,WIDTH,N' (e.g. 'subwindows:40,90,3') or "
-                                                     f"names/CENTER/WIDTH pairs (e.g. 'brain,subdural,600/2800'); names: {sorted(WINDOWS)}") from None
+    except (ValueError, TypeError):
+        raise ParamError(f"windows={spec!r}: expected 'subwindows:CENTER,WIDTH,N' (e.g. 'subwindows:40,90,3') or "
+                                                     "names/CENTER/WIDTH pairs (e.g. 'brain,subdural,600/2800'); "
+                                                     f"names: {sorted(WINDOWS)}") from None
 
 # %% ../nbs/01_windowing.ipynb #c021
 def preprocessing_figure(paths, title='', out_size=256, ranges=None, fname=None):
@@ -194,7 +213,8 @@ def preprocessing_figure(paths, title='', out_size=256, ranges=None, fname=None)
         box, ok = head_bbox(hu, return_ok=True)
         crop = letterbox(hu, box, out_size)
         wins = hu_to_windows(torch.from_numpy(crop)[None], ranges)
-        row[0].imshow(np.clip(hu, -1024, 200), cmap='gray'); row[0].set_title(f'{Path(p).stem}\nraw HU [-1024, 200]', fontsize=8)
+        row[0].imshow(np.clip(hu, -1024, 200), cmap='gray')
+        row[0].set_title(f'{Path(p).stem}\nraw HU [-1024, 200]', fontsize=8)
         row[1].imshow(np.clip(hu, -100, 150), cmap='gray')
         row[1].imshow(np.kron(m, np.ones((f, f))), alpha=.3, cmap='Greens', extent=(0, m.shape[1]*f, m.shape[0]*f, 0))
         t, b, l, r = box
