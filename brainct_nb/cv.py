@@ -235,7 +235,7 @@ def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, ve
     folds = make_folds(labels, groups, k, spec.seed)
     fp = fingerprint('oof/2', asdict(spec.cfg), list(ids), labels.tolist(), k, spec.seed, spec.bs, crops.shape[1:],
                      spec.inner_frac,
-                     str(spec.stats), str(spec.ranges),
+                     str(spec.stats), str(spec.ranges and [tuple(r) for r in spec.ranges]),
                      str(getattr(spec.model_fn, 'args', '')) + str(getattr(spec.model_fn, 'keywords', None) or ''),
                      *(['mil', np.asarray(bags).astype(str).tolist()] if bags is not None else []))
     out = Path(out_dir) if out_dir else None

@@ -17,7 +17,7 @@ import fastai.vision.data                          # show_batch for images (fast
 from fastai.callback.data import WeightedDL
 from fastcore.basics import store_attr, patch
 from .dicom import extract_row, read_bytes, project_salt, DatasetError, iter_studies, StorageError, storage_error
-from .windowing import preprocess_hu, window_ranges, hu_to_windows
+from .windowing import preprocess_hu, window_ranges, hu_to_windows, WINDOWS
 
 # %% auto #0
 __all__ = ['PREP_VERSION', 'SHARD_BYTES', 'CropCache', 'prep_key', 'atomic_write', 'npy_offset', 'store_lock', 'crop_row',
@@ -446,7 +446,7 @@ def load_or_make_split(path, feats:pd.DataFrame, test_size=.15, seed=42, groupin
 class TensorHU(TensorImageBW):
     "An int16 HU crop (1, H, W); shown through the brain window."
     def show(self, ctx=None, **kwargs):
-        return show_image(hu_to_windows(self, [(0., 80.)])[0] if self.dim() == 3 else self, ctx=ctx, cmap='gray',
+        return show_image(hu_to_windows(self, [WINDOWS['brain']])[0] if self.dim() == 3 else self, ctx=ctx, cmap='gray',
                           **kwargs)
 
 # %% ../nbs/02_data.ipynb #c015_hu_item

@@ -5,6 +5,7 @@
 # %% ../nbs/06_final.ipynb #c002
 from __future__ import annotations
 import hashlib, json, os, sys
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.metrics import roc_curve, precision_recall_curve
@@ -16,12 +17,12 @@ from .data import atomic_write, ContextView
 from .model import load_state, WeightsError, check_arch
 from .train import RANKING, SCORE_BS, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
 from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, save_study_montage, ensemble_members
-from .cv import confusion_metrics, METRICS
+from .cv import confusion_metrics, METRICS, FitSpec
 from .mil import item_loaders
 from .aggregate import study_probabilities, load_aggregator
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'MAX_MEMBERS', 'final_epochs', 'bootstrap_ci', 'metrics_with_ci',
+__all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'MAX_MEMBERS', 'final_epochs', 'Estimate', 'bootstrap_ci', 'metrics_with_ci',
            'operating_point_metrics', 'operating_point_table', 'plot_test_curves', 'BundleError', 'save_bundle',
            'verify_bundle', 'model_from_weights', 'load_bundle', 'load_models', 'spacing_note', 'dicom_paths',
            'skipped_files', 'check_out_path', 'prevalence_table', 'check_run_finished', 'predict_dicoms',
@@ -31,6 +32,21 @@ __all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'MAX_MEMBERS', 'final_epochs', '
 def final_epochs(folds:pd.DataFrame) -> tuple[int, int]:
     "(head, fine-tune) epochs for the final model: the median best epoch across CV folds (at least 1 each)."
     return max(1, int(round(folds.best_epochs_head.median()))), max(1, int(round(folds.best_epochs_ft.median())))
+
+# %% ../nbs/06_final.ipynb #c007f
+@dataclass(frozen=True)
+class Estimate:
+    "A value with its bootstrap interval; `str` gives `0.993 (95% CI 0.969-1.000)`, `span` just the ends."
+    value: float        # the point estimate (on every row)
+    lo: float           # lower end of the interval
+    hi: float           # upper end of the interval
+    level: float = .95  # the interval's nominal coverage
+
+    def __str__(self): return f"{self.value:.3f} ({self.level:.0%} CI {self.lo:.3f}-{self.hi:.3f})"
+    def span(self, fmt='.2f') -> str: return f"{self.lo:{fmt}}-{self.hi:{fmt}}"
+    def to_dict(self) -> dict: return dict(value=self.value, ci_low=self.lo, ci_high=self.hi)
+    @classmethod
+    def of(cls, d:dict, level=.95) -> Estimate: return cls(d['value'], d['ci_low'], d['ci_high'], level)
 
 # %% ../nbs/06_final.ipynb #c008
 def bootstrap_ci(y, p, fn, n_boot=2000, seed=0, alpha=.05) -> tuple[float, float]:
@@ -56,7 +72,7 @@ def metrics_with_ci(y, p, threshold, n_boot=2000, seed=0, ranking=True) -> dict:
                n_boot=n_boot)
     for k, fn in fns.items():
         v = fn(y, p); lo, hi = bootstrap_ci(y, p, fn, n_boot, seed)
-        res[k] = dict(value=float(v), ci_low=lo, ci_high=hi)
+        res[k] = Estimate(float(v), lo, hi).to_dict()
     cm = confusion_metrics(y, p, threshold)
     res['confusion_matrix'] = dict(tp=cm['tp'], fp=cm['fp'], tn=cm['tn'], fn=cm['fn'])
     return res
@@ -74,7 +90,7 @@ def operating_point_table(opm:dict) -> pd.DataFrame:
     for name, m in opm.items():
         r = dict(operating_point=name, threshold=m['threshold'], rule=m['rule'])
         for k in ('sensitivity', 'specificity', 'ppv', 'npv'):
-            r[k] = m[k]['value']; r[f'{k}_ci'] = f"{m[k]['ci_low']:.2f}-{m[k]['ci_high']:.2f}"
+            r[k] = m[k]['value']; r[f'{k}_ci'] = Estimate.of(m[k]).span()
         rows.append({**r, **m['confusion_matrix']})
     return pd.DataFrame(rows)
 
@@ -401,17 +417,16 @@ def predict_studies(slices:pd.DataFrame) -> pd.DataFrame:
     return s.rename(columns={'study_key': 'study', 'prob': 'probability'})[cols]
 
 # %% ../nbs/06_final.ipynb #c016
-def train_final(crops, labels, cfg:TrainConfig, epochs:tuple[int, int], seed=42, bs=16, model_fn=None, stats=None,
-                ranges=None, device=None, verbose=False, progress=None, num_workers=None, bags=None):
-    ("Two-stage training on all of `crops` for the fixed `epochs` (`bags`: each crop's study code, for study labels); "
-     "returns (learner, history).")
-    idx = np.arange(len(crops))
+def train_final(crops, labels, epochs:tuple[int, int], fit:FitSpec|None=None, verbose=False, progress=None, bags=None):
+    ("Two-stage training on all of `crops` for the fixed `epochs`, fitted as `fit` says (the `FitSpec` every CV fold "
+     "uses; its inner split is not used); `bags`: each crop's study code, for study labels. Returns (learner, history).")
+    fit = fit or FitSpec(); idx = np.arange(len(crops))
     make_dls, learner_kw = item_loaders(bags)
-    dls = make_dls(crops=crops, labels=labels, train_idx=idx, valid_idx=[], bs=bs, ranges=ranges, device=device,
-                   num_workers=num_workers,
-                   **({'stats': stats} if stats else {}))
-    seed_everything(seed)
-    learn, hist, _ = train_two_stage(dls, cfg, model_fn(cfg) if model_fn else None, epochs=epochs, verbose=verbose,
+    dls = make_dls(crops=crops, labels=labels, train_idx=idx, valid_idx=[], bs=fit.bs, ranges=fit.ranges,
+                   device=fit.device, num_workers=fit.num_workers, **({'stats': fit.stats} if fit.stats else {}))
+    seed_everything(fit.seed)
+    learn, hist, _ = train_two_stage(dls, fit.cfg, fit.model_fn(fit.cfg) if fit.model_fn else None, epochs=epochs,
+                                     verbose=verbose,
                                      on_epoch=(lambda row: progress.epoch('training', row)) if progress else None,
                                      **learner_kw)
     return learn, hist

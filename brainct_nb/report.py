@@ -8,13 +8,15 @@ import json, platform
 from datetime import datetime
 import numpy as np, pandas as pd, torch
 from . import __version__
-from .final import operating_point_table
+from .final import operating_point_table, Estimate
 from .trust import subgroup_columns, subgroup_table
 from .lifecycle import Run, read_status
 from .params import aggregation_words
 
 # %% auto #0
-__all__ = ['CARD_ITEMS', 'NOT_APPLICABLE', 'study_lines', 'model_card_text']
+__all__ = ['CARD_ITEMS', 'NOT_APPLICABLE', 'CARD_SECTIONS', 'study_lines', 'card_details', 'card_intended_use', 'card_data',
+           'card_method', 'card_results', 'card_calibration', 'card_subgroups', 'card_limitations', 'card_software',
+           'model_card_text']
 
 # %% ../nbs/07d_report.ipynb #c016s
 def study_lines(run:Run) -> list[str]:
@@ -46,7 +48,7 @@ def study_lines(run:Run) -> list[str]:
     return L
 
 # %% ../nbs/07d_report.ipynb #c016e
-def _ci(m:dict, k:str) -> str: return f"{m[k]['value']:.3f} (95% CI {m[k]['ci_low']:.3f}-{m[k]['ci_high']:.3f})"
+def _ci(m:dict, k:str) -> str: return str(Estimate.of(m[k]))
 
 # %% ../nbs/07d_report.ipynb #c016e-1
 def _md_table(df:pd.DataFrame, floatfmt='.3f') -> str:
@@ -77,26 +79,13 @@ NOT_APPLICABLE = ('TRIPOD+AI items on survival/time-to-event outcomes and on pro
                   'multi-reader studies and segmentation ground truth: a retrospective single-slice classifier has '
                   'none of them.')
 
-def model_card_text(run:Run) -> str:
-    "The model card of a run (Markdown), from its state and artifacts."
-    p, cvm, tm, sel = run.params, run.cv.metrics, run.test.metrics, run.cv.selection
-    feats, sp = run.features.feats, run.split
-    ok = feats[feats.ok].merge(sp[['ID', 'split']], on='ID')
-    n_tr, n_te = int((ok.split == 'train').sum()), int((ok.split == 'test').sum())
-    pos_tr, pos_te = int(ok.Label[ok.split == 'train'].sum()), int(ok.Label[ok.split == 'test'].sum())
-    ex = run.features.excluded if run.features else pd.DataFrame(columns=['reason'])
-    sc = lambda col: ', '.join(f"{k} ({v})" for k,
-                               v in ok[col].fillna('unknown').astype(str).value_counts().head(6).items()) if col in ok else 'not recorded'
-    sp_mm = pd.to_numeric(ok.get('spacing_row'), errors='coerce')
-    t = run.test; te = t.table
-    keys = subgroup_columns(te); sg = subgroup_table(keys, t.y, t.prob, sel['threshold'])
-    opt = operating_point_table(tm['operating_points'])[['operating_point', 'threshold', 'sensitivity',
-                                                         'sensitivity_ci', 'specificity', 'specificity_ci', 'ppv',
-                                                         'npv', 'tp', 'fp', 'tn', 'fn']]
-    cal = run.calibration
-    dec = (run.decision or {}).get('test_better_range')
-    te_eff = cvm.get('tta_effect', {}); study = cvm.get('level') == 'study'
-    L = [f"# Model card: brain CT binary classifier ({run.dir.name})", '',
+# %% ../nbs/07d_report.ipynb #c016e-2a
+def _is_study(run:Run) -> bool: return run.cv.metrics.get('level') == 'study'
+
+def card_details(run:Run) -> list[str]:
+    "Title, provenance and model details: architecture, input, output scale and threshold, the bundle."
+    p, sel = run.params, run.cv.selection
+    return [f"# Model card: brain CT binary classifier ({run.dir.name})", '',
          f"Written by brainct_nb {__version__} on {datetime.now():%Y-%m-%d}. Structure: Mitchell et al. 2019. "
          + ("**Demo run on synthetic phantoms: every number below describes the demo, not a clinical model.**"
             if p.is_demo else ''), '',
@@ -110,8 +99,13 @@ def model_card_text(run:Run) -> str:
             "the first convolution's filters repeated over them and scaled)." if p.context else '.'),
          f"- Output: {sel['scale']}. Label at threshold {sel['threshold']:.2f} ({sel['rule_applied']}).",
          f"- Bundle: `bundle.json` + weights in this folder; `brainct predict --run {run.dir.name}` scores new DICOM "
-         "files the same way.", '',
-         '## Intended use',
+         "files the same way.", '']
+
+# %% ../nbs/07d_report.ipynb #c016e-2b
+def card_intended_use(run:Run) -> list[str]:
+    "What the model is for and what it is not for (slice or study level, with or without slice context)."
+    p, study = run.params, _is_study(run)
+    return ['## Intended use',
          "- Research use: ranking or flagging "
          f"{'axial head CT studies (a series of slices each)' if study else 'single axial head CT slices'} "
          'for the finding the labels describe, for a reader who checks every flag. A second reader or a triage aid '
@@ -121,8 +115,20 @@ def model_card_text(run:Run) -> str:
              'aggregated); ' if p.context else
              'decisions that need slice context (each slice is scored alone, then aggregated); ') if study
              else 'whole-volume decisions (it sees one slice); ')
-         + 'sites whose scanners or prevalence differ without a local validation (see operating points).', '',
-         '## Training and evaluation data',
+         + 'sites whose scanners or prevalence differ without a local validation (see operating points).', '']
+
+# %% ../nbs/07d_report.ipynb #c016e-2c
+def card_data(run:Run) -> list[str]:
+    "Training and evaluation data: counts per split, prevalence, scanners, matrix and spacing, exclusions, labels."
+    p, feats, sp, study = run.params, run.features.feats, run.split, _is_study(run)
+    ok = feats[feats.ok].merge(sp[['ID', 'split']], on='ID')
+    n_tr, n_te = int((ok.split == 'train').sum()), int((ok.split == 'test').sum())
+    pos_tr, pos_te = int(ok.Label[ok.split == 'train'].sum()), int(ok.Label[ok.split == 'test'].sum())
+    ex = run.features.excluded if run.features else pd.DataFrame(columns=['reason'])
+    sc = lambda col: ', '.join(f"{k} ({v})" for k,
+                               v in ok[col].fillna('unknown').astype(str).value_counts().head(6).items()) if col in ok else 'not recorded'
+    sp_mm = pd.to_numeric(ok.get('spacing_row'), errors='coerce')
+    return ['## Training and evaluation data',
          f"- {len(feats)} {'files (slices)' if study else 'studies'} listed, {len(ok)} usable: training/CV {n_tr} "
          f"({pos_tr} positive), held-out test {n_te} ({pos_te} positive); "
          f"prevalence {ok.Label.mean():.3f}. Split: {sp.attrs.get('grouping', 'grouping=' + p.grouping)} (seed "
@@ -137,8 +143,13 @@ def model_card_text(run:Run) -> str:
          "named in `excluded.csv`.",
          '- Labels: as given in the labels CSV; their reference standard is the data provider\'s and is not checked '
          'here.',
-         *study_lines(run), '',
-         '## Method',
+         *study_lines(run), '']
+
+# %% ../nbs/07d_report.ipynb #c016e-2d
+def card_method(run:Run) -> list[str]:
+    "Preprocessing, the validation protocol, calibration/TTA/ensemble choices and the training config."
+    p, tm = run.params, run.test.metrics
+    return ['## Method',
          f"- Preprocessing: DICOM rescale to HU with padding to air, head crop and letterbox to {run.out_size} px, "
          "window channels, "
          f"normalised with the backbone's pretraining statistics (mean {[round(float(v), 3) for v in run.stats[0]]}).",
@@ -149,8 +160,17 @@ def model_card_text(run:Run) -> str:
          f"Threshold and operating points chosen on the OOF predictions. Calibration: {p.calibration}; TTA: {p.tta}; "
          f"ensemble: {p.ensemble}"
          + (f" (members {p.members}, each trained like the final model)" if p.members else '') + ".",
-         f"- Training config: {json.dumps(run.cfg.to_dict())}.", '',
-         '## Results',
+         f"- Training config: {json.dumps(run.cfg.to_dict())}.", '']
+
+# %% ../nbs/07d_report.ipynb #c016e-2e
+def card_results(run:Run) -> list[str]:
+    "CV and test discrimination with intervals, the TTA effect, and the operating points measured on test."
+    cvm, tm = run.cv.metrics, run.test.metrics
+    te_eff = cvm.get('tta_effect', {})
+    opt = operating_point_table(tm['operating_points'])[['operating_point', 'threshold', 'sensitivity',
+                                                         'sensitivity_ci', 'specificity', 'specificity_ci', 'ppv',
+                                                         'npv', 'tp', 'fp', 'tn', 'fn']]
+    return ['## Results',
          f"- CV (OOF, {te_eff.get('n_pos', '?')} positives): AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, "
          f"ROC-AUC {cvm['roc_auc_mean']:.3f} ± {cvm['roc_auc_std']:.3f} (mean ± std over folds, "
          f"{cvm.get('scoring', 'one view')}).",
@@ -162,8 +182,13 @@ def model_card_text(run:Run) -> str:
          f"{te_eff['with_tta']['pooled_auprc']:.3f} (pooled)." if te_eff else '', '',
          '### Operating points (chosen on CV, measured on test)', '', _md_table(opt), '',
          'PPV and NPV change with prevalence: `brainct predict --prevalence P` reports them at a site\'s own '
-         'prevalence.', '',
-         '## Calibration', '',
+         'prevalence.', '']
+
+# %% ../nbs/07d_report.ipynb #c016e-2f
+def card_calibration(run:Run) -> list[str]:
+    "The calibration table (ECE, Brier) and the decision-curve range where the model beats both defaults."
+    tm, cal, dec = run.test.metrics, run.calibration, (run.decision or {}).get('test_better_range')
+    return ['## Calibration', '',
          _md_table(cal.reset_index().rename(columns={'index': 'set'})) if cal is not None else 'not computed', '',
          'ECE: 10 equal-width bins on [0, 1], weighted by count. Figures: `calibration_oof.png`, '
          '`calibration_test.png`.',
@@ -174,22 +199,37 @@ def model_card_text(run:Run) -> str:
          "- Test: the model's net benefit exceeds treat-all and treat-none for threshold probabilities "
          f"{dec[0]:.2f}-{dec[1]:.2f} (`decision_curves.png`)." if dec else
          '- Test: no threshold probability in 0.01-0.99 where the model beats both treat-all and treat-none '
-         '(`decision_curves.png`).', '',
-         '## Subgroups (test set)', '', _md_table(sg), '',
+         '(`decision_curves.png`).', '']
+
+# %% ../nbs/07d_report.ipynb #c016e-2g
+def card_subgroups(run:Run) -> list[str]:
+    "Test metrics by subgroup (scanner, matrix, ...) at the chosen threshold, and what the Grad-CAM figure shows."
+    t = run.test
+    sg = subgroup_table(subgroup_columns(t.table), t.y, t.prob, run.cv.selection['threshold'])
+    return ['## Subgroups (test set)', '', _md_table(sg), '',
          '## Explanations',
          '- `gradcam_test_cases.png`: Grad-CAM of the final model on the most confident true positives, false '
          'positives and false negatives. '
          f"The last convolutional block is a {max(1, run.out_size//32)}x{max(1, run.out_size//32)} grid at this input "
-         "size: coarse maps; a hot region on a lesion shows use, not exclusive use.", '',
-         '## Limitations',
+         "size: coarse maps; a hot region on a lesion shows use, not exclusive use.", '']
+
+# %% ../nbs/07d_report.ipynb #c016e-2h
+def card_limitations(run:Run) -> list[str]:
+    "What the numbers cannot say: few test positives, no external validation, the prevalence they are tied to."
+    tm, study = run.test.metrics, _is_study(run)
+    return ['## Limitations',
          f"- {tm['n_pos']} test positives: every test interval above is wide; subgroup rows under 10 studies are not "
          "interpretable.",
          f"- {'Slices scored one at a time' if study else 'Single slice'}, retrospective, one labelled dataset; no "
          "external validation. Probabilities are calibrated (if at all) to this "
          'development prevalence; recalibrate and re-pick the threshold at a new site.',
          '- The recalibration map was fitted on fold-model OOF predictions and is applied to the final model (same '
-         'recipe, more data).', '',
-         '## Reporting checklist (items that apply)', '',
+         'recipe, more data).', '']
+
+# %% ../nbs/07d_report.ipynb #c016e-2i
+def card_software(run:Run) -> list[str]:
+    "The reporting checklist (TRIPOD+AI, CLAIM items that apply), software versions and the run's fingerprints."
+    return ['## Reporting checklist (items that apply)', '',
          _md_table(pd.DataFrame(CARD_ITEMS, columns=['item', 'topic', 'where in this card'])), '',
          f"Not applicable: {NOT_APPLICABLE}", '',
          '## Software and fingerprint',
@@ -200,4 +240,11 @@ def model_card_text(run:Run) -> str:
          f"{run.cv.res['fingerprint']}; "
          f"bundle SHA-256 {json.loads((run.dir/'bundle.json').read_text())['bundle_sha256'][:16]}...; parameters in "
          "`run_args.json`."]
-    return '\n'.join(L) + '\n'
+
+# %% ../nbs/07d_report.ipynb #c016e-2j
+CARD_SECTIONS = [card_details, card_intended_use, card_data, card_method, card_results, card_calibration,
+                 card_subgroups, card_limitations, card_software]
+
+def model_card_text(run:Run) -> str:
+    "The model card of a run (Markdown): the `CARD_SECTIONS` in order, each rendered from the run's results."
+    return '\n'.join(line for section in CARD_SECTIONS for line in section(run)) + '\n'

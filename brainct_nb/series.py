@@ -112,6 +112,7 @@ def plot_study(crops, slices:pd.DataFrame, score:float|None=None, threshold:floa
     ("One study at a glance: its slices in z order (labelled ones marked), the slice-score curve along z, the study "
      "score.")
     import matplotlib.pyplot as plt
+    from brainct_nb.windowing import WINDOWS
     s = slices.reset_index(drop=True).sort_values('slice_index'); order = s.index.to_numpy()
     if len(s) > n_max:                                              # the n_max slices around the top-scoring one
         c = int(np.argmax(s.prob.to_numpy()))
@@ -119,7 +120,7 @@ def plot_study(crops, slices:pd.DataFrame, score:float|None=None, threshold:floa
     else: show = order
     fig = plt.figure(figsize=(max(6, 1.1*len(show)), 3.6)); gs = fig.add_gridspec(2, len(show), height_ratios=[1, 1.3])
     for j, i in enumerate(show):
-        ax = fig.add_subplot(gs[0, j]); ax.imshow(np.asarray(crops[i]), cmap='gray', vmin=0, vmax=80); ax.axis('off')
+        ax = fig.add_subplot(gs[0, j]); ax.imshow(np.asarray(crops[i]), cmap='gray', vmin=WINDOWS['brain'].lo, vmax=WINDOWS['brain'].hi); ax.axis('off')
         lab = 'Label' in s and s.Label[i] == 1
         ax.set_title(f"#{int(s.slice_index[i])}" + (' +' if lab else ''), fontsize=7, color='red' if lab else 'black')
     ax = fig.add_subplot(gs[1, :]); z = s.slice_pos if s.slice_pos.notna().all() else s.slice_index

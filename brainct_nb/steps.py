@@ -16,7 +16,7 @@ from .demo import make_demo_dataset, make_series_dataset
 from .windowing import preprocessing_figure
 from .data import CropCache, load_or_make_split, atomic_write, ContextView
 from .model import ct_model, arch_stats
-from .cv import (run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, fingerprint,
+from .cv import (FitSpec, run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, fingerprint,
                            FitProgress,
                            VERIFY_SEED_OFFSET, THRESHOLDS, split_candidate)
 from .final import (member_specs, final_epochs, train_final, metrics_with_ci, plot_test_curves, save_bundle,
@@ -485,9 +485,9 @@ def train_members(run:Run, tr:pd.DataFrame, epochs:tuple) -> list[dict]:
         cfg, fit = candidate_fit(run, {} if m['arch'] == p.arch else {'arch': m['arch']})
         stats = fit.get('stats', run.stats)
         t0, progress = time.time(), FitProgress(1, f"member {m['arch']} seed {m['seed']}")
-        learn, _ = train_final(item_crops(run, tr), tr.Label.values, cfg, epochs, m['seed'], p.batch_size,
-                               fit.get('model_fn', _model_fn(run)),
-                               stats, run.ranges, _device(run), p.verbose, progress, p.loader_workers,
+        spec = FitSpec(cfg, m['seed'], p.batch_size, fit.get('model_fn', _model_fn(run)), stats, run.ranges,
+                       _device(run), num_workers=p.loader_workers)
+        learn, _ = train_final(item_crops(run, tr), tr.Label.values, epochs, spec, p.verbose, progress,
                                study_codes(run, tr))
         model = learn.model.float().eval(); model.input_stats = stats
         out.append(dict(m, model=model, stats=stats, seconds=time.time() - t0))
@@ -509,9 +509,9 @@ def step_final(run:Run):
     tr, te = ok[ok.split == 'train'].reset_index(drop=True), ok[ok.split == 'test'].reset_index(drop=True)
     epochs = final_epochs(run.cv.res['folds'])
     t0, progress = time.time(), FitProgress(1, 'final model')
-    learn, hist = train_final(item_crops(run, tr), tr.Label.values, run.cfg, epochs, p.seed, p.batch_size,
-                              _model_fn(run),
-                              run.stats, run.ranges, _device(run), p.verbose, progress, p.loader_workers,
+    spec = FitSpec(run.cfg, p.seed, p.batch_size, _model_fn(run), run.stats, run.ranges, _device(run),
+                   num_workers=p.loader_workers)
+    learn, hist = train_final(item_crops(run, tr), tr.Label.values, epochs, spec, p.verbose, progress,
                               study_codes(run, tr))
     progress.fit_done('training', f'{sum(epochs)} epochs, {time.time() - t0:.0f}s')
     run.save_csv('final_history.csv', hist)

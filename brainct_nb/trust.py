@@ -17,6 +17,7 @@ from fastai.callback.hook import hook_output
 from .dicom import ParamError
 from .train import valid_tfms, ranking, RANKING, hu_batch
 from .cv import select_threshold, confusion_metrics
+from .windowing import HURange, WINDOWS
 
 # %% auto #0
 __all__ = ['ECE_BINS', 'CALIBRATIONS', 'ENSEMBLES', 'DCA_THRESHOLDS', 'THICKNESS_BANDS', 'reliability_table', 'calibration_stats',
@@ -268,10 +269,9 @@ def pick_cases(y, p, threshold:float, n=3) -> dict:
             'false negative': i[~pos & (y == 1)][np.argsort(p[~pos & (y == 1)], kind='stable')][:n]}
 
 # %% ../nbs/05b_trust.ipynb #c027-1
-def cam_overlay(ax, crop:np.ndarray, cam:np.ndarray, title='', window=(40, 80), alpha=.4):
-    "Draw the crop in a brain window (`window` = centre, width in HU) with the heat map over it."
-    c, w = window
-    ax.imshow(crop, cmap='gray', vmin=c - w/2, vmax=c + w/2)
+def cam_overlay(ax, crop:np.ndarray, cam:np.ndarray, title='', window:HURange=WINDOWS['brain'], alpha=.4):
+    "Draw the crop in a window (an `HURange`; default the brain window, 0-80 HU) with the heat map over it."
+    ax.imshow(crop, cmap='gray', vmin=window.lo, vmax=window.hi)
     ax.imshow(cam, cmap='jet', alpha=alpha, vmin=0, vmax=1); ax.set_title(title, fontsize=8); ax.axis('off')
 
 # %% ../nbs/05b_trust.ipynb #c027-2

@@ -4,6 +4,7 @@
 
 # %% ../nbs/01_windowing.ipynb #c002
 from __future__ import annotations
+from typing import NamedTuple
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
@@ -12,8 +13,8 @@ from .dicom import read_hu, AIR_HU, DicomError, ParamError
 
 # %% auto #0
 __all__ = ['HEAD_HU', 'PLASTIC_HU', 'MASK_GRID', 'WINDOWS', 'dilate', 'erode', 'pool_all', 'outside_air', 'head_mask_small',
-           'head_bbox', 'seed_bbox', 'reference_head', 'box_check', 'letterbox', 'preprocess_hu', 'window_ranges',
-           'hu_to_windows', 'parse_windows', 'preprocessing_figure']
+           'head_bbox', 'seed_bbox', 'reference_head', 'box_check', 'letterbox', 'preprocess_hu', 'HURange',
+           'window_ranges', 'hu_to_windows', 'parse_windows', 'preprocessing_figure']
 
 # %% ../nbs/01_windowing.ipynb #c006
 HEAD_HU = -300.        # tissue threshold (HU): soft tissue and bone lie above it; air, foam pads and padding below
@@ -157,20 +158,38 @@ def preprocess_hu(hu:np.ndarray, out_size=256, require_head=True, path='<slice>'
     return letterbox(hu, box, out_size), dict(box_top=box[0], box_bottom=box[1], box_left=box[2], box_right=box[3],
                                               head_found=ok)
 
-# %% ../nbs/01_windowing.ipynb #c018
-WINDOWS = dict(brain=(40, 80), subdural=(80, 200), stroke=(40, 40), bone=(600, 2800), soft=(50, 350), blood=(60, 40))
+# %% ../nbs/01_windowing.ipynb #c017x
+class HURange(NamedTuple):
+    "A window as the HU range mapped onto [0, 1]: `lo` -> 0 (black), `hi` -> 1 (white). Build one from centre/width with `cw`."
+    lo: float   # HU shown black
+    hi: float   # HU shown white
 
-def window_ranges(windows=None, center=45., width=90., n=3) -> list[tuple[float, float]]:
-    "(lo, hi) HU per channel: `n` equal sub-windows of center/width, or the named/explicit `windows` (names or (c, w))."
+    @classmethod
+    def cw(cls, centre:float, width:float) -> HURange:
+        "From the clinical centre/width (level/width) convention."
+        return cls(float(centre) - float(width)/2, float(centre) + float(width)/2)
+    @property
+    def centre(self) -> float: return (self.lo + self.hi)/2
+    @property
+    def width(self) -> float: return self.hi - self.lo
+
+# %% ../nbs/01_windowing.ipynb #c018
+WINDOWS = {k: HURange.cw(c, w) for k, (c, w) in dict(brain=(40, 80), subdural=(80, 200), stroke=(40, 40),
+                                                     bone=(600, 2800), soft=(50, 350), blood=(60, 40)).items()}
+
+# %% ../nbs/01_windowing.ipynb #c018w
+def window_ranges(windows=None, center=45., width=90., n=3) -> list[HURange]:
+    ("One `HURange` per channel: `n` equal sub-windows of center/width, or the named/explicit `windows` (names or "
+     "(centre, width) pairs).")
     if windows is None:
         lo = center - width/2
-        return [(lo + width*i/n, lo + width*(i+1)/n) for i in range(n)]
+        return [HURange(lo + width*i/n, lo + width*(i+1)/n) for i in range(n)]
     out = []
     for w in windows:
         if isinstance(w, str):
             if w not in WINDOWS: raise ParamError(f"unknown window {w!r}; known: {sorted(WINDOWS)}")
-            w = WINDOWS[w]
-        c, wd = map(float, w); out.append((c - wd/2, c + wd/2))
+            out.append(WINDOWS[w])
+        else: out.append(HURange.cw(*map(float, w)))
     return out
 
 # %% ../nbs/01_windowing.ipynb #c018-1
