@@ -137,8 +137,7 @@ def bench_seed(hu_f32, labels, bs, dev, workers, n_warm=3, n_steps=10) -> float:
     ds = SeedStyle(hu_f32, labels, window_ranges())
     w = class_weights(labels)
     dl = DataLoader(ds, bs, sampler=WeightedRandomSampler(w, len(w)*1000), num_workers=workers,
-                    pin_memory=dev.type == 'cuda',
-                    drop_last=True, persistent_workers=workers > 0)
+                    pin_memory=dev.type == 'cuda', drop_last=True, persistent_workers=workers > 0)
     m = ct_model('resnet18').to(dev); opt = torch.optim.AdamW(m.parameters(), 1e-4); it = iter(dl)
     def step():
         x, y = next(it); x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
@@ -200,8 +199,7 @@ def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size
                          unit='studies/s/core', ratio=1.0))
         for k in [k for k in res if k.startswith('ours_')]:
             rows.append(dict(measure=f'ingestion ({what}), ours ({k.split("_")[1]}, incl. crop+resize+cache)',
-                             value=res[k],
-                             unit='studies/s/core', ratio=res[k]/res['plain_pydicom']))
+                             value=res[k], unit='studies/s/core', ratio=res[k]/res['plain_pydicom']))
     hus = [read_hu(p) for p in (real or list(rep.studies.path))[:64]]
     cr = bench_crop(hus, repeat=2 if quick else 5)
     rows += [dict(measure=f'head box, coarse grid of 2026-11 ({"real" if real else "synthetic"} slices)',
@@ -270,8 +268,7 @@ def scale_point(data, n:int, out_size=64, mode='epoch', bs=64) -> dict:
         if mode == 'protocol':
             t0 = time.time()
             run_all(data_root=str(data), labels=f'labels_{n}.csv', out_size=out_size, k_folds=2, num_workers=0,
-                    pretrained=False,
-                    out_dir=d, config_json=dict(epochs_head=1, epochs_ft=1))
+                    pretrained=False, out_dir=d, config_json=dict(epochs_head=1, epochs_ft=1))
             return dict(res, protocol_s=time.time() - t0, rss_protocol_mb=_rss_mb())
         rep = validate_dataset(data, labels=f'labels_{n}.csv')
         store = CropStore(Path(d)/'store', out_size, b'scaling')

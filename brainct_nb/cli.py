@@ -81,8 +81,7 @@ def _dispatch(a) -> int:
         prev = prevalence_table(verify_bundle(a.run),
                                 a.prevalence) if a.prevalence is not None else None   # a bad prevalence fails before any scoring
         df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out, operating_point=a.operating_point,
-                            cam_dir=a.cam,
-                            allow_unfinished=a.allow_unfinished)
+                            cam_dir=a.cam, allow_unfinished=a.allow_unfinished)
         n_bad = int(df.error.notna().sum())
         if a.out: print(f"{len(df) - n_bad} files scored ({n_bad} could not be) -> {a.out}")
         else: print(df.to_csv(index=False))

@@ -183,8 +183,7 @@ def fit_fold(t:FoldTask) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     itr, iva = inner_split(np.nonzero(folds != f)[0], labels, groups, inner_frac, seed + f)
     make_dls, learner_kw = item_loaders(bags)                   # study labels: items are studies
     dls = make_dls(crops=crops, labels=labels, train_idx=itr, valid_idx=iva, bs=bs, ranges=ranges, device=device,
-                   num_workers=num_workers,
-                   **({'stats': stats} if stats else {}))
+                   num_workers=num_workers, **({'stats': stats} if stats else {}))
     seed_everything(seed + f)
     model = model_fn(cfg) if model_fn else None
     n_pos_iva = int(labels[iva].sum())
@@ -234,8 +233,7 @@ def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, ve
     labels = np.asarray(labels).astype(int); ids = np.asarray(ids).astype(str)
     folds = make_folds(labels, groups, k, spec.seed)
     fp = fingerprint('oof/2', asdict(spec.cfg), list(ids), labels.tolist(), k, spec.seed, spec.bs, crops.shape[1:],
-                     spec.inner_frac,
-                     str(spec.stats), str(spec.ranges and [tuple(r) for r in spec.ranges]),
+                     spec.inner_frac, str(spec.stats), str(spec.ranges and [tuple(r) for r in spec.ranges]),
                      str(getattr(spec.model_fn, 'args', '')) + str(getattr(spec.model_fn, 'keywords', None) or ''),
                      *(['mil', np.asarray(bags).astype(str).tolist()] if bags is not None else []))
     out = Path(out_dir) if out_dir else None
@@ -279,8 +277,7 @@ def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[d
 
 # %% ../nbs/05_cv.ipynb #c015-6
 def run_cv(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, verbose=False,
-           progress:FitProgress|None=None,
-           executor=None, save_models=False, **fit) -> dict:
+           progress:FitProgress|None=None, executor=None, save_models=False, **fit) -> dict:
     ("K-fold CV on `executor` (default: this process) -> dict(oof=DataFrame(ID, Label, fold, prob), "
      "folds=DataFrame(per-fold metrics), history=DataFrame); `fit` are `FitSpec` fields.")
     executor = executor or LocalExecutor()
@@ -407,8 +404,7 @@ def run_grid(base:TrainConfig, candidates=GRID, out_dir=None, executor=None, pro
     fit_for = fit_for or (lambda over: (load_config(over, base), {}))
     resolved = [fit_for(over) for over in candidates]
     plans = [cv_plan(cfg=cfg, out_dir=(Path(out_dir)/(f'cand{i}' + (f'_rep{r}' if r else ''))) if out_dir else None,
-                     verbose=verbose,
-                     threads=executor.threads(), local=executor.name == 'local', progress=progress,
+                     verbose=verbose, threads=executor.threads(), local=executor.name == 'local', progress=progress,
                      seed=seed + REPEAT_SEED_STEP*r,
                      label=f'candidate {i} ' + (f'repeat {r} ' if repeats > 1 else ''), **{**cv_kwargs, **fit})
              for i, (cfg, fit) in enumerate(resolved) for r in range(repeats)]

@@ -175,14 +175,12 @@ def series_phantom(n_slices=16, size=96, rng=None, positive=False, span=(2, 6), 
     rng = rng if rng is not None else np.random.default_rng()
     h = dict(ry=rng.uniform(.30, .40), rx=rng.uniform(.24, .32), ang=rng.uniform(-.15, .15), cy=rng.uniform(-.06, 0.),
              cx=rng.uniform(-.03, .03), skull=rng.uniform(.018, .04), bone=rng.uniform(900, 1700),
-             brain=rng.uniform(25, 34),
-             vent=rng.uniform(.5, 1.2))
+             brain=rng.uniform(25, 34), vent=rng.uniform(.5, 1.2))
     lab = np.zeros(n_slices, int)
     if positive:
         n = min(int(rng.integers(span[0], span[1] + 1)), n_slices - 2); c0 = int(rng.integers(1, n_slices - n))
         w = dict(ang=rng.uniform(0, 2*np.pi), rad=rng.uniform(0, .5), aspect=rng.uniform(.7, 1.3),
-                 rot=rng.uniform(0, np.pi),
-                 contrast=rng.uniform(*contrast)); r0 = rng.uniform(*radius)
+                 rot=rng.uniform(0, np.pi), contrast=rng.uniform(*contrast)); r0 = rng.uniform(*radius)
     vol = np.empty((n_slices, size, size), np.float32)
     for j in range(n_slices):
         hit = positive and c0 <= j < c0 + n

@@ -526,7 +526,6 @@ def quality_checks(features:pd.DataFrame, report:DatasetReport|None=None) -> dic
                identical_content_groups=dup_content,
                label_counts_ok={str(k): int(v) for k, v in ok.Label.value_counts().sort_index().items()},
                notes_by_kind={k: int(v) for k, v in ok.notes[ok.notes != ''].value_counts().items()} if 'notes' in ok
-               else {},
-               header_issues_by_kind=header_issue_counts(features))
+               else {}, header_issues_by_kind=header_issue_counts(features))
     if report is not None: res['validation'] = report.summary()
     return res

@@ -287,8 +287,7 @@ def prevalence_table(meta:dict, prevalence:float) -> pd.DataFrame:
         src = 'test' if pt.get('test_sensitivity') is not None else 'cv'
         sens, spec = pt[f'{src}_sensitivity'], pt[f'{src}_specificity']
         rows.append(dict(operating_point=name, threshold=pt['threshold'], sensitivity=sens, specificity=spec,
-                         source=src,
-                         **{f'{k}_at_{prevalence:g}': v for k,
+                         source=src, **{f'{k}_at_{prevalence:g}': v for k,
                             v in at_prevalence(sens, spec, prevalence).items() if k != 'prevalence'}))
     if not rows:
         raise BundleError("this bundle has no operating points (made before brainct_nb.bundle/3): re-run the protocol")
@@ -316,8 +315,7 @@ def check_run_finished(run_dir, allow_unfinished=False):
 
 # %% ../nbs/06_final.ipynb #c014-8
 def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, out=None, operating_point='chosen',
-                   cam_dir=None,
-                   allow_unfinished=False) -> pd.DataFrame:
+                   cam_dir=None, allow_unfinished=False) -> pd.DataFrame:
     ("Score DICOM files with a finished run, exactly as its test set was scored (ensemble, TTA, recalibration); one "
      "row per file.")
     if out is not None: out = check_out_path(out)

@@ -58,8 +58,7 @@ def check_params(p:RunParams) -> RunParams:
            "'members' only with members set")
     _check(p.grouping in ('auto', 'patient', 'study'), 'grouping', p.grouping, "'auto', 'patient' or 'study'")
     _check(p.loader_workers is None or (num(p.loader_workers) and p.loader_workers >= 0), 'loader_workers',
-           p.loader_workers,
-           'None (0 on the CPU, up to 8 on a GPU) or an integer >= 0')
+           p.loader_workers, 'None (0 on the CPU, up to 8 on a GPU) or an integer >= 0')
     _check(p.executor in ('local', 'ray'), 'executor', p.executor, "'local' or 'ray'")
     _check(p.cpus_per_fit is None or (num(p.cpus_per_fit) and p.cpus_per_fit >= 1), 'cpus_per_fit', p.cpus_per_fit,
            'None or an integer >= 1')
@@ -306,8 +305,7 @@ def write_effective_config(run:Run):
     run.save_json('effective_config.json', dict(stage=read_status(run.dir).get('state', 'running'),
         train_config=run.cfg.to_dict(), arch=p.arch, pretrained=run.pretrained, notes=run.notes,
         demo=p.demo if p.is_demo else None, demo_n=p.demo_size if p.is_demo else None, out_size=run.out_size,
-        window_ranges=run.ranges,
-        norm_stats=[list(map(float, s)) for s in run.stats] if run.stats else None,
+        window_ranges=run.ranges, norm_stats=[list(map(float, s)) for s in run.stats] if run.stats else None,
         run_grid=p.run_grid, grid=run.grid if p.run_grid else None,
         threshold_source=run.cv.selection.get('threshold_source') if run.cv else None,
         grouping=p.grouping, loader_workers=p.loader_workers,

@@ -27,9 +27,9 @@ __all__ = ['STEPS', 'run_all', 'STATUS', 'RESUME_FREE', 'check_params', 'write_j
            'step_decision_curve', 'step_explain', 'step_model_card', 'RunParams', 'model_card_text']
 
 # %% ../nbs/07_pipeline.ipynb #c020
+# the protocol in order: run_all, run.ipynb's sections and the docs follow it
 STEPS = [step_validate, step_features, step_split, step_figures, step_cv, step_final, step_calibration,
-         step_decision_curve,
-         step_explain, step_model_card]          # the protocol in order: run_all, run.ipynb's sections and the docs follow it
+         step_decision_curve, step_explain, step_model_card]
 
 def run_all(params:RunParams|dict|None=None, **kwargs) -> Run:
     "Every step of `STEPS` in order (what `brainct run` does); returns the finished `Run`."

@@ -142,8 +142,7 @@ def card_data(run:Run) -> list[str]:
          f"({'; '.join(f'{k}: {v}' for k, v in ex.reason.value_counts().items()) if len(ex) else 'none'}); every one "
          "named in `excluded.csv`.",
          '- Labels: as given in the labels CSV; their reference standard is the data provider\'s and is not checked '
-         'here.',
-         *study_lines(run), '']
+         'here.', *study_lines(run), '']
 
 # %% ../nbs/07d_report.ipynb #c016e-2d
 def card_method(run:Run) -> list[str]:

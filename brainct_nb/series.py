@@ -51,8 +51,7 @@ def _series_row(g:pd.DataFrame) -> dict:
                 orientation=g.orientation.mode().iloc[0] if 'orientation' in g and g.orientation.notna().any() else '',
                 spacing_mm=sp, spacing_uniform=bool(sp is None or (np.ptp(steps) <= .1*abs(sp))),
                 gaps=int((steps > 1.5*np.array(near)).sum()) if sp else 0,
-                duplicate_positions=dup,
-                plane_tilt_deg=float(g.plane_tilt_deg.max()) if 'plane_tilt_deg' in g
+                duplicate_positions=dup, plane_tilt_deg=float(g.plane_tilt_deg.max()) if 'plane_tilt_deg' in g
                 and g.plane_tilt_deg.notna().any() else None,
                 slice_thickness=float(g.slice_thickness.median()) if g.slice_thickness.notna().any() else None,
                 matrix_sizes=' '.join(sorted({f'{r}x{c}' for r, c in zip(g.rows, g.cols)})),

@@ -17,11 +17,9 @@ from .windowing import preprocessing_figure
 from .data import CropCache, load_or_make_split, atomic_write, ContextView
 from .model import ct_model, arch_stats
 from .cv import (FitSpec, run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, fingerprint,
-                           FitProgress,
-                           VERIFY_SEED_OFFSET, THRESHOLDS, split_candidate)
+                           FitProgress, VERIFY_SEED_OFFSET, THRESHOLDS, split_candidate)
 from .final import (member_specs, final_epochs, train_final, metrics_with_ci, plot_test_curves, save_bundle,
-                              operating_point_metrics,
-                              operating_point_table, model_from_weights)
+                              operating_point_metrics, operating_point_table, model_from_weights)
 from .train import score_crops, RANKING, SCORE_BS, ranking, load_config, read_overrides, TrainConfig
 from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points, calibration_stats,
                               reliability_table,
@@ -130,8 +128,7 @@ def step_features(run:Run):
     ex = excluded_table(rep, feats); run.save_csv('excluded.csv', ex)
     qc = quality_checks(feats, rep)
     qc['cache'] = dict(dir=str(cache.dir), decoded=cache.n_decoded, seconds=round(cache.build_s, 2),
-                       size_mb=round(cache.size_mb(), 1),
-                       files=cache.n_files(), old_caches_ignored=cache.old_caches,
+                       size_mb=round(cache.size_mb(), 1), files=cache.n_files(), old_caches_ignored=cache.old_caches,
                        index_files_set_aside=cache.set_aside)
     qc['excluded'] = dict(n=len(ex), file='excluded.csv',
                           by_reason={k: int(v) for k, v in ex.reason.value_counts().items()})

@@ -37,7 +37,18 @@ def test_nbdev_workflows_and_no_run_output_in_nbs():
     try: tracked = subprocess.run(['git', 'ls-files', 'nbs'], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     except (OSError, subprocess.CalledProcessError): pytest.skip('not a git checkout')
     assert not [f for f in tracked if f.endswith(('.npy', '.dcm', '.pt')) or '/outputs/' in f or f.endswith('sidebar.yml')]
-    assert set(Path(f).suffix for f in tracked) <= {'.ipynb', '.yml', '.css'}
+    figs = [f for f in tracked if f.startswith('nbs/images/')]                 # the README's figure(s), small
+    assert set(Path(f).suffix for f in tracked if f not in figs) <= {'.ipynb', '.yml', '.css'}
+    assert all(Path(f).suffix in ('.jpg', '.png') and (ROOT/f).stat().st_size < 200_000 for f in figs), figs
+
+def test_readme_figures_are_committed():
+    "The README's images point at files in this repository (raw GitHub URLs resolve on GitHub and in the docs site)."
+    md = (ROOT/'README.md').read_text()
+    urls = re.findall(r'!\[[^\]]*\]\(([^)]+)\)', md)
+    assert urls
+    for u in urls:
+        rel = u.split('/brainct_nb/main/', 1)[1] if u.startswith('https://raw.githubusercontent.com/') else u
+        assert (ROOT/rel).exists(), u
 
 def test_run_notebook_has_every_parameter():
     "run.ipynb's parameters cell and its start_run call cover every RunParams field (the CLI is generated from the same dataclass)."
