@@ -78,8 +78,8 @@ def _dispatch(a) -> int:
         from brainct_nb.final import predict_dicoms, predict_studies, check_out_path
         if a.studies_out: check_out_path(a.studies_out)
         from brainct_nb.final import verify_bundle, prevalence_table
-        prev = prevalence_table(verify_bundle(a.run),
-                                a.prevalence) if a.prevalence is not None else None   # a bad prevalence fails before any scoring
+        # a bad prevalence fails before any scoring
+        prev = prevalence_table(verify_bundle(a.run), a.prevalence) if a.prevalence is not None else None
         df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out, operating_point=a.operating_point,
                             cam_dir=a.cam, allow_unfinished=a.allow_unfinished)
         n_bad = int(df.error.notna().sum())

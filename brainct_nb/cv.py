@@ -197,7 +197,8 @@ def fit_fold(t:FoldTask) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     score = lambda pos, tta=False, cache=None: score_crops(learn.model, crops[pos], ranges or window_ranges(),
                                                            stats or imagenet_stats, tta, SCORE_BS, learn.dls.device,
                                                            cache)
-    seen = {}                                                    # the outer fold's plain view is scored once for both columns
+    # the outer fold's plain view is scored once for both columns
+    seen = {}
     p_out, p_tta, p_tr = score(outer, cache=seen), score(outer, True, seen), score(itr)
     oof = pd.DataFrame(dict(ID=ids[outer], Label=labels[outer], fold=f, prob=p_out, prob_tta=p_tta))
     met = dict(fold=f, n_train=len(itr), n_inner_valid=len(iva), inner_valid_pos=n_pos_iva, n_oof=len(outer),
@@ -207,7 +208,8 @@ def fit_fold(t:FoldTask) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
                inner_valid_auprc=float(hist.auprc.max()) if 'auprc' in hist else None,
                best_epochs_head=int(eh), best_epochs_ft=int(ef), seconds=time.time() - t0)
     hist = hist.assign(fold=f)
-    if out is not None and save_model:                           # before fold{f}.json: a resumable fold always has its weights
+    # before fold{f}.json: a resumable fold always has its weights
+    if out is not None and save_model:
         sd = {k: v.detach().float().cpu() for k, v in learn.model.state_dict().items()}
         atomic_write(Path(out)/f'fold{f}_model.pt', lambda t: torch.save(sd, t))
     del learn, dls, model, score
@@ -335,8 +337,10 @@ def load_grid(src=None) -> list[dict]:
     return cands
 
 # %% ../nbs/05_cv.ipynb #c020-1
-RUN_KEYS = ('arch', 'pretrained')          # grid keys that choose the backbone (run parameters), not training config keys
-REPEAT_SEED_STEP = 100                      # repeat r of a grid draws its folds with seed + 100 r (never the verification's + 1000)
+# grid keys that choose the backbone (run parameters), not training config keys
+RUN_KEYS = ('arch', 'pretrained')
+# repeat r of a grid draws its folds with seed + 100 r (never the verification's + 1000)
+REPEAT_SEED_STEP = 100
 
 def split_candidate(over:dict) -> tuple[dict, dict]:
     "A grid candidate's (run keys: arch/pretrained, training config overrides)."

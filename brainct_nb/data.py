@@ -13,7 +13,8 @@ from fastai.data.block import DataBlock, TransformBlock
 from fastai.data.transforms import Transform, Normalize, IndexSplitter
 from fastai.torch_core import TensorBase, show_image, show_title
 from fastai.vision.core import TensorImage, TensorImageBW, imagenet_stats
-import fastai.vision.data                          # show_batch for images (fastai.vision.all would add ~0.2 GB of imports)
+# show_batch for images (fastai.vision.all would add ~0.2 GB of imports)
+import fastai.vision.data
 from fastai.callback.data import WeightedDL
 from fastcore.basics import store_attr, patch
 from .dicom import extract_row, read_bytes, project_salt, DatasetError, iter_studies, StorageError, storage_error
@@ -127,7 +128,8 @@ def _shrink_npy(path, n):
     with open(path, 'r+b') as f:
         if len(buf.getvalue()) == off: f.write(buf.getvalue()); f.truncate(off + n*row)
         else:
-            f.truncate(off + shape[0]*row)          # the header keeps the capacity; rows beyond n are zeros, never indexed
+            # the header keeps the capacity; rows beyond n are zeros, never indexed
+            f.truncate(off + shape[0]*row)
 
 # %% ../nbs/02_data.ipynb #c007
 class CropView:

@@ -184,7 +184,8 @@ def series_phantom(n_slices=16, size=96, rng=None, positive=False, span=(2, 6), 
     vol = np.empty((n_slices, size, size), np.float32)
     for j in range(n_slices):
         hit = positive and c0 <= j < c0 + n
-        where = dict(w, r=r0*np.sqrt(1 - ((j - c0 - (n - 1)/2)/(n/2 + .5))**2)) if hit else None   # a ball cut by the slices
+        # a ball cut by the slices
+        where = dict(w, r=r0*np.sqrt(1 - ((j - c0 - (n - 1)/2)/(n/2 + .5))**2)) if hit else None
         vol[j], m = head_phantom(size, rng, 'bleed' if hit else None, _series_head(h, j/(n_slices - 1)), True, where)
         lab[j] = int(m.any())
     return vol, lab

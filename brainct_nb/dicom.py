@@ -224,8 +224,8 @@ def hu_stats(hu:np.ndarray, step=2) -> dict:
     x = np.arange(4096) + HU_MIN; n = h.sum(); c = np.cumsum(h)
     mean = float((h*x).sum()/n); std = float(np.sqrt(max((h*x*x).sum()/n - mean*mean, 0.)))
     q = [float(x[np.searchsorted(c, p*n, 'left')]) for p in (.01, .5, .99)]
-    lo, hi = np.clip(np.rint([hu.min(), hu.max()]), HU_MIN,
-                     HU_MAX)          # every pixel: a lone metal pixel is not missed
+    # every pixel: a lone metal pixel is not missed
+    lo, hi = np.clip(np.rint([hu.min(), hu.max()]), HU_MIN, HU_MAX)
     return dict(hu_min=float(lo), hu_max=float(hi), hu_mean=mean, hu_std=std, hu_p01=q[0], hu_p50=q[1], hu_p99=q[2],
                 frac_air=float(c[int(-900 - HU_MIN)]/n),
                 frac_brain=float(h[int(0 - HU_MIN):int(80 - HU_MIN) + 1].sum()/n),
@@ -420,7 +420,8 @@ def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|Non
         lab = lab.drop_duplicates('ID')
     by_id, fexcl = list_ct_folder(ct_p); excl += fexcl; n_found = len(by_id)
     level = label_level(lab.ID, by_id, lab_p)
-    if level == 'study':                                          # each file below a labelled folder is a slice of that study
+    # each file below a labelled folder is a slice of that study
+    if level == 'study':
         folders = folder_ids(by_id); named = set(lab.ID); lab = lab.rename(columns={'ID': 'study_label_id'})
         lab = lab[lab.study_label_id.isin(folders)].assign(ID=lambda d: d.study_label_id.map(folders)).explode('ID')
         for i in sorted(set(by_id) - set(lab.ID)):

@@ -199,8 +199,8 @@ def model_from_weights(path, arch:str, dropout_p:float, model_fn=None):
         model_fn = ct_model
     try:
         sd = load_state(path)
-        n_in = next((int(v.shape[1]) for k, v in sd.items() if k in ('conv1.weight', 'stem.0.weight')),
-                    3)   # 3 x (2 context + 1)
+        # 3 x (2 context + 1)
+        n_in = next((int(v.shape[1]) for k, v in sd.items() if k in ('conv1.weight', 'stem.0.weight')), 3)
         model = model_fn(arch, pretrained=False, dropout_p=dropout_p, **({'n_in': n_in} if n_in != 3 else {}))
         model.load_state_dict(sd)
     except (RuntimeError, WeightsError) as e: raise BundleError(f"{path}: {str(e).splitlines()[0]}") from None
@@ -220,8 +220,8 @@ def load_models(run_dir, model_fn=None) -> dict:
     folds = [model_from_weights(run_dir/w['file'], meta['arch'], meta['dropout_p'], model_fn)
              for w in meta.get('fold_weights', [])]
     members = []
-    for w in meta.get('member_weights',
-                      []):                   # other seeds or backbones, each with its own normalisation
+    # other seeds or backbones, each with its own normalisation
+    for w in meta.get('member_weights', []):
         m = model_from_weights(run_dir/w['file'], w['arch'], w['dropout_p'], model_fn)
         m.input_stats = (w['norm_mean'], w['norm_std'])
         members.append(m)
@@ -343,7 +343,8 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
                                          k)) if k and ok else crops
     raw = score_crops(b['models'], inputs, meta['window_ranges'], stats, meta.get('tta', False), bs, device)
     recal = Recalibrator.from_dict(meta.get('calibration')); study_bundle = meta.get('level') == 'study'
-    probs = raw if study_bundle else recal(raw)                 # a study bundle's map and threshold are for study scores
+    # a study bundle's map and threshold are for study scores
+    probs = raw if study_bundle else recal(raw)
     if recal.n_outside(raw) and not study_bundle:
         print(f"note: {recal.n_outside(raw)} of {len(raw)} scores lie outside the {recal.method} map's fitted support "
               f"{recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)", file=sys.stderr)
@@ -368,7 +369,8 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
                               topk=meta.get('topk', 3),
                               calibration=meta.get('calibration'), threshold=thr, run_dir=str(run_dir),
                               aggregator=meta.get('aggregator'))
-    if cam_dir is not None and study_bundle:                    # one montage per study: its top slices with their heat maps
+    # one montage per study: its top slices with their heat maps
+    if cam_dir is not None and study_bundle:
         df['cam'] = None; pos = {i: j for j, i in enumerate(ok)}
         for key, g in df.iloc[ok].groupby('study_key', sort=False):
             top = g.sort_values('probability', ascending=False).head(3).sort_values('slice_index')
@@ -402,7 +404,8 @@ def predict_studies(slices:pd.DataFrame) -> pd.DataFrame:
     learned = study and b['aggregation'] == 'gru'
     s = study_scores(ok.rename(columns={'probability': 'prob'}), 'max' if learned or not study else b['aggregation'],
                      b['topk'])
-    if learned:                                                 # the bundle's learned aggregator, checked against its SHA-256
+    # the bundle's learned aggregator, checked against its SHA-256
+    if learned:
         agg = load_aggregator(b['run_dir'], b['aggregator'])
         s['prob'] = study_probabilities(agg, ok, 'probability').loc[s.study_key].values
     if study:

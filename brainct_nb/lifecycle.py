@@ -115,8 +115,8 @@ class TestResult:
 
 # %% ../nbs/07b_lifecycle.ipynb #c007
 STATUS = 'run_status.json'
-RESUME_FREE = ('resume', 'verbose', 'num_workers', 'device', 'executor', 'ray_address', 'cpus_per_fit',
-               'gpus_per_fit')  # may change on resume
+# may change on resume
+RESUME_FREE = ('resume', 'verbose', 'num_workers', 'device', 'executor', 'ray_address', 'cpus_per_fit', 'gpus_per_fit')
 
 def _json_default(o): return o.item() if hasattr(o, 'item') else str(o)
 

@@ -33,9 +33,9 @@ from .series import series_table, drop_other_series, order_slices, study_scores,
 __all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint',
            'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds', 'slice_summary', 'mil',
            'study_codes', 'study_probs', 'train_aggregator', 'fold_aggregators', 'aggregation_table', 'candidate_fit',
-           'adopt_candidate', 'item_crops', 'scale_name', 'tta_effect', 'step_cv', 'scoring_variants', 'train_members',
-           'final_aggregator', 'step_final', 'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures',
-           'step_model_card']
+           'adopt_candidate', 'item_crops', 'scale_name', 'tta_effect', 'cv_inputs', 'grid_then_verify', 'cv_headline',
+           'print_cv', 'step_cv', 'scoring_variants', 'train_members', 'final_aggregator', 'step_final',
+           'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures', 'step_model_card']
 
 # %% ../nbs/07c_steps.ipynb #c010l
 def protocol_level(level:str, series:pd.DataFrame, label_level='slice', aggregation='max') -> str:
@@ -211,7 +211,8 @@ def to_studies(run:Run, rows:pd.DataFrame, cols=('prob_model',)) -> pd.DataFrame
     if s.study_key.isna().any():
         raise BrainctError(f"{int(s.study_key.isna().sum())} scored slices have no study (e.g. "
                            f"{s.ID[s.study_key.isna()].iloc[0]})")
-    how = 'max' if run.params.aggregation == 'gru' else run.params.aggregation     # gru: its scores replace these (`study_probs`)
+    # gru: its scores replace these (`study_probs`)
+    how = 'max' if run.params.aggregation == 'gru' else run.params.aggregation
     return study_scores(s, how, run.params.topk, cols=cols).rename(columns={'study_key': 'ID'})
 
 # %% ../nbs/07c_steps.ipynb #c013b-1
@@ -367,43 +368,79 @@ def tta_effect(oof:pd.DataFrame, folds:pd.DataFrame) -> dict:
                          roc_auc_std=float(folds[f'roc_auc{sfx}'].std(ddof=0)))
     return out
 
+# %% ../nbs/07c_steps.ipynb #c014-7a
+def cv_inputs(run:Run, tr:pd.DataFrame) -> dict:
+    "The keyword arguments of `run_cv`/`run_grid` for the training split `tr`: items, folds, `FitSpec` fields, executor."
+    p = run.params
+    return dict(crops=item_crops(run, tr), labels=tr.Label.values, ids=tr.ID.values, groups=tr.group.values,
+                k=p.k_folds, seed=p.seed, bs=p.batch_size, resume=bool(p.resume), model_fn=_model_fn(run),
+                stats=run.stats, ranges=run.ranges, device=_device(run), verbose=p.verbose,
+                num_workers=p.loader_workers, executor=run.executor,
+                progress=FitProgress(p.k_folds*(len(run.grid)*p.repeats + 1 if p.run_grid else 1),
+                                     'grid' if p.run_grid else 'CV'),
+                bags=study_codes(run, tr))
+
+# %% ../nbs/07c_steps.ipynb #c014-7b
+def grid_then_verify(run:Run, kw:dict, **keep) -> tuple[dict, str]:
+    ("The grid on `kw`'s folds, the winner adopted (its arch becomes the run's), then its verification CV on fresh "
+     "folds: (that CV's result, where the threshold comes from).")
+    p = run.params
+    table, cfg, _ = run_grid(run.cfg, run.grid, out_dir=run.dir/'cv'/'grid', repeats=p.repeats,
+                             fit_for=partial(candidate_fit, run), **kw)
+    run.save_csv('grid_search.csv', table); run.save_csv('grid_folds.csv', table.attrs['folds'])
+    print(table.drop(columns='overrides').round(3).to_string())
+    adopt_candidate(run, run.grid[int(table.candidate[0])], cfg)
+    vseed = p.seed + VERIFY_SEED_OFFSET                           # fresh folds: the grid's own OOF chose the winner
+    res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv'/'verify',
+                 **{**kw, 'seed': vseed, 'model_fn': _model_fn(run), 'stats': run.stats}, **keep)
+    return res, (f"verification CV of grid candidate {int(table.candidate[0])} with fresh folds (fold seed {vseed}); "
+                 "the grid's own OOF predictions chose the candidate, so a threshold taken from them would be optimistic")
+
+# %% ../nbs/07c_steps.ipynb #c014-7c
+def cv_headline(run:Run, oof:pd.DataFrame, folds:pd.DataFrame, seconds:float) -> dict:
+    ("`cv_metrics.json` before its study-level part: fold mean/std of the scoring the run uses (before "
+     "recalibration), pooled OOF AUPRC, the TTA effect, every fold, the config.")
+    p = run.params; sfx = '_tta' if p.tta else ''
+    return dict(auprc_mean=folds[f'auprc{sfx}'].mean(), auprc_std=folds[f'auprc{sfx}'].std(ddof=0),
+                roc_auc_mean=folds[f'roc_auc{sfx}'].mean(), roc_auc_std=folds[f'roc_auc{sfx}'].std(ddof=0),
+                roc_auc_train_mean=folds.roc_auc_train.mean(), scoring='with TTA' if p.tta else 'one view',
+                pooled_oof_auprc=float(RANKING['auprc'](oof.Label, oof.prob)), tta_effect=tta_effect(oof, folds),
+                folds=folds.to_dict('records'), config=run.cfg.to_dict(), seconds=seconds,
+                level=run.features.level)
+
+# %% ../nbs/07c_steps.ipynb #c014-7d
+def print_cv(run:Run, cvm:dict, sel:dict, n_items:int, n_pos:int):
+    "The CV's console lines: the slice level first for a study run with slice labels, the headline, the TTA effect."
+    if run.features.level == 'study' and not mil(run):
+        s = cvm['slice_level']
+        print(f"slice level: CV AUPRC {s['auprc_mean']:.3f} ± {s['auprc_std']:.3f}, ROC-AUC {s['roc_auc_mean']:.3f} ± "
+              f"{s['roc_auc_std']:.3f}; study level ({n_items} studies, {n_pos} positive):")
+    print(f"CV AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± "
+          f"{cvm['roc_auc_std']:.3f} ({cvm['seconds']:.0f}s); threshold {sel['threshold']:.2f} by {sel['rule_applied']}")
+    te = cvm['tta_effect']
+    print(f"TTA on the OOF predictions ({te['n_pos']} positives): pooled AUPRC "
+          f"{te['without_tta']['pooled_auprc']:.3f} -> {te['with_tta']['pooled_auprc']:.3f}, "
+          f"ROC-AUC {te['without_tta']['pooled_roc_auc']:.3f} -> {te['with_tta']['pooled_roc_auc']:.3f}")
+
 # %% ../nbs/07c_steps.ipynb #c014-7
 @run_step
 def step_cv(run:Run):
     "Step 6: K-fold CV (or grid search) on the training split; OOF tables, curves, threshold_selection.json."
-    p, feats, sp, cache = run.params, run.features.feats, run.split, run.features.cache   # (a grid may change run.params' arch)
+    p, feats, sp = run.params, run.features.feats, run.split                 # (a grid may change run.params' arch)
     tr = feats[feats.ok].merge(sp[['ID', 'group', 'split']], on='ID')
     tr = tr[tr.split == 'train'].reset_index(drop=True)
-    crops = item_crops(run, tr)
-    stats, ranges = run.stats, run.ranges
-    kw = dict(crops=crops, labels=tr.Label.values, ids=tr.ID.values, groups=tr.group.values, k=p.k_folds, seed=p.seed,
-              bs=p.batch_size, resume=bool(p.resume), model_fn=_model_fn(run), stats=stats, ranges=ranges,
-              device=_device(run), verbose=p.verbose, num_workers=p.loader_workers, executor=run.executor,
-              progress=FitProgress(p.k_folds*(len(run.grid)*p.repeats + 1 if p.run_grid else 1),
-                                   'grid' if p.run_grid else 'CV'),
-              bags=study_codes(run, tr))
-    keep = dict(save_models=True)                                 # fold weights: the fold ensemble and the scoring comparison
-    t0 = time.time()
+    # fold weights: ensemble, scoring comparison
+    kw, keep, t0 = cv_inputs(run, tr), dict(save_models=True), time.time()
     source = f"out-of-fold predictions of the {p.k_folds}-fold CV (fold seed {p.seed})"
-    if p.run_grid:
-        table, cfg, _ = run_grid(run.cfg, run.grid, out_dir=run.dir/'cv'/'grid', repeats=p.repeats,
-                                 fit_for=partial(candidate_fit, run), **kw)
-        run.save_csv('grid_search.csv', table); run.save_csv('grid_folds.csv', table.attrs['folds'])
-        print(table.drop(columns='overrides').round(3).to_string())
-        adopt_candidate(run, run.grid[int(table.candidate[0])], cfg)
-        vseed = p.seed + VERIFY_SEED_OFFSET                       # fresh folds: the grid's own OOF chose the winner
-        res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv'/'verify',
-                     **{**kw, 'seed': vseed, 'model_fn': _model_fn(run), 'stats': run.stats}, **keep)
-        source = (f"verification CV of grid candidate {int(table.candidate[0])} with fresh folds (fold seed {vseed}); "
-                  "the grid's "
-                  "own OOF predictions chose the candidate, so a threshold taken from them would be optimistic")
+    if p.run_grid: res, source = grid_then_verify(run, kw, **keep)
     else: res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv', **kw, **keep)
     oof, folds = res['oof'].rename(columns={'prob': 'prob_plain'}), res['folds']
     oof['prob_model'] = oof['prob_tta' if p.tta else 'prob_plain']
     study = run.features.level == 'study'
-    if study:                                                     # the protocol's unit: slice scores -> one score per study
+    # the protocol's unit: slice scores -> one score per study
+    if study:
         slice_oof, slice_folds = oof, folds
-        learned = fold_aggregators(run, slice_oof, tr, crops)            # always: it is one row of cv_aggregations.csv
+        learned = fold_aggregators(run, slice_oof, tr, kw['crops'])      # always: it is one row of cv_aggregations.csv
         oof = to_studies(run, oof, ('prob_model', 'prob_plain', 'prob_tta'))
         if p.aggregation == 'gru':
             g = learned.set_index('ID').loc[oof.ID]
@@ -416,40 +453,21 @@ def step_cv(run:Run):
     sel['scale'] = scale_name(p)
     sel['operating_points'] = operating_points(summary, p.threshold_strategy, p.sens_target)
     for name, df in [('cv_oof_predictions.csv', oof), ('cv_history.csv', res['history']),
-                     ('cv_thresholds_by_fold.csv', by_fold),
-                     ('cv_thresholds_summary.csv', summary)] + ([('cv_oof_slice_predictions.csv', slice_oof)] if study
-                                                                else []):
+                     ('cv_thresholds_by_fold.csv', by_fold), ('cv_thresholds_summary.csv', summary)] + \
+                    ([('cv_oof_slice_predictions.csv', slice_oof)] if study else []):
         run.save_csv(name, df)
-    sfx = '_tta' if p.tta else ''                                 # the headline is the scoring the run uses (before recalibration)
-    cvm = dict(auprc_mean=folds[f'auprc{sfx}'].mean(), auprc_std=folds[f'auprc{sfx}'].std(ddof=0),
-               roc_auc_mean=folds[f'roc_auc{sfx}'].mean(),
-               roc_auc_std=folds[f'roc_auc{sfx}'].std(ddof=0), roc_auc_train_mean=folds.roc_auc_train.mean(),
-               scoring='with TTA' if p.tta else 'one view',
-               pooled_oof_auprc=float(RANKING['auprc'](oof.Label, oof.prob)), tta_effect=tta_effect(oof, folds),
-               folds=folds.to_dict('records'), config=run.cfg.to_dict(), seconds=time.time() - t0,
-               level=run.features.level)
+    cvm = cv_headline(run, oof, folds, time.time() - t0)
     if study:
         cvm.update(aggregation=p.aggregation, topk=p.topk if p.aggregation == 'topk' else None, n_studies=len(oof),
                    n_pos_studies=int(oof.Label.sum()), labels='study' if mil(run) else 'slice',
-                   slice_level=None if mil(run) else slice_summary(slice_oof, slice_folds, sfx))
+                   slice_level=None if mil(run) else slice_summary(slice_oof, slice_folds, '_tta' if p.tta else ''))
         agg = aggregation_table(slice_oof, run, learned=learned); run.save_csv('cv_aggregations.csv', agg)
         cvm['aggregations'] = agg.to_dict('records')
     run.save_json('cv_metrics.json', cvm); run.save_json('threshold_selection.json', sel)
     figs = [plot_cv_curves(oof, 'roc', run.dir/'cv_mean_roc.png'), plot_cv_curves(oof, 'pr', run.dir/'cv_mean_pr.png')]
     run.cv = CVResult(res, cvm, sel, summary, recal)
     write_effective_config(run)
-    if study and not mil(run):
-        print(f"slice level: CV AUPRC {cvm['slice_level']['auprc_mean']:.3f} ± {cvm['slice_level']['auprc_std']:.3f}, "
-                    f"ROC-AUC {cvm['slice_level']['roc_auc_mean']:.3f} ± {cvm['slice_level']['roc_auc_std']:.3f}; "
-                    f"study level ({len(oof)} studies, "
-                    f"{int(oof.Label.sum())} positive):")
-    print(f"CV AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± "
-          f"{cvm['roc_auc_std']:.3f} "
-          f"({cvm['seconds']:.0f}s); threshold {sel['threshold']:.2f} by {sel['rule_applied']}")
-    te = cvm['tta_effect']
-    print(f"TTA on the OOF predictions ({te['n_pos']} positives): pooled AUPRC "
-          f"{te['without_tta']['pooled_auprc']:.3f} -> {te['with_tta']['pooled_auprc']:.3f}, "
-          f"ROC-AUC {te['without_tta']['pooled_roc_auc']:.3f} -> {te['with_tta']['pooled_roc_auc']:.3f}")
+    print_cv(run, cvm, sel, len(oof), int(oof.Label.sum()))
     return dict(metrics=cvm, selection=sel, summary=summary, figures=figs)
 
 # %% ../nbs/07c_steps.ipynb #c016
@@ -516,13 +534,13 @@ def step_final(run:Run):
     thr, R, ST, dev = sel['threshold'], run.ranges, run.stats, _device(run)
     files = _fold_files(run)
     folds = [model_from_weights(f, p.arch, run.cfg.dropout_p) for f in files] if all(f.exists() for f in files) else []
-    extra = train_members(run, tr,
-                          epochs)                                          # other seeds or backbones (members=...)
+    # other seeds or backbones (members=...)
+    extra = train_members(run, tr, epochs)
     try: members = ensemble_members(p.ensemble, model, folds, [m['model'] for m in extra])
     except ParamError as e:
         raise BrainctError(f"{e}: the fold weights {files[0].parent}/fold*_model.pt are missing") from None
-    crops, scored = item_crops(run,
-                               te), {}                                         # the only read of test crops; each (model, view) scored once
+    # the only read of test crops; each (model, view) scored once
+    crops, scored = item_crops(run, te), {}
     raw = score_crops(members, crops, R, ST, p.tta, SCORE_BS, dev, scored)
     study, agg, ts = run.features.level == 'study', None, None
     if study:                                                   # one answer per study; the slices kept beside it

@@ -94,8 +94,8 @@ SCRATCH_OVERRIDES = dict(epochs_head=2, epochs_ft=10, lr_ft=2e-3, weight_decay_f
                          ft_trainable_attrs='all')
 
 # %% ../nbs/04_train.ipynb #c009a
-RANKING = dict(auprc=average_precision_score,
-               roc_auc=roc_auc_score)    # name -> f(y, p); the first is the primary metric
+# name -> f(y, p); the first is the primary metric
+RANKING = dict(auprc=average_precision_score, roc_auc=roc_auc_score)
 SCORE_BS = 64                                                            # images per batch when scoring (not training)
 
 def ranking(y, p, suffix='') -> dict:
@@ -218,15 +218,15 @@ def train_two_stage(dls, cfg:TrainConfig, model:nn.Module|None=None, epochs:tupl
     ("Head warm-up then fine-tuning; returns (learner, history table, best epochs (head, ft)). `epochs` fixes the "
      "budget; `learner_kw` go to `ct_learner`.")
     model = model if model is not None else ct_resnet(dropout_p=cfg.dropout_p)
-    learn = ct_learner(dls, model, cfg, verbose, on_epoch,
-                       **learner_kw)                 # fastai exposes the History callback as learn.history
+    # fastai exposes the History callback as learn.history
+    learn = ct_learner(dls, model, cfg, verbose, on_epoch, **learner_kw)
     n_head, n_ft = epochs or (cfg.epochs_head, cfg.epochs_ft)
     learn.create_opt(); learn.freeze()
     e_head = _fit_stage(learn, n_head, cfg.lr_head, cfg.weight_decay_head, None if epochs else cfg.patience_head, cfg,
                         'head')
     set_trainable(learn.model, cfg.ft_trainable_attrs)
-    lr_ft = cfg.lr_ft if cfg.lr_ft_div == 1 else np.array([cfg.lr_ft/cfg.lr_ft_div,
-                                                           cfg.lr_ft])   # body, head (ct_splitter's groups)
+    # body, head (ct_splitter's groups)
+    lr_ft = cfg.lr_ft if cfg.lr_ft_div == 1 else np.array([cfg.lr_ft/cfg.lr_ft_div, cfg.lr_ft])
     e_ft = _fit_stage(learn, n_ft, lr_ft, cfg.weight_decay_ft, None if epochs else cfg.patience_ft, cfg, 'ft')
     return learn, learn.history.df(), (e_head, e_ft)
 

@@ -37,7 +37,8 @@ def _logistic_on_logit(y, p) -> tuple[float, float]:
     ("(slope, intercept) of an unpenalised logistic regression of `y` on logit `p`: the calibration slope/intercept, "
      "and Platt's map.")
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore')                       # perfectly separated data: a huge slope, which is the answer
+        # perfectly separated data: a huge slope, which is the answer
+        warnings.simplefilter('ignore')
         lr = LogisticRegression(C=np.inf, max_iter=1000).fit(_logit(p)[:, None], y)
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
@@ -251,8 +252,8 @@ def grad_cam(model:nn.Module, crops:np.ndarray, ranges, stats, bs=32, device='cp
         x = tfm(hu_batch(np.asarray(crops[i:i+bs])).to(device)).as_subclass(torch.Tensor)
         with torch.enable_grad(), hook_output(layer, detach=False) as h:
             out = model(x.requires_grad_(True)).float().reshape(-1)
-            g, = torch.autograd.grad(out.sum(),
-                                     h.stored)      # images are independent in eval mode: one backward for the batch
+            # images are independent in eval mode: one backward for the batch
+            g, = torch.autograd.grad(out.sum(), h.stored)
         cam = F.relu((g.mean((2, 3), keepdim=True)*h.stored.detach()).sum(1, keepdim=True))
         cam = F.interpolate(cam.float(), size=x.shape[-2:], mode='bilinear', align_corners=False)[:, 0]
         maps.append((cam/cam.flatten(1).max(1).values.clamp_min(1e-12)[:, None, None]).cpu().numpy())

@@ -1,6 +1,7 @@
 """The house's figures, measured the way issue #23 measured them: exported cells (lines, top-level definitions), test
 cells (how many hidden), code lines over 120 characters, module sizes, public functions with many parameters.
-    python tools/house_figures.py [nbs]"""
+    python tools/house_figures.py [NBS PKG]
+    python tools/house_figures.py --before CHECKOUT --out bench_results/house_figures_DATE.csv   # side by side"""
 import ast, json, re, sys
 from pathlib import Path
 
@@ -38,5 +39,16 @@ def figures(nb_dir='nbs', pkg='brainct_nb'):
                 pct_lines_over_120=round(100*long/lines, 1), code_lines=lines,
                 largest_modules=[f'{n} {s/1024:.0f} KB' for s, n in mods[:3]], public_functions_over_10_params=many)
 
+NBDEV = dict(mean_lines=12, defs_per_cell=1.1, hidden_test_cells='41 of 114', pct_lines_over_120=3.4)   # issue #23's reading
+
+def compare(before, out):
+    "Figures of the checkout `before` and of this one, with nbdev's where issue #23 gives them, as a CSV."
+    import pandas as pd
+    a, b = figures(Path(before)/'nbs', Path(before)/'brainct_nb'), figures()
+    rows = [dict(measure=k, before=a[k], now=b[k], nbdev=NBDEV.get(k, '')) for k in b]
+    df = pd.DataFrame(rows); df.to_csv(out, index=False); print(df.to_string(index=False))
+
 if __name__ == '__main__':
-    for k, v in figures(*sys.argv[1:]).items(): print(f'{k}: {v}')
+    if sys.argv[1:2] == ['--before']: compare(sys.argv[2], sys.argv[sys.argv.index('--out') + 1])
+    else:
+        for k, v in figures(*sys.argv[1:]).items(): print(f'{k}: {v}')
