@@ -108,6 +108,7 @@ class TestResult:
     prob_model: np.ndarray         # the same before recalibration
     table: pd.DataFrame            # the test rows of the features table (at study level: each study's top-scoring slice)
     slices: pd.DataFrame|None = None   # study level: every test slice with its study and its model score
+    subgroups: pd.DataFrame|None = None   # test metrics by subgroup at the chosen threshold (test_subgroups.csv)
     def __repr__(self):
         m = self.metrics
         return (f"TestResult({len(self.y)} studies, {int(self.y.sum())} positive: ROC-AUC "
@@ -211,8 +212,8 @@ def _resume_dir(p:RunParams) -> Path:
     return d
 
 # %% ../nbs/07b_lifecycle.ipynb #c007r
-def arch_recipe(p:RunParams, arch:str, pretrained:bool|None=None, user:dict|None=None) -> tuple[TrainConfig, bool,
-    list]:
+def arch_recipe(p:RunParams, arch:str, pretrained:bool|None=None,
+                user:dict|None=None) -> tuple[TrainConfig, bool, list]:
     ("(training config, pretrained weights used, notes) for `arch` under `p`: ImageNet weights when asked (None: yes "
      "on real data, on the demo if on disk), the scratch recipe without them, `user` overrides last.")
     user = user or {}; notes = []

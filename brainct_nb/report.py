@@ -9,7 +9,6 @@ from datetime import datetime
 import numpy as np, pandas as pd, torch
 from . import __version__
 from .final import operating_point_table, Estimate
-from .trust import subgroup_columns, subgroup_table
 from .lifecycle import Run, read_status
 from .params import aggregation_words
 
@@ -202,10 +201,8 @@ def card_calibration(run:Run) -> list[str]:
 
 # %% ../nbs/07d_report.ipynb #c016e-2g
 def card_subgroups(run:Run) -> list[str]:
-    "Test metrics by subgroup (scanner, matrix, ...) at the chosen threshold, and what the Grad-CAM figure shows."
-    t = run.test
-    sg = subgroup_table(subgroup_columns(t.table), t.y, t.prob, run.cv.selection['threshold'])
-    return ['## Subgroups (test set)', '', _md_table(sg), '',
+    "Test metrics by subgroup (scanner, matrix, ...; computed by step 7) and what the Grad-CAM figure shows."
+    return ['## Subgroups (test set)', '', _md_table(run.test.subgroups), '',
          '## Explanations',
          '- `gradcam_test_cases.png`: Grad-CAM of the final model on the most confident true positives, false '
          'positives and false negatives. '

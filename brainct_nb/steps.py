@@ -21,7 +21,7 @@ from .cv import (FitSpec, run_cv, run_grid, cv_threshold_tables, select_threshol
 from .final import (member_specs, final_epochs, train_final, metrics_with_ci, plot_test_curves, save_bundle,
                               operating_point_metrics, operating_point_table, model_from_weights)
 from .train import score_crops, RANKING, SCORE_BS, ranking, load_config, read_overrides, TrainConfig
-from .trust import (Recalibrator, ENSEMBLES, ensemble_members, operating_points, calibration_stats,
+from .trust import (subgroup_columns, subgroup_table, Recalibrator, ENSEMBLES, ensemble_members, operating_points, calibration_stats,
                               reliability_table,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
 from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device, arch_recipe
@@ -585,7 +585,8 @@ def step_final(run:Run):
                 **({'aggregator': save_aggregator(learned, run.dir)} if study and learned is not None else {})),
                 fold_weights=files if p.ensemble in ('folds', 'both') else (), members=extra)
     figs = plot_test_curves(y, probs, thr, run.dir)
-    run.test = TestResult(tm, model, np.asarray(ids), y, probs, raw, te, ts)
+    sg = subgroup_table(subgroup_columns(te), y, probs, thr); run.save_csv('test_subgroups.csv', sg)
+    run.test = TestResult(tm, model, np.asarray(ids), y, probs, raw, te, ts, sg)
     write_effective_config(run)
     return dict(metrics=tm, figures=figs, history=hist, operating_points=opt, variants=variants)
 

@@ -14,7 +14,7 @@ ARTIFACTS = ['run_args.json', 'effective_config.json', 'features.csv', 'features
              'cv_thresholds_summary.csv', 'cv_metrics.json', 'cv_mean_roc.png', 'cv_mean_pr.png', 'threshold_selection.json',
              'test_predictions.csv', 'final_model_state_dict.pt', 'bundle.json', 'test_roc_curve.png', 'test_pr_curve.png',
              'test_metrics.json', 'cv_oof_predictions.csv', 'excluded.csv', 'series.csv', 'run_status.json', 'test_operating_points.csv',
-             'test_scoring_variants.csv', 'calibration.json', 'calibration_bins.csv', 'calibration_oof.png', 'calibration_test.png',
+             'test_scoring_variants.csv', 'test_subgroups.csv', 'calibration.json', 'calibration_bins.csv', 'calibration_oof.png', 'calibration_test.png',
              'decision_curves.png', 'decision_curves.csv', 'gradcam_test_cases.png', 'gradcam_test_cases.csv', 'model_card.md']
 
 @pytest.fixture(scope='module')
