@@ -15,15 +15,15 @@ from .executor import LocalExecutor
 from .mil import item_loaders
 from .train import TrainConfig, load_config, train_two_stage, seed_everything, predict_crops, score_crops, RANKING, SCORE_BS, ranking
 from .windowing import window_ranges
-from .dicom import ParamError
+from .errors import ParamError
 from fastai.vision.core import imagenet_stats
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'METRICS', 'STRATEGIES', 'GRID', 'VERIFY_SEED_OFFSET', 'RUN_KEYS', 'REPEAT_SEED_STEP', 'make_folds',
            'inner_split', 'confusion_metrics', 'threshold_table', 'cv_threshold_tables', 'check_strategy',
-           'select_threshold', 'fingerprint', 'FitProgress', 'FitSpec', 'FoldTask', 'fit_fold', 'cv_plan', 'run_plans',
-           'run_cv', 'plot_cv_curves', 'load_grid', 'split_candidate', 'check_grid', 'rank_candidates', 'fold_summary',
-           'grid_table', 'run_grid']
+           'select_threshold', 'fingerprint', 'FitProgress', 'FitSpec', 'FoldTask', 'fit_fold', 'CVOptions', 'cv_plan',
+           'run_plans', 'run_cv', 'plot_cv_curves', 'load_grid', 'split_candidate', 'check_grid', 'rank_candidates',
+           'fold_summary', 'grid_table', 'run_grid']
 
 # %% ../nbs/05_cv.ipynb #c005
 def make_folds(labels, groups=None, k=5, seed=42) -> np.ndarray:
@@ -226,11 +226,23 @@ def _fold_summary(met):
     return (f"OOF AUPRC {met['auprc']:.3f} ROC-AUC {met['roc_auc']:.3f} (train ROC-AUC {met['roc_auc_train']:.3f}), "
             f"{met['seconds']:.0f}s")
 
+# %% ../nbs/05_cv.ipynb #c015-3o
+@dataclass
+class CVOptions:
+    "How one CV runs and reports (how each fold fits is its `FitSpec`)."
+    verbose: bool = False          # a console line per fold (when no `progress` is given)
+    local: bool = True             # the folds run in this process: per-epoch progress, fold lines from inside the fit
+    progress: object = None        # a `FitProgress` that every fold reports to
+    label: str = ''                # prefix of this CV's progress lines (e.g. 'candidate 2 ')
+    save_models: bool = False      # keep each fold's weights (fold{f}_model.pt): the fold ensemble, the scoring comparison
+
 # %% ../nbs/05_cv.ipynb #c015-4
-def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, verbose=False, local=True, progress=None,
-            label='', save_models=False, bags=None, **fit) -> dict:
-    ("The folds of one CV: results reused from `out_dir` (resume) and the `FoldTask`s still to run; `fit` are "
-     "`FitSpec` fields.")
+def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, bags=None, opts:CVOptions|None=None,
+            **fit) -> dict:
+    ("The folds of one CV: results reused from `out_dir` (resume) and the `FoldTask`s still to run; `opts` says how "
+     "it runs and reports, `fit` are `FitSpec` fields.")
+    o = opts or CVOptions()
+    verbose, local, progress, label, save_models = o.verbose, o.local, o.progress, o.label, o.save_models
     spec = FitSpec(**{**fit, 'cfg': fit.get('cfg') or TrainConfig()})
     labels = np.asarray(labels).astype(int); ids = np.asarray(ids).astype(str)
     folds = make_folds(labels, groups, k, spec.seed)
@@ -283,8 +295,9 @@ def run_cv(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, ver
     ("K-fold CV on `executor` (default: this process) -> dict(oof=DataFrame(ID, Label, fold, prob), "
      "folds=DataFrame(per-fold metrics), history=DataFrame); `fit` are `FitSpec` fields.")
     executor = executor or LocalExecutor()
-    plan = cv_plan(crops, labels, ids, groups, k, out_dir, resume, verbose, executor.name == 'local', progress,
-                   save_models=save_models, threads=executor.threads(), **fit)
+    plan = cv_plan(crops, labels, ids, groups, k, out_dir, resume,
+                   opts=CVOptions(verbose, executor.name == 'local', progress, save_models=save_models),
+                   threads=executor.threads(), **fit)
     return run_plans([plan], executor, progress, verbose)[0]
 
 # %% ../nbs/05_cv.ipynb #c017
@@ -407,10 +420,10 @@ def run_grid(base:TrainConfig, candidates=GRID, out_dir=None, executor=None, pro
     executor = executor or LocalExecutor(); seed = cv_kwargs.pop('seed', 42)
     fit_for = fit_for or (lambda over: (load_config(over, base), {}))
     resolved = [fit_for(over) for over in candidates]
+    opts = lambda i, r: CVOptions(verbose, executor.name == 'local', progress,
+                                  f'candidate {i} ' + (f'repeat {r} ' if repeats > 1 else ''))
     plans = [cv_plan(cfg=cfg, out_dir=(Path(out_dir)/(f'cand{i}' + (f'_rep{r}' if r else ''))) if out_dir else None,
-                     verbose=verbose, threads=executor.threads(), local=executor.name == 'local', progress=progress,
-                     seed=seed + REPEAT_SEED_STEP*r,
-                     label=f'candidate {i} ' + (f'repeat {r} ' if repeats > 1 else ''), **{**cv_kwargs, **fit})
+                     opts=opts(i, r), threads=executor.threads(), seed=seed + REPEAT_SEED_STEP*r, **{**cv_kwargs, **fit})
              for i, (cfg, fit) in enumerate(resolved) for r in range(repeats)]
     results = run_plans(plans, executor, progress, verbose)
     folds = pd.concat([res['folds'].assign(candidate=i, repeat=r) for (i, r), res in

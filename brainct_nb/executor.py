@@ -7,7 +7,7 @@ from __future__ import annotations
 import os, time
 import torch
 from fastcore.basics import patch
-from .dicom import BrainctError, ParamError
+from .errors import BrainctError, ParamError
 
 # %% auto #0
 __all__ = ['LocalExecutor', 'RayExecutor', 'make_executor']

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, torch, torchvision
 from torch import nn
 from fastai.vision.core import imagenet_stats
-from .dicom import BrainctError, ParamError
+from .errors import BrainctError, ParamError
 
 # %% auto #0
 __all__ = ['RESNETS', 'EFFNETS', 'EFFNET_STATS', 'DEFAULT_FT_ATTRS', 'WeightsError', 'torchvision_weights_path', 'verify_weights',

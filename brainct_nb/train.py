@@ -29,7 +29,7 @@ from fastai.callback.mixup import MixUp
 from .data import HUWindows, TensorHU, HUJitter
 from fastai.data.transforms import Normalize
 from .windowing import hu_to_windows
-from .dicom import ParamError
+from .errors import ParamError
 
 # %% auto #0
 __all__ = ['SCRATCH_OVERRIDES', 'RANKING', 'SCORE_BS', 'TrainConfig', 'read_overrides', 'load_config', 'ranking', 'SmoothBCE',

@@ -14,7 +14,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 from fastai.callback.hook import hook_output
-from .dicom import ParamError
+from .errors import ParamError
 from .train import valid_tfms, ranking, RANKING, hu_batch
 from .cv import select_threshold, confusion_metrics
 from .windowing import HURange, WINDOWS

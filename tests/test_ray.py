@@ -9,7 +9,7 @@ from brainct_nb.dicom import validate_dataset, DatasetError
 from brainct_nb.data import CropStore
 from brainct_nb.train import load_config
 from brainct_nb.model import ct_model
-from brainct_nb.cv import run_cv, cv_plan, fit_fold, FitProgress
+from brainct_nb.cv import run_cv, cv_plan, fit_fold, FitProgress, CVOptions
 from brainct_nb.executor import LocalExecutor, RayExecutor
 from brainct_nb.cli import main as cli_main
 
@@ -47,7 +47,7 @@ def _kill_once(marker, *args):
 
 def test_killed_worker_is_retried_with_the_same_result(cluster, data, tmp_path):
     ex = RayExecutor(cpus_per_fit=1)
-    plan = cv_plan(data['crops'], data['labels'], data['ids'], k=2, local=False, cfg=load_config(CFG), seed=3, bs=16, device='cpu',
+    plan = cv_plan(data['crops'], data['labels'], data['ids'], k=2, opts=CVOptions(local=False), cfg=load_config(CFG), seed=3, bs=16, device='cpu',
                    model_fn=_model, threads=1)
     marker = tmp_path/'killed_once'
     task = [(plan['tasks'][0],)]                                          # one FoldTask
