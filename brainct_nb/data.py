@@ -466,9 +466,7 @@ class TensorLabel(TensorBase):
 class HUAffine(Transform):
     "Random rotation/translation/scale/h-flip of a HU batch in one `grid_sample` (train only)."
     split_idx, order = 0, 10
-    def __init__(self, max_rot=15., max_trans=.05, scale=(.9, 1.1), p_flip=.5, fill=-1024.):
-        super().__init__()
-        self.max_rot, self.max_trans, self.scale, self.p_flip, self.fill = max_rot, max_trans, scale, p_flip, fill
+    def __init__(self, max_rot=15., max_trans=.05, scale=(.9, 1.1), p_flip=.5, fill=-1024.): super().__init__(); store_attr()
     def encodes(self, x:TensorHU):
         b, dev = x.shape[0], x.device
         r = lambda lo, hi: torch.rand(b, device=dev)*(hi - lo) + lo
@@ -496,14 +494,14 @@ class HUJitter(Transform):
 class HUWindows(Transform):
     "HU batch -> window channels in [0, 1] (train and valid)."
     order = 20
-    def __init__(self, ranges=None): self.ranges = ranges or window_ranges()
+    def __init__(self, ranges=None): super().__init__(); self.ranges = ranges or window_ranges()
     def encodes(self, x:TensorHU): return TensorImage(hu_to_windows(x, self.ranges))
 
 # %% ../nbs/02_data.ipynb #c014_GaussianBlurBatch
 class GaussianBlurBatch(Transform):
     "Gaussian blur with sigma drawn per image in `sigma` (train only); one grouped separable convolution."
     split_idx, order = 0, 30
-    def __init__(self, sigma=(.1, 1.5), ks=5): super().__init__(); self.sigma, self.ks = sigma, ks
+    def __init__(self, sigma=(.1, 1.5), ks=5): super().__init__(); store_attr()
     def encodes(self, x:TensorImage):
         b, c, h, w = x.shape
         sig = torch.rand(b, device=x.device)*(self.sigma[1] - self.sigma[0]) + self.sigma[0]
@@ -519,7 +517,7 @@ class RandomErasingBatch(Transform):
      "only).")
     split_idx, order = 0, 100
     def __init__(self, p=.3, scale=(.02, .15), ratio=(.3, 3.3)):
-        super().__init__(); self.pe, self.scale, self.ratio = p, scale, ratio
+        super().__init__(); store_attr('scale,ratio'); self.pe = p          # `p`: the share of images erased
     def encodes(self, x:TensorImage):
         b, c, h, w = x.shape; dev = x.device
         area = (torch.rand(b, device=dev)*(self.scale[1] - self.scale[0]) + self.scale[0])*h*w
@@ -529,8 +527,8 @@ class RandomErasingBatch(Transform):
         top = (torch.rand(b, device=dev)*(h - eh + 1)).long(); left = (torch.rand(b, device=dev)*(w - ew + 1)).long()
         on = torch.rand(b, device=dev) < self.pe
         ys, xs = torch.arange(h, device=dev)[None, :, None], torch.arange(w, device=dev)[None, None, :]
-        m = (ys >= top[:, None, None]) & (ys < (top+eh)[:, None, None]) & (xs >= left[:, None,
-            None]) & (xs < (left+ew)[:, None, None])
+        inside = lambda v, lo, n: (v >= lo[:, None, None]) & (v < (lo + n)[:, None, None])
+        m = inside(ys, top, eh) & inside(xs, left, ew)
         return TensorImage(x.masked_fill((m & on[:, None, None])[:, None], 0.))
 
 # %% ../nbs/02_data.ipynb #c017
