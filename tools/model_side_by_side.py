@@ -1,5 +1,6 @@
 """The side-by-side table of `nbs/03_model.ipynb`: the whole protocol on the demo data (600 studies, 64 px, seed 42) for
-ResNet-18 from scratch and ImageNet EfficientNet-Lite0 with two recipes. Writes bench_results/model_side_by_side_<date>.md.
+ResNet-18 from scratch and the ImageNet EfficientNet-Lite0/1/2 with their default recipe (the backbones of the grid in
+`03_model`'s real-anatomy section). Writes bench_results/model_side_by_side_<date>.md.
 
 Usage: .venv/bin/python tools/model_side_by_side.py [OUT_DIR]   (about 10-15 minutes on a 2-core CPU)
 """
@@ -11,9 +12,9 @@ from brainct_nb.pipeline import run_all
 from brainct_nb.bench import md_table
 
 RUNS = [('ResNet-18, from scratch', 'scratch recipe (all layers, lr_ft 2e-3, 2 + 10 epochs)', dict(arch='resnet18', pretrained=False)),
-        ('EfficientNet-Lite0, ImageNet', "the seed's (head 3e-3, then block5-6 + head at 1e-4)", dict(arch='efficientnet_lite0')),
-        ('EfficientNet-Lite0, ImageNet', 'all layers, lr_ft 1e-3, 2 + 10 epochs',
-         dict(arch='efficientnet_lite0', config_json={'ft_trainable_attrs': 'all', 'lr_ft': 1e-3, 'epochs_head': 2, 'epochs_ft': 10}))]
+        ('EfficientNet-Lite0, ImageNet', "default (head 3e-3, then block5-6 + head at 1e-4)", dict(arch='efficientnet_lite0')),
+        ('EfficientNet-Lite1, ImageNet', "default (head 3e-3, then block5-6 + head at 1e-4)", dict(arch='efficientnet_lite1')),
+        ('EfficientNet-Lite2, ImageNet', "default (head 3e-3, then block5-6 + head at 1e-4)", dict(arch='efficientnet_lite2'))]
 
 def main(out_dir=None):
     rows = []
