@@ -25,8 +25,10 @@ def test_recalibration_is_fitted_on_oof_and_carried(run):
     np.testing.assert_allclose(oof.prob_model, oof.prob_tta)                                                  # tta: the mirror averaged in
     rc = P.Recalibrator.from_dict(json.loads((d/'bundle.json').read_text())['calibration'])
     ref = P.Recalibrator.fit(oof.Label, oof.prob_model, 'platt')                                             # refit on OOF: the same map
-    np.testing.assert_allclose(rc(oof.prob_model), ref(oof.prob_model), atol=1e-9)
-    np.testing.assert_allclose(oof.prob, rc(oof.prob_model), atol=1e-9)
+    # the OOF scores come back from a CSV (float32 written as decimals), and Platt on this tiny run's near-constant scores
+    # is ill-conditioned: a refit agrees to ~2e-8 on one machine and to the last bit on another; 1e-6 is still 'the same map'
+    np.testing.assert_allclose(rc(oof.prob_model), ref(oof.prob_model), atol=1e-6)
+    np.testing.assert_allclose(oof.prob, rc(oof.prob_model), atol=1e-6)
     tp = pd.read_csv(d/'test_predictions.csv')
     np.testing.assert_allclose(tp.prob, rc(tp.prob_model), atol=1e-9)                                         # applied to the test scores
     cal = json.loads((d/'calibration.json').read_text())
