@@ -409,12 +409,12 @@ def cv_headline(run:Run, oof:pd.DataFrame, folds:pd.DataFrame, seconds:float) ->
                 level=run.features.level)
 
 # %% ../nbs/07c_steps.ipynb #c014-7d
-def print_cv(run:Run, cvm:dict, sel:dict, n_items:int, n_pos:int):
+def print_cv(run:Run, cvm:dict, sel:dict):
     "The CV's console lines: the slice level first for a study run with slice labels, the headline, the TTA effect."
     if run.features.level == 'study' and not mil(run):
         s = cvm['slice_level']
         print(f"slice level: CV AUPRC {s['auprc_mean']:.3f} ± {s['auprc_std']:.3f}, ROC-AUC {s['roc_auc_mean']:.3f} ± "
-              f"{s['roc_auc_std']:.3f}; study level ({n_items} studies, {n_pos} positive):")
+              f"{s['roc_auc_std']:.3f}; study level ({cvm['n_studies']} studies, {cvm['n_pos_studies']} positive):")
     print(f"CV AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± "
           f"{cvm['roc_auc_std']:.3f} ({cvm['seconds']:.0f}s); threshold {sel['threshold']:.2f} by {sel['rule_applied']}")
     te = cvm['tta_effect']
@@ -467,7 +467,7 @@ def step_cv(run:Run):
     figs = [plot_cv_curves(oof, 'roc', run.dir/'cv_mean_roc.png'), plot_cv_curves(oof, 'pr', run.dir/'cv_mean_pr.png')]
     run.cv = CVResult(res, cvm, sel, summary, recal)
     write_effective_config(run)
-    print_cv(run, cvm, sel, len(oof), int(oof.Label.sum()))
+    print_cv(run, cvm, sel)
     return dict(metrics=cvm, selection=sel, summary=summary, figures=figs)
 
 # %% ../nbs/07c_steps.ipynb #c016
