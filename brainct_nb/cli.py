@@ -84,7 +84,9 @@ def _dispatch(a) -> int:
                             cam_dir=a.cam, allow_unfinished=a.allow_unfinished)
         n_bad = int(df.error.notna().sum())
         if a.out: print(f"{len(df) - n_bad} files scored ({n_bad} could not be) -> {a.out}")
-        else: print(df.to_csv(index=False))
+        else:
+            from brainct_nb.data import exact_floats
+            print(exact_floats(df).to_csv(index=False))
         st = predict_studies(df)
         if len(st) and (st.n_slices > 1).any():
             rule = ('its study score (as the bundle aggregates slices) reaches it'
@@ -94,8 +96,8 @@ def _dispatch(a) -> int:
                   "positive at the operating point "
                   f"(a study is positive when {rule})" + (f" -> {a.studies_out}" if a.studies_out else ''))
         if a.studies_out:
-            from brainct_nb.data import atomic_write
-            atomic_write(a.studies_out, lambda t: st.to_csv(t, index=False))
+            from brainct_nb.data import write_csv
+            write_csv(a.studies_out, st)
         if a.cam: print(f"Grad-CAM overlays (final model) -> {a.cam}")
         if prev is not None:
             print(f"PPV/NPV at prevalence {a.prevalence:g} (from each operating point's test sensitivity/specificity):")

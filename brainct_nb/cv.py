@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold
 from sklearn.metrics import roc_curve, precision_recall_curve
-from .data import stratified_group_split, atomic_write
+from .data import stratified_group_split, atomic_write, write_csv, read_csv
 from .executor import LocalExecutor
 from .mil import item_loaders
 from .train import TrainConfig, load_config, train_two_stage, seed_everything, predict_crops, score_crops, RANKING, SCORE_BS, ranking
@@ -216,7 +216,7 @@ def fit_fold(t:FoldTask) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     gc.collect()                   # a Learner is a reference cycle: free it now, not folds later
     if out is not None:                                          # written as soon as the fold is done: resume reuses it
         out = Path(out)
-        oof.to_csv(out/f'fold{f}_oof.csv', index=False); hist.to_csv(out/f'fold{f}_history.csv', index=False)
+        write_csv(out/f'fold{f}_oof.csv', oof); write_csv(out/f'fold{f}_history.csv', hist)
         atomic_write(out/f'fold{f}.json',
                      lambda t: Path(t).write_text(json.dumps(dict(fingerprint=fp, metrics=met), indent=1)))
     return oof, met, hist
@@ -258,8 +258,8 @@ def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, ba
         if resume and fj is not None and fj.exists():
             meta = json.loads(fj.read_text())
             if meta['fingerprint'] == fp and (not save_models or (out/f'fold{f}_model.pt').exists()):
-                done[f] = (pd.read_csv(out/f'fold{f}_oof.csv', dtype={'ID': str}), meta['metrics'],
-                           pd.read_csv(out/f'fold{f}_history.csv'))
+                done[f] = (read_csv(out/f'fold{f}_oof.csv', dtype={'ID': str}), meta['metrics'],
+                           read_csv(out/f'fold{f}_history.csv'))
                 if progress: progress.fit_done(f'{label}fold {f}', 'finished earlier, reused')
                 elif verbose: print(f"{label}fold {f}: finished earlier, reused")
                 continue

@@ -21,11 +21,11 @@ from .dicom import extract_row, read_bytes, project_salt, DatasetError, iter_stu
 from .windowing import preprocess_hu, window_ranges, hu_to_windows, WINDOWS
 
 # %% auto #0
-__all__ = ['PREP_VERSION', 'SHARD_BYTES', 'CropCache', 'prep_key', 'atomic_write', 'npy_offset', 'store_lock', 'crop_row',
-           'CropView', 'CropStore', 'ContextView', 'group_keys', 'stratified_group_split', 'patient_groups',
-           'make_split', 'check_split', 'load_or_make_split', 'TensorHU', 'hu_item', 'TensorLabel', 'HUAffine',
-           'HUJitter', 'HUWindows', 'GaussianBlurBatch', 'RandomErasingBatch', 'hu_block', 'default_device',
-           'class_weights', 'loader_kw', 'ct_dataloaders']
+__all__ = ['PREP_VERSION', 'SHARD_BYTES', 'CropCache', 'prep_key', 'atomic_write', 'exact_floats', 'write_csv', 'read_csv',
+           'npy_offset', 'store_lock', 'crop_row', 'CropView', 'CropStore', 'ContextView', 'group_keys',
+           'stratified_group_split', 'patient_groups', 'make_split', 'check_split', 'load_or_make_split', 'TensorHU',
+           'hu_item', 'TensorLabel', 'HUAffine', 'HUJitter', 'HUWindows', 'GaussianBlurBatch', 'RandomErasingBatch',
+           'hu_block', 'default_device', 'class_weights', 'loader_kw', 'ct_dataloaders']
 
 # %% ../nbs/02_data.ipynb #c005
 PREP_VERSION = 4                 # 2: blank, tiny and head-less slices are error rows; 3: the sharded store;
@@ -46,6 +46,22 @@ def atomic_write(path, write):
     try: write(tmp); os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True); raise
+
+# %% ../nbs/02_data.ipynb #c005-1w
+def exact_floats(df:pd.DataFrame) -> pd.DataFrame:
+    ("`df` with float32 columns widened to float64 (exact): pandas writes float64 as its shortest round-trip decimal "
+     "(at most 17 significant digits), so a float32 score 0.1 is written 0.10000000149011612 and a threshold 0.07 stays "
+     "0.07.")
+    return df.astype({c: 'float64' for c, t in df.dtypes.items() if t == np.float32})
+
+def write_csv(path, df:pd.DataFrame):
+    "Write `df` as CSV atomically, every value exactly recoverable (`exact_floats`); `read_csv` reads it back bit for bit."
+    wide = exact_floats(df); atomic_write(path, lambda t: wide.to_csv(t, index=False))
+
+def read_csv(path, **kw) -> pd.DataFrame:
+    ("A table written by `write_csv`, its floats exactly as they were: pandas' default parser may miss the last bit of "
+     "a 17-digit decimal, its 'round_trip' parser does not.")
+    return pd.read_csv(path, float_precision='round_trip', **kw)
 
 # %% ../nbs/02_data.ipynb #c005-2
 def npy_offset(path) -> tuple[int, tuple]:

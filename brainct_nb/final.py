@@ -13,7 +13,7 @@ from fastai.vision.core import imagenet_stats
 from .dicom import DicomError, BrainctError, ParamError, map_studies, read_study, project_salt
 from .windowing import preprocess_hu
 from .series import order_slices, study_scores, neighbour_index
-from .data import atomic_write, ContextView
+from .data import atomic_write, write_csv, ContextView
 from .model import load_state, WeightsError, check_arch
 from .train import RANKING, SCORE_BS, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
 from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, save_study_montage, ensemble_members
@@ -387,7 +387,7 @@ def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, ou
         for j, i in enumerate(ok):
             df.loc[i, 'cam'] = str(save_cam_png(cam_dir/names[i], crops[j], cams[j], f"{Path(paths[i]).name}  "
                                                                                      f"p={probs[j]:.2f}"))
-    if out is not None: atomic_write(out, lambda t: df.to_csv(t, index=False))
+    if out is not None: write_csv(out, df)
     return df
 
 # %% ../nbs/06_final.ipynb #c014s

@@ -14,7 +14,7 @@ from .params import RunParams
 from .errors import ParamError, BrainctError, storage_error
 from .dicom import DatasetReport, MIN_SIZE
 from .windowing import parse_windows
-from .data import atomic_write, default_device
+from .data import atomic_write, write_csv, default_device
 from .model import ct_model, weights_available, DEFAULT_FT_ATTRS, arch_stats
 from .train import TrainConfig, load_config, read_overrides, SCRATCH_OVERRIDES
 from .cv import check_strategy, load_grid, check_grid
@@ -165,7 +165,7 @@ class Run:
     def save_json(self, name, obj): write_json(self.dir/name, obj)
     def save_csv(self, name, df:pd.DataFrame):
         "Write a table of the run atomically."
-        try: atomic_write(self.dir/name, lambda t: df.to_csv(t, index=False))
+        try: write_csv(self.dir/name, df)
         except OSError as e: raise storage_error(e, self.dir/name) from None
     def set_status(self, state, **kw):
         "Update run_status.json (state: running, failed, interrupted, finished)."

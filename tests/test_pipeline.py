@@ -1,6 +1,7 @@
 "The whole protocol on a small demo set: artifacts, repeatability, resume, no test images before the final step, no PHI."
 import json, os, re
 from pathlib import Path
+from brainct_nb.data import read_csv
 import numpy as np, pandas as pd, pytest
 from brainct_nb.demo import make_demo_dataset, PLANTED_PHI
 from brainct_nb import pipeline as P
@@ -48,7 +49,7 @@ def test_every_artifact(setup):
     for k in ('roc_auc', 'auprc', 'sensitivity', 'specificity', 'ppv', 'npv', 'f1'): assert 'ci_low' in tm[k]
     ec = json.loads((d/'effective_config.json').read_text())
     assert ec['pretrained'] is False and 'from scratch' in ' '.join(ec['notes']) and ec['train_config']['epochs_ft'] == 3
-    by_fold = pd.read_csv(d/'cv_thresholds_by_fold.csv')
+    by_fold = read_csv(d/'cv_thresholds_by_fold.csv')
     assert set(by_fold.fold) == {0, 1, 2} and {'sensitivity', 'ppv', 'npv', 'f1', 'balanced_accuracy', 'tp', 'auprc', 'roc_auc'} <= set(by_fold.columns)
 
 def test_test_images_only_in_final_step(setup):
@@ -58,7 +59,7 @@ def test_test_images_only_in_final_step(setup):
 
 def test_oof_is_honest_and_covers_training_split(setup):
     d = setup['run'].dir; sp = setup['split']
-    oof = pd.read_csv(d/'cv_oof_predictions.csv', dtype={'ID': str})
+    oof = read_csv(d/'cv_oof_predictions.csv', dtype={'ID': str})
     assert sorted(oof.ID) == sorted(sp.ID[sp.split == 'train'])
     folds = json.loads((d/'cv_metrics.json').read_text())['folds']
     for f in folds: assert f['n_train'] + f['n_inner_valid'] + f['n_oof'] == len(oof)
@@ -94,7 +95,7 @@ def test_resume_skips_finished_folds(setup):
     P.step_validate(run); P.step_features(run); P.step_split(run); P.step_cv(run)
     for n, t in stamps.items(): assert (d/'cv'/n).stat().st_mtime_ns == t
     assert (d/'cv'/'fold2.json').exists()
-    a = pd.read_csv(d/'cv_oof_predictions.csv')
+    a = read_csv(d/'cv_oof_predictions.csv')
     assert len(a) == len(setup['split'].query("split == 'train'"))
     (d/'run_status.json').write_text(json.dumps(status))    # finished again (the later tests score with this run)
 
@@ -128,7 +129,7 @@ def test_resume_refuses_finished_changed_or_other_params(setup, tmp_path):
     # other data under the same parameters: the data fingerprint differs
     import shutil
     other = tmp_path/'data'; shutil.copytree(p['data_root'], other)
-    lab = pd.read_csv(other/'labels1.csv', dtype=str); lab.loc[lab.index[:3], 'Label'] = lab.Label[:3].map({'0': '1', '1': '0'})
+    lab = read_csv(other/'labels1.csv', dtype=str); lab.loc[lab.index[:3], 'Label'] = lab.Label[:3].map({'0': '1', '1': '0'})
     lab.to_csv(other/'labels1.csv', index=False)
     (d/'run_args.json').write_text(json.dumps({**json.loads((d/'run_args.json').read_text()), 'data_root': str(other)}))
     run = P.start_run(**{**p, 'data_root': str(other), 'resume': str(d)})
@@ -155,10 +156,10 @@ def test_predict_zero_files_and_altered_bundle(setup, tmp_path, capsys):
 def test_predict_round_trip_on_demo_files(setup, tmp_path):
     "predict needs nothing but a finished run: the test split's own files score exactly as the final step scored them."
     d = setup['run'].dir
-    tp = pd.read_csv(d/'test_predictions.csv', dtype={'ID': str})
+    tp = read_csv(d/'test_predictions.csv', dtype={'ID': str})
     paths = [str(Path(setup['params']['data_root'])/'CTs'/f'{i}.dcm') for i in tp.ID]
     assert cli_main(['predict', '--run', str(d), '--dicoms', *paths, '--out', str(tmp_path/'p.csv')]) == 0
-    pr = pd.read_csv(tmp_path/'p.csv')
+    pr = read_csv(tmp_path/'p.csv')
     np.testing.assert_allclose(pr.probability.values, tp.prob.values, rtol=0, atol=1e-6)
     thr = json.loads((d/'bundle.json').read_text())['threshold']
     assert (pr.label.values == (pr.probability.values >= thr).astype(int)).all() and (pr.label.values == tp.pred.values).all()
@@ -171,15 +172,15 @@ def test_grid_from_json_with_verification_cv(setup, tmp_path):
     P.step_validate(run); P.step_features(run); P.step_split(run); P.step_cv(run)
     sel = json.loads((run.dir/'threshold_selection.json').read_text())
     assert 'verification CV of grid candidate' in sel['threshold_source'] and (run.dir/'cv'/'verify'/'fold1.json').exists()
-    t = pd.read_csv(run.dir/'grid_search.csv')
+    t = read_csv(run.dir/'grid_search.csv')
     assert len(t) == 2 and (t.n_folds == 4).all() and (t.repeats == 2).all()
     assert t.set_index('candidate').loc[0, 'd_auprc_mean'] == 0
     g = run.dir/'cv'/'grid'
-    ids = lambda d, f: sorted(pd.read_csv(g/d/f'fold{f}_oof.csv', dtype={'ID': str}).ID)
+    ids = lambda d, f: sorted(read_csv(g/d/f'fold{f}_oof.csv', dtype={'ID': str}).ID)
     for f in range(2):
         assert ids('cand0', f) == ids('cand1', f) and ids('cand0_rep1', f) == ids('cand1_rep1', f)   # same folds for every candidate
     assert ids('cand0', 0) != ids('cand0_rep1', 0)                                                      # another assignment per repeat
-    folds = pd.read_csv(run.dir/'grid_folds.csv')
+    folds = read_csv(run.dir/'grid_folds.csv')
     assert len(folds) == 8 and set(folds.candidate) == {0, 1}
     win = grid[int(t.candidate[0])]
     assert run.params.arch == win.get('arch', 'resnet18') and run.stats is not None
@@ -236,7 +237,7 @@ def test_predict_answers_per_study_on_a_real_series(setup, tmp_path, ge_files, c
     for k, f in enumerate(reversed(ge_files)): shutil.copy(f, d/f'x{k:02d}.dcm')      # names no longer follow the slices
     out, st = tmp_path/'slices.csv', tmp_path/'studies.csv'
     assert cli_main(['predict', '--run', str(setup['run'].dir), '--dicoms', str(d), '--out', str(out), '--studies-out', str(st)]) == 0
-    sl, s = pd.read_csv(out), pd.read_csv(st)
+    sl, s = read_csv(out), read_csv(st)
     assert len(s) == 1 and s.n_slices.item() == 28 and np.isclose(s.probability.item(), sl.probability.max())
     assert s.label.item() == int((sl.probability >= sl.threshold).any())
     assert sorted(sl.slice_index) == list(range(28)) and sl.sort_values('slice_index').file.str[-7:].tolist()[0] == 'x27.dcm'

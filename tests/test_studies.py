@@ -1,6 +1,7 @@
 "Studies, not slices: the study-level protocol on phantom series (slice labels, then study labels), predict per study, layouts."
 import json, shutil
 from pathlib import Path
+from brainct_nb.data import read_csv
 import numpy as np, pandas as pd, pytest
 from brainct_nb.demo import make_series_dataset
 from brainct_nb import pipeline as P
@@ -28,33 +29,33 @@ def slice_run(tmp_path_factory):
 def test_a_flat_folder_of_series_runs_at_study_level(slice_run):
     run, data = slice_run; d = run.dir
     assert run.features.level == 'study'
-    sl = run.features.slices; fs = pd.read_csv(d/'features_split.csv', dtype={'ID': str}).merge(sl, on='ID')
+    sl = run.features.slices; fs = read_csv(d/'features_split.csv', dtype={'ID': str}).merge(sl, on='ID')
     assert fs.groupby('study_key').split.nunique().max() == 1                     # a study never crosses sides
     assert fs.groupby('patient_hash').split.nunique().max() == 1                  # nor a patient's two studies
     assert fs.groupby('patient_hash').study_key.nunique().max() >= 2               # (there are such patients)
-    tp = pd.read_csv(d/'test_predictions.csv')
+    tp = read_csv(d/'test_predictions.csv')
     test_keys = set(fs.study_key[fs.split == 'test'])
     assert set(tp.ID) == test_keys and {'n_slices', 'top_slices'} <= set(tp.columns)
     assert (tp.Label == fs[fs.split == 'test'].groupby('study_key').Label.max().loc[tp.ID].values).all()   # any slice positive
     tm = json.loads((d/'test_metrics.json').read_text())
     assert tm['n'] == len(test_keys) and tm['level'] == 'study' and tm['slice_level']['n'] == int((fs.split == 'test').sum())
-    oof = pd.read_csv(d/'cv_oof_predictions.csv'); so = pd.read_csv(d/'cv_oof_slice_predictions.csv', dtype={'ID': str})
+    oof = read_csv(d/'cv_oof_predictions.csv'); so = read_csv(d/'cv_oof_slice_predictions.csv', dtype={'ID': str})
     assert len(oof) == fs[fs.split == 'train'].study_key.nunique() and len(so) == int((fs.split == 'train').sum())
     assert np.allclose(oof.set_index('ID').prob_model.sort_index(),
                        so.merge(sl, on='ID').groupby('study_key').prob_model.max().sort_index())   # max of its slices
-    agg = pd.read_csv(d/'cv_aggregations.csv'); assert agg.aggregation.tolist() == ['max', 'topk (k=2)', 'topk (k=3)', 'topk (k=5)', 'gru']
+    agg = read_csv(d/'cv_aggregations.csv'); assert agg.aggregation.tolist() == ['max', 'topk (k=2)', 'topk (k=3)', 'topk (k=5)', 'gru']
     card = (d/'model_card.md').read_text(); assert '- Unit: the study.' in card and 'Slice level, for reference' in card
-    ex = pd.read_csv(d/'excluded.csv'); assert ex.reason.str.startswith('series not used').any()   # the thin reconstructions
+    ex = read_csv(d/'excluded.csv'); assert ex.reason.str.startswith('series not used').any()   # the thin reconstructions
     b = json.loads((d/'bundle.json').read_text()); assert (b['level'], b['aggregation']) == ('study', 'max')
 
 def test_predict_reproduces_the_study_test_predictions(slice_run, tmp_path):
     run, data = slice_run
-    fs = pd.read_csv(run.dir/'features_split.csv', dtype={'ID': str})
+    fs = read_csv(run.dir/'features_split.csv', dtype={'ID': str})
     src = tmp_path/'new'; src.mkdir()
     for i in fs.ID[fs.split == 'test']: shutil.copy(data/'CTs'/f'{i}.dcm', src/f'{i}.dcm')
     df = predict_dicoms(run.dir, src, cam_dir=tmp_path/'cam')
     st = predict_studies(df).set_index('study')
-    tp = pd.read_csv(run.dir/'test_predictions.csv').set_index('ID')
+    tp = read_csv(run.dir/'test_predictions.csv').set_index('ID')
     assert set(st.index) == set(tp.index)
     assert np.abs(st.probability.loc[tp.index] - tp.prob).max() < 1e-6
     assert (st.label.loc[tp.index] == tp.pred).all()
@@ -71,11 +72,11 @@ def test_study_labels_train_through_the_max(study_label_run):
     assert run.report.label_level == 'study' and run.features.level == 'study'
     cvm = json.loads((d/'cv_metrics.json').read_text())
     assert cvm['labels'] == 'study' and cvm['slice_level'] is None
-    tp = pd.read_csv(d/'test_predictions.csv')
-    labels = pd.read_csv(data/'labels1.csv').set_index('ID').Label
+    tp = read_csv(d/'test_predictions.csv')
+    labels = read_csv(data/'labels1.csv').set_index('ID').Label
     assert tp.ID.str.match(r'study_\d{4}$').all() and (tp.Label == labels.loc[tp.ID].values).all()   # one row per labelled folder
     assert 'multiple-instance learning' in (d/'model_card.md').read_text()
-    h = pd.read_csv(d/'cv'/'fold0_history.csv'); assert {'auprc', 'roc_auc'} <= set(h.columns)
+    h = read_csv(d/'cv'/'fold0_history.csv'); assert {'auprc', 'roc_auc'} <= set(h.columns)
 
 def test_study_labels_refuse_topk_and_slice_level():
     t = pd.DataFrame(dict(n_slices=[8], kept=[True]))
@@ -104,22 +105,22 @@ def test_context_and_learned_aggregator_reproduce_through_predict(context_gru_ru
     assert run.test.model.conv1.weight.shape[1] == 9                          # 3 windows x (slice + a neighbour each side)
     b = json.loads((run.dir/'bundle.json').read_text()); assert b['context'] == 1 and b['aggregation'] == 'gru'
     assert (run.dir/b['aggregator']['file']).exists()
-    fs = pd.read_csv(run.dir/'features_split.csv', dtype={'ID': str})
+    fs = read_csv(run.dir/'features_split.csv', dtype={'ID': str})
     src = tmp_path/'new'; src.mkdir()
     for i in fs.ID[fs.split == 'test']: shutil.copy(data/'CTs'/f'{i}.dcm', src/f'{i}.dcm')
     st = predict_studies(predict_dicoms(run.dir, src)).set_index('study')
-    tp = pd.read_csv(run.dir/'test_predictions.csv').set_index('ID')
+    tp = read_csv(run.dir/'test_predictions.csv').set_index('ID')
     assert np.abs(st.probability.loc[tp.index] - tp.prob).max() < 1e-6 and (st.label.loc[tp.index] == tp.pred).all()
-    assert 'gru' in pd.read_csv(run.dir/'cv_aggregations.csv').aggregation.tolist()
+    assert 'gru' in read_csv(run.dir/'cv_aggregations.csv').aggregation.tolist()
 
 def test_each_fold_aggregator_learns_only_from_its_training_folds(context_gru_run):
     from brainct_nb.steps import fold_aggregators, item_crops
     run, _ = context_gru_run
-    so = pd.read_csv(run.dir/'cv_oof_slice_predictions.csv', dtype={'ID': str})
+    so = read_csv(run.dir/'cv_oof_slice_predictions.csv', dtype={'ID': str})
     tr = run.features.feats.merge(run.split[['ID', 'split']], on='ID').query("ok and split == 'train'").reset_index(drop=True)
     g = fold_aggregators(run, so, tr, item_crops(run, tr))
     study_fold = so.merge(run.features.slices, on='ID').groupby('study_key').fold.first()
     for f, keys in g.attrs['trained_on'].items():
         assert set(keys) == set(study_fold.index[study_fold != f])                # every other fold's study, none of its own
-    oof = pd.read_csv(run.dir/'cv_oof_predictions.csv').set_index('ID')
+    oof = read_csv(run.dir/'cv_oof_predictions.csv').set_index('ID')
     assert np.allclose(g.set_index('ID').prob_model.loc[oof.index], oof.prob_model)   # the run's OOF study scores are these
