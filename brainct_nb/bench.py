@@ -190,9 +190,10 @@ def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size
         ing = bench_ingestion(list(rep.studies.path), size, workers=min(2, cores) if quick else workers)
         cache = CropCache(Path(d)/'cache', size, b'bench'); feats = cache.build(rep.studies, num_workers=workers)
         crops = np.asarray(cache.crops(feats)); labels = feats.Label.values
+        real = sorted((REAL_DATA/'rsna-series-unlabelled').glob('*.dcm'))
+        hus = [read_hu(p) for p in (real or list(rep.studies.path))[:64]]     # read while the synthetic files exist
     rss_after_data = _rss_mb()
     rows = []
-    real = sorted((REAL_DATA/'rsna-series-unlabelled').glob('*.dcm'))
     for what, res in [('synthetic', ing)] + ([('real RSNA', bench_ingestion(real, size, workers=min(2, cores)))]
                                              if real else []):
         rows.append(dict(measure=f'ingestion ({what}), plain pydicom decode + LUT', value=res['plain_pydicom'],
@@ -200,7 +201,6 @@ def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size
         for k in [k for k in res if k.startswith('ours_')]:
             rows.append(dict(measure=f'ingestion ({what}), ours ({k.split("_")[1]}, incl. crop+resize+cache)',
                              value=res[k], unit='studies/s/core', ratio=res[k]/res['plain_pydicom']))
-    hus = [read_hu(p) for p in (real or list(rep.studies.path))[:64]]
     cr = bench_crop(hus, repeat=2 if quick else 5)
     rows += [dict(measure=f'head box, coarse grid of 2026-11 ({"real" if real else "synthetic"} slices)',
                   value=cr['coarse_grid_ms'], unit='ms/slice', ratio=1.0),

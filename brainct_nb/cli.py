@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                         'montage per study of its top slices')
     p.add_argument('--allow-unfinished', action='store_true',
                    help="score with a run whose run_status.json is not 'finished'")
+    p.add_argument('--allow-weak-model', action='store_true',
+                   help='score with a run that said its answers cannot be trusted (OOF ranking below chance, a flat '
+                        'recalibration map); every answer then carries a warning')
     p.add_argument('--studies-out', default=None, metavar='CSV',
                    help='also write one row per study (its slices grouped from the headers): '
                    "probability (a study-level run: its study score, recalibrated; else the slices' maximum), label, "
@@ -76,12 +79,13 @@ def _dispatch(a) -> int:
         run_all(RunParams(**{f.name: getattr(a, f.name) for f in fields(RunParams)})); return 0
     if a.cmd == 'predict':
         from brainct_nb.final import predict_dicoms, predict_studies, check_out_path
-        if a.studies_out: check_out_path(a.studies_out)
+        if a.studies_out: check_out_path(a.studies_out, '--studies-out')
         from brainct_nb.final import verify_bundle, prevalence_table
         # a bad prevalence fails before any scoring
         prev = prevalence_table(verify_bundle(a.run), a.prevalence) if a.prevalence is not None else None
         df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out, operating_point=a.operating_point,
-                            cam_dir=a.cam, allow_unfinished=a.allow_unfinished)
+                            cam_dir=a.cam, allow_unfinished=a.allow_unfinished,
+                            allow_weak=a.allow_weak_model)
         n_bad = int(df.error.notna().sum())
         if a.out: print(f"{len(df) - n_bad} files scored ({n_bad} could not be) -> {a.out}")
         else:

@@ -401,7 +401,9 @@ def patient_groups(ok:pd.DataFrame, grouping='auto', k_folds=5) -> tuple[np.ndar
     n_pos_groups = len(set(keys[ok.Label.values == 1])); top = pd.Series(keys).value_counts().iloc[0]/len(keys)
     need = k_folds + 2
     if n_pos_groups >= need and top <= .5:
-        return keys, f'grouped by patient: {len(set(keys))} patients for {len(keys)} studies'
+        n = len(set(sh)) if sh is not None else len(keys)               # a study's slices are one study
+        return keys, (f'grouped by patient: {len(set(keys))} patients for {n} studies'
+                      + (f' ({len(keys)} slices)' if n != len(keys) else ''))
     why = (f"only {n_pos_groups} distinct patient key(s) carry a positive study (need >= {need}: {k_folds} folds, the "
            "test set "
            "and an inner validation split)") if n_pos_groups < need else (f"one patient key holds {top:.0%} of the "

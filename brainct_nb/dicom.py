@@ -16,11 +16,12 @@ from pydicom.pixels import apply_modality_lut
 from .errors import BrainctError, ParamError, DicomError, DatasetError, StorageError, storage_error
 
 # %% auto #0
-__all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'DUP_RE', 'load_dicom', 'header_warnings', 'check_ct_image', 'padding_mask',
-           'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash', 'slice_geometry',
+__all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'DUP_RE', 'DICOMDIR_UID', 'load_dicom', 'header_warnings', 'check_ct_image',
+           'padding_mask', 'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash', 'slice_geometry',
            'meta_from_dataset', 'read_meta', 'hu_stats', 'read_bytes', 'read_study', 'DatasetReport', 'norm_id',
-           'read_labels', 'parse_label', 'list_ct_folder', 'folder_ids', 'label_level', 'validate_dataset',
-           'extract_row', 'iter_studies', 'map_studies', 'extract_features', 'header_issue_counts', 'quality_checks']
+           'read_labels', 'parse_label', 'not_dicom', 'list_ct_folder', 'folder_ids', 'label_level',
+           'check_nested_labels', 'validate_dataset', 'extract_row', 'iter_studies', 'map_studies', 'extract_features',
+           'header_issue_counts', 'quality_checks']
 
 # %% ../nbs/00_dicom.ipynb #c005
 HU_MIN, HU_MAX = -1024.0, 3071.0
@@ -277,7 +278,7 @@ class DatasetReport:
             g = self.studies.groupby('study_label_id').Label.max()
             return (f"DatasetReport({len(g)} labelled studies: {int(g.sum())} positive, {int((g == 0).sum())} "
                     f"negative, {s['n_studies']} files; {s['n_excluded']} excluded)")
-        return (f"DatasetReport({s['n_studies']} studies: {s['n_pos']} positive, {s['n_neg']} negative; "
+        return (f"DatasetReport({s['n_studies']} labelled files: {s['n_pos']} positive, {s['n_neg']} negative; "
                 f"{s['n_excluded']} excluded)")
 
 # %% ../nbs/00_dicom.ipynb #c028
@@ -323,10 +324,36 @@ def parse_label(v):
     except (TypeError, ValueError): return None
     return int(f) if f in (0., 1.) else None
 
+# %% ../nbs/00_dicom.ipynb #c028-5
+DICOMDIR_UID = '1.2.840.10008.1.3.10'    # Media Storage Directory Storage: a DICOMDIR, an index of files, no image
+
+def not_dicom(path) -> str|None:
+    ("None when the file at `path` holds DICOM content (the 128-byte preamble and 'DICM', or a dataset pydicom parses "
+     "without one, as old exports write), else why it is not read: a DICOMDIR, an unreadable or a non-DICOM file. "
+     "PACS exports name files by UID or `IM000001`, with no extension, so content decides, not the name.")
+    p = Path(path)
+    if p.name.upper() == 'DICOMDIR': return 'DICOMDIR (an index of the export, not an image): not read'
+    try:
+        with open(p, 'rb') as f: head = f.read(132)
+    except OSError as e: return f'not readable ({e.strerror})'
+    try:
+        if head[128:132] == b'DICM':
+            fm = pydicom.filereader.read_file_meta_info(p)
+            if str(fm.get('MediaStorageSOPClassUID', '')) == DICOMDIR_UID:
+                return 'DICOMDIR (an index of the export, not an image): not read'
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            ds = pydicom.dcmread(p, force=True, stop_before_pixels=True, specific_tags=['SOPClassUID', 'Modality'])
+        if 'SOPClassUID' in ds or 'Modality' in ds: return None
+    except Exception: pass
+    return "not a DICOM file (no 'DICM' preamble and no DICOM header): not read"
+
 # %% ../nbs/00_dicom.ipynb #c029
 def _walk_dcm(ct_p:Path, prefix='') -> tuple[list, list]:
-    ("`.dcm` entries under `ct_p`, subfolders included (not followed through links): (candidates (rel stem, path), "
-     "exclusions).")
+    ("DICOM files under `ct_p`, subfolders included (not followed through links): (candidates (ID stem, path), "
+     "exclusions). A `.dcm` name is trusted (decoding reports a bad one); any other file is read by its content "
+     "(`not_dicom`), its ID the whole name, and one that is not DICOM (a DICOMDIR, notes) is an exclusion row.")
     excl, cands = [], []
     try: entries = sorted(os.scandir(ct_p), key=lambda e: e.name)
     except OSError as e:
@@ -337,6 +364,10 @@ def _walk_dcm(ct_p:Path, prefix='') -> tuple[list, list]:
         if not e.name.lower().endswith('.dcm'):
             if e.is_dir(follow_symlinks=False):                            # a study or series folder
                 c, x = _walk_dcm(Path(e.path), rel + '/'); cands += c; excl += x
+            elif e.is_file():                                              # IM000001, a UID, a DICOMDIR, notes.txt
+                why = not_dicom(e.path)
+                if why: excl.append(dict(ID=norm_id(rel), file=rel, reason=why))
+                else: cands.append((rel, Path(e.path)))
             continue
         stem = rel[:-4]
         try: is_dir, is_file = e.is_dir(), e.is_file()
@@ -358,7 +389,7 @@ def list_ct_folder(ct_p:Path) -> tuple[dict, list[dict]]:
     for stem, path in found:
         m = DUP_RE.match(stem)
         if m:
-            excl.append(dict(ID=norm_id(m['base']), file=stem + path.suffix,
+            excl.append(dict(ID=norm_id(m['base']), file=stem + (path.name[-4:] if path.name.lower().endswith('.dcm') else ''),
                              reason='duplicate copy (" (n).dcm"), excluded'))
             continue
         cands.setdefault(norm_id(stem), []).append(path)
@@ -393,6 +424,16 @@ def label_level(lab_ids, by_id:dict, lab_p='labels') -> str:
                            "(ID = its folder), not both")
     return 'study' if dirs else 'slice'
 
+# %% ../nbs/00_dicom.ipynb #c029-3n
+def check_nested_labels(folders, lab_p='labels') -> None:
+    ("A `DatasetError` naming both folders when one labelled study folder lies inside another (`P1` and `P1/S1`): "
+     "the files below both would belong to two studies with two labels.")
+    fs = sorted(set(folders)); pairs = [(a, b) for a in fs for b in fs if b.startswith(a + '/')]
+    if pairs:
+        raise DatasetError(f"{lab_p}: labelled study folders inside other labelled study folders: "
+                           f"{_ids(f'{a} contains {b}' for a, b in pairs)}; label the outer folder or the inner "
+                           "ones, not both")
+
 # %% ../nbs/00_dicom.ipynb #c029-4
 def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|None=None) -> DatasetReport:
     ("Check layout, labels and ID<->file alignment; exclude what is recoverable (each row named), raise "
@@ -423,6 +464,7 @@ def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|Non
     # each file below a labelled folder is a slice of that study
     if level == 'study':
         folders = folder_ids(by_id); named = set(lab.ID); lab = lab.rename(columns={'ID': 'study_label_id'})
+        check_nested_labels(named & set(folders), lab_p)
         lab = lab[lab.study_label_id.isin(folders)].assign(ID=lambda d: d.study_label_id.map(folders)).explode('ID')
         for i in sorted(set(by_id) - set(lab.ID)):
             excl.append(dict(ID=i, file=str(by_id[i].name), reason='DICOM file outside every labelled study folder'))

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from sklearn.metrics import roc_curve, precision_recall_curve
 from fastai.vision.core import imagenet_stats
-from .dicom import DicomError, BrainctError, ParamError, map_studies, read_study, project_salt
+from .dicom import DicomError, BrainctError, ParamError, map_studies, read_study, project_salt, not_dicom
 from .windowing import preprocess_hu
-from .series import order_slices, study_scores, neighbour_index
+from .series import (order_slices, study_scores, neighbour_index, one_series_per_study, exclude_mixed,
+                               geometry_issues, geometry_lines)
 from .data import atomic_write, write_csv, ContextView
 from .model import load_state, WeightsError, check_arch
 from .train import RANKING, SCORE_BS, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
@@ -22,11 +23,12 @@ from .mil import item_loaders
 from .aggregate import study_probabilities, load_aggregator
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'MAX_MEMBERS', 'final_epochs', 'Estimate', 'bootstrap_ci', 'metrics_with_ci',
-           'operating_point_metrics', 'operating_point_table', 'plot_test_curves', 'BundleError', 'save_bundle',
-           'verify_bundle', 'model_from_weights', 'load_bundle', 'load_models', 'spacing_note', 'dicom_paths',
-           'skipped_files', 'check_out_path', 'prevalence_table', 'check_run_finished', 'predict_dicoms',
-           'predict_studies', 'train_final', 'member_specs']
+__all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'GEO', 'MAX_MEMBERS', 'final_epochs', 'Estimate', 'bootstrap_ci',
+           'metrics_with_ci', 'operating_point_metrics', 'operating_point_table', 'plot_test_curves', 'BundleError',
+           'save_bundle', 'verify_bundle', 'model_from_weights', 'load_bundle', 'load_models', 'spacing_note',
+           'find_dicoms', 'unique_paths', 'check_out_path', 'prevalence_table', 'check_run_finished', 'check_trusted',
+           'decode_files', 'group_files', 'predict_dicoms', 'explain_files', 'predict_studies', 'train_final',
+           'member_specs']
 
 # %% ../nbs/06_final.ipynb #c005
 def final_epochs(folds:pd.DataFrame) -> tuple[int, int]:
@@ -61,17 +63,20 @@ def bootstrap_ci(y, p, fn, n_boot=2000, seed=0, alpha=.05) -> tuple[float, float
     return float(np.quantile(vals, alpha/2)), float(np.quantile(vals, 1 - alpha/2))
 
 # %% ../nbs/06_final.ipynb #c008-1
-def metrics_with_ci(y, p, threshold, n_boot=2000, seed=0, ranking=True) -> dict:
-    ("ROC-AUC and AUPRC (unless `ranking=False`) and the metrics/confusion matrix at `threshold`, each with a "
-     "bootstrap 95% CI.")
+def metrics_with_ci(y, p, threshold, n_boot=2000, seed=0, ranking=True, scores=None) -> dict:
+    ("ROC-AUC and AUPRC (unless `ranking=False`; of `scores` when given, the model's own ranking before a map that "
+     "may tie it) and the metrics/confusion matrix of `p` at `threshold`, each with a bootstrap 95% CI.")
     y = np.asarray(y).astype(int); p = np.asarray(p, float)
-    fns = {k: RANKING[k] for k in ('roc_auc', 'auprc')} if ranking else {}
+    s = p if scores is None else np.asarray(scores, float)
+    fns = {k: (lambda f: lambda a, i: f(a, s[i]))(RANKING[k]) for k in ('roc_auc', 'auprc')} if ranking else {}
     for k in METRICS + ['tp', 'fp', 'tn', 'fn']:
         fns[k] = (lambda key: lambda a, b: confusion_metrics(a, b, threshold)[key])(k)
     res = dict(threshold=float(threshold), n=int(len(y)), n_pos=int(y.sum()), prevalence=float(y.mean()), ci_level=.95,
                n_boot=n_boot)
+    idx = np.arange(len(y))                          # resampled together: the bootstrap draws indices
     for k, fn in fns.items():
-        v = fn(y, p); lo, hi = bootstrap_ci(y, p, fn, n_boot, seed)
+        f = fn if k in ('roc_auc', 'auprc') else (lambda g: lambda a, i: g(a, p[i]))(fn)
+        v = f(y, idx); lo, hi = bootstrap_ci(y, idx, f, n_boot, seed)
         res[k] = Estimate(float(v), lo, hi).to_dict()
     cm = confusion_metrics(y, p, threshold)
     res['confusion_matrix'] = dict(tp=cm['tp'], fp=cm['fp'], tn=cm['tn'], fn=cm['fn'])
@@ -240,42 +245,57 @@ def spacing_note(meta:dict) -> str|None:
     return None
 
 # %% ../nbs/06_final.ipynb #c014-1
+GEO = ('patient_hash', 'study_hash', 'series_hash', 'slice_pos', 'instance_number', 'orientation', 'plane_tilt_deg',
+       'slice_thickness', 'rows', 'cols')   # the header fields that group, order and choose series, as in training
+
 def _crop_one(path, out_size, salt):
     try:
         hu, meta = read_study(path, salt)
         crop, info = preprocess_hu(hu, out_size, path=path)
-        return dict(crop=crop, error=None, note=spacing_note(meta),
-                    geo=dict((k, meta.get(k)) for k in ('study_hash', 'series_hash', 'slice_pos', 'instance_number')))
+        return dict(crop=crop, error=None, note=spacing_note(meta), geo={k: meta.get(k) for k in GEO})
     except DicomError as e: return dict(crop=None, error=e.reason, note=None, geo={})
     except Exception as e: return dict(crop=None, error=f'{type(e).__name__}: {e}', note=None, geo={})
 
 # %% ../nbs/06_final.ipynb #c014-2
-def dicom_paths(src) -> list[Path]:
-    "DICOM files from a folder (recursive, `*.dcm` or extension-less), a file, or a list of them."
-    if isinstance(src, (list, tuple)): return [p for s in src for p in dicom_paths(s)]
+def find_dicoms(src) -> tuple[list[Path], list[dict]]:
+    ("Stage 1 of `predict`, find: the DICOM files named by `src` (a file, a folder searched recursively, or a list of "
+     "them) and a row (file, error) for each file under a folder that is not read: a `.dcm` name is trusted, any other "
+     "file is read by content (`not_dicom`), so `IM000001` and UID names count and a DICOMDIR or notes do not.")
+    if isinstance(src, (list, tuple)):
+        found = [find_dicoms(s) for s in src]
+        return [p for f, _ in found for p in f], [r for _, s in found for r in s]
     src = Path(src)
-    if src.is_file(): return [src]
+    if src.is_file(): return [src], []
     if not src.is_dir(): raise ParamError(f"{src}: no such file or folder")
-    return sorted(p for p in src.rglob('*') if p.is_file() and (p.suffix.lower() == '.dcm' or p.suffix == ''))
+    paths, skipped = [], []
+    for p in sorted(q for q in src.rglob('*') if q.is_file()):
+        why = None if p.name.lower().endswith('.dcm') else not_dicom(p)
+        if why: skipped.append(dict(file=str(p), error=why))
+        else: paths.append(p)
+    return paths, skipped
 
 # %% ../nbs/06_final.ipynb #c014-3
-def skipped_files(src) -> list[Path]:
-    ("Files under the folders in `src` that `dicom_paths` does not read (another extension), so each can be named in "
-     "the output.")
-    if isinstance(src, (list, tuple)): return [p for s in src for p in skipped_files(s)]
-    src = Path(src)
-    if not src.is_dir(): return []
-    return sorted(p for p in src.rglob('*') if p.is_file() and not (p.suffix.lower() == '.dcm' or p.suffix == ''))
+def unique_paths(paths) -> tuple[list[Path], list[Path]]:
+    ("(`paths` with each file once, in the order first named, links and `..` resolved; the namings dropped): a file "
+     "passed twice (`study/` and `study/x.dcm`) is one slice, scored once.")
+    seen, keep, dup = set(), [], []
+    for p in paths:
+        r = os.path.realpath(p)
+        if r in seen: dup.append(Path(p))
+        else: seen.add(r); keep.append(Path(p))
+    return keep, dup
 
 # %% ../nbs/06_final.ipynb #c014-4
-def check_out_path(out) -> Path:
-    "`out` as a Path whose folder exists and is writable, checked before any work; `ParamError` otherwise."
+def check_out_path(out, flag='--out') -> Path:
+    ("`out` as a Path whose folder exists and is writable, checked before any work; a `ParamError` naming `flag` "
+     "otherwise.")
     out = Path(out); d = out.parent if str(out.parent) else Path('.')
     if out.is_dir():
-        raise ParamError(f"--out {out} is a folder: give the predictions CSV a file name, e.g. --out "
-                         f"{out/'predictions.csv'}")
-    if not d.is_dir(): raise ParamError(f"--out {out}: folder {d} does not exist; create it first")
-    if not os.access(d, os.W_OK): raise ParamError(f"--out {out}: folder {d} is not writable")
+        raise ParamError(f"{flag} {out} is a folder: give the CSV a file name, e.g. {flag} {out/'predictions.csv'}")
+    if d.exists() and not d.is_dir():
+        raise ParamError(f"{flag} {out}: {d} is a file, not a folder; give a path in an existing folder")
+    if not d.is_dir(): raise ParamError(f"{flag} {out}: folder {d} does not exist; create it first")
+    if not os.access(d, os.W_OK): raise ParamError(f"{flag} {out}: folder {d} is not writable")
     return out
 
 # %% ../nbs/06_final.ipynb #c014-5
@@ -313,82 +333,114 @@ def check_run_finished(run_dir, allow_unfinished=False):
             raise BundleError(f"{msg}; resume it (brainct run --resume {run_dir}) or pass --allow-unfinished")
         print(f"note: {msg}; scoring anyway (--allow-unfinished)", file=sys.stderr)
 
+# %% ../nbs/06_final.ipynb #c014-7w
+def check_trusted(meta:dict, run_dir, allow_weak=False):
+    ("Refuse a bundle whose run said its answers cannot be trusted (`ranking_check`: OOF ranking below chance, a flat "
+     "map) unless `allow_weak`; then score with a warning.")
+    rc = meta.get('ranking_check') or {}
+    if rc.get('ok', True): return
+    msg = f"{run_dir}: {rc['message']}"
+    if not allow_weak:
+        raise BundleError(f"{msg}. This bundle refuses to score: its answers would say nothing or the opposite. Pass "
+                          "--allow-weak-model (allow_weak=True) to score anyway")
+    print(f"WARNING: {msg}; scoring anyway (--allow-weak-model): do not act on these answers", file=sys.stderr)
+
+# %% ../nbs/06_final.ipynb #c014-7d
+def decode_files(paths, out_size:int, num_workers=0) -> tuple[pd.DataFrame, dict]:
+    ("Stage 2 of `predict`, decode: each file once through training's ingestion; (one row per file: ID (the path), ok, "
+     "error, note and the header fields of `GEO`; {ID: crop} of the usable ones).")
+    res = map_studies(_crop_one, paths, num_workers, out_size=out_size, salt=project_salt())
+    files = pd.DataFrame([dict(ID=str(p), ok=r['crop'] is not None, error=r['error'], note=r['note'], **r['geo'])
+                          for p, r in zip(paths, res)])
+    files = files.reindex(columns=['ID', 'ok', 'error', 'note', *GEO])
+    return files, {str(p): r['crop'] for p, r in zip(paths, res) if r['crop'] is not None}
+
+def group_files(files:pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame|None, pd.DataFrame]:
+    ("Stage 3 of `predict`, group as training does: a study whose files carry more than one patient is left out "
+     "(`exclude_mixed`), each study keeps one series (`one_series_per_study`); (files with ok/error updated, the "
+     "ordered slices or None, the series table). Files keep their order.")
+    files, _ = exclude_mixed(files.assign(study_hash=files.study_hash.astype(object)), 'study_hash')
+    files, st = one_series_per_study(files)
+    return files, (order_slices(files) if files.ok.any() else None), st
+
 # %% ../nbs/06_final.ipynb #c014-8
 def predict_dicoms(run_dir, dicoms, num_workers=0, device='cpu', bs=SCORE_BS, out=None, operating_point='chosen',
-                   cam_dir=None, allow_unfinished=False) -> pd.DataFrame:
-    ("Score DICOM files with a finished run, exactly as its test set was scored (ensemble, TTA, recalibration); one "
-     "row per file.")
+                   cam_dir=None, allow_unfinished=False, allow_weak=False) -> pd.DataFrame:
+    ("Score DICOM files with a finished run, exactly as its test set was scored (series rule, ensemble, TTA, "
+     "recalibration); one row per file, each file once, every score joined to its file by key.")
     if out is not None: out = check_out_path(out)
     if cam_dir is not None:
         cam_dir = Path(cam_dir)
         try: cam_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e: raise ParamError(f"--cam {cam_dir}: cannot create the folder ({e.strerror})") from None
     b = load_models(run_dir); meta = b['meta']
-    check_run_finished(run_dir, allow_unfinished)
+    check_run_finished(run_dir, allow_unfinished); check_trusted(meta, run_dir, allow_weak)
     pts = meta.get('operating_points') or dict(chosen=dict(threshold=meta['threshold']))
     if operating_point not in pts:
         raise ParamError(f"operating point {operating_point!r} is not in the bundle of {run_dir}; it has {sorted(pts)}")
     thr = float(pts[operating_point]['threshold'])
-    paths = dicom_paths(dicoms)
-    if not paths: raise ParamError(f"no DICOM files (*.dcm or no extension) found in {dicoms}")
-    res = map_studies(_crop_one, paths, num_workers, out_size=meta['out_size'], salt=project_salt())
-    ok = [i for i, r in enumerate(res) if r['crop'] is not None]
-    crops = np.stack([res[i]['crop'] for i in ok]) if ok else np.zeros((0, 1, 1), np.int16)
-    stats = (meta['norm_mean'], meta['norm_std'])
-    geo = pd.DataFrame([dict(ID=str(p), ok=r['crop'] is not None, **r['geo']) for p, r in zip(paths, res)])
-    o = order_slices(geo) if geo.ok.any() else None            # where each slice sits in its study (headers only)
-    k = int(meta.get('context', 0))
-    inputs = ContextView(crops,
-                         neighbour_index(pd.DataFrame(dict(ID=[str(paths[i]) for i in ok])), o,
-                                         k)) if k and ok else crops
-    raw = score_crops(b['models'], inputs, meta['window_ranges'], stats, meta.get('tta', False), bs, device)
+    found, skipped = find_dicoms(dicoms); paths, dup = unique_paths(found)
+    if not paths: raise ParamError(f"no DICOM files found in {dicoms}")
+    if dup:
+        print(f"note: {len(dup)} path(s) name a file already given (links resolved); each file is scored once: "
+              f"{', '.join(map(str, dup[:3]))}" + (' ...' if len(dup) > 3 else ''), file=sys.stderr)
+    files, crop_of = decode_files(paths, meta['out_size'], num_workers)
+    files, slices, st = group_files(files)                                      # as training groups them
+    for line in geometry_lines(st): print(line, file=sys.stderr)
+    ids = files.ID[files.ok].tolist()                                           # the files scored, in order
+    crops = np.stack([crop_of[i] for i in ids]) if ids else np.zeros((0, 1, 1), np.int16)
+    stats, k = (meta['norm_mean'], meta['norm_std']), int(meta.get('context', 0))
+    inputs = ContextView(crops, neighbour_index(pd.DataFrame(dict(ID=ids)), slices, k)) if k and ids else crops
+    raw = (score_crops(b['models'], inputs, meta['window_ranges'], stats, meta.get('tta', False), bs, device)
+           if ids else np.zeros(0))
     recal = Recalibrator.from_dict(meta.get('calibration')); study_bundle = meta.get('level') == 'study'
     # a study bundle's map and threshold are for study scores
     probs = raw if study_bundle else recal(raw)
     if recal.n_outside(raw) and not study_bundle:
         print(f"note: {recal.n_outside(raw)} of {len(raw)} scores lie outside the {recal.method} map's fitted support "
               f"{recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)", file=sys.stderr)
-    df = pd.DataFrame(dict(file=[str(p) for p in paths], probability=np.nan,
-                           label=pd.array([pd.NA]*len(paths), dtype='Int64'),
-                           threshold=thr, operating_point=operating_point, error=[r['error'] for r in res],
-                           note=[r['note'] for r in res]))
-    if o is not None:
-        df = df.merge(o[['ID', 'study_key', 'slice_index', 'slice_pos']].rename(columns={'ID': 'file'}), on='file',
-                      how='left')
-    skip = skipped_files(dicoms)
-    if skip:
-        df = pd.concat([df, pd.DataFrame(dict(file=[str(p) for p in skip], threshold=thr, operating_point=operating_point,
-                                                   error=[f"not read: '{p.suffix}' is not a DICOM file name (.dcm or "
-                                                          "none); rename it if it is one" for p in skip]))],
-                            ignore_index=True)
-    df.loc[ok, 'probability'] = probs
-    if not study_bundle: df.loc[ok, 'label'] = (probs >= thr).astype(int)
-    if not study_bundle and recal.method != 'none':
-        df.insert(2, 'probability_uncalibrated', np.nan); df.loc[ok, 'probability_uncalibrated'] = raw
+    by_id = lambda v: files.ID.map(pd.Series(np.asarray(v, float), index=ids, dtype=float))     # joined by key
+    df = pd.DataFrame(dict(file=files.ID, probability=by_id(probs), label=pd.array([pd.NA]*len(files), dtype='Int64'),
+                           threshold=thr, operating_point=operating_point, error=files.error, note=files.note))
+    if not study_bundle: df['label'] = (df.probability >= thr).astype('Int64').where(df.probability.notna())
+    if not study_bundle and recal.method != 'none': df.insert(2, 'probability_uncalibrated', by_id(raw))
+    if slices is not None:
+        s = slices.set_index('ID')
+        for c in ('study_key', 'slice_index', 'slice_pos'): df[c] = df.file.map(s[c])
+        df['geometry'] = df.study_key.map(geometry_issues(st))
+    df = pd.concat([df, pd.DataFrame(dict(file=[r['file'] for r in skipped], threshold=thr,
+                                          operating_point=operating_point, error=[r['error'] for r in skipped]))],
+                   ignore_index=True).drop_duplicates('file')
     df.attrs['bundle'] = dict(level=meta.get('level', 'slice'), aggregation=meta.get('aggregation', 'max'),
-                              topk=meta.get('topk', 3),
-                              calibration=meta.get('calibration'), threshold=thr, run_dir=str(run_dir),
-                              aggregator=meta.get('aggregator'))
-    # one montage per study: its top slices with their heat maps
-    if cam_dir is not None and study_bundle:
-        df['cam'] = None; pos = {i: j for j, i in enumerate(ok)}
-        for key, g in df.iloc[ok].groupby('study_key', sort=False):
+                              topk=meta.get('topk', 3), calibration=meta.get('calibration'), threshold=thr,
+                              run_dir=str(run_dir), aggregator=meta.get('aggregator'))
+    if cam_dir is not None: explain_files(df, b['final'], crops, inputs, ids, meta, cam_dir, study_bundle, device)
+    if out is not None: write_csv(out, df)
+    return df
+
+# %% ../nbs/06_final.ipynb #c014-8x
+def explain_files(df:pd.DataFrame, model, crops, inputs, ids:list, meta:dict, cam_dir:Path, study_bundle:bool,
+                  device='cpu'):
+    ("Stage 6 of `predict`, explain: Grad-CAM of the final model into `cam_dir`, the `cam` column of `df` naming each "
+     "file's picture: per study its three top slices in one montage (a study bundle), else one overlay per file.")
+    stats, pos = (meta['norm_mean'], meta['norm_std']), {f: j for j, f in enumerate(ids)}
+    df['cam'] = None
+    if study_bundle:
+        for key, g in df[df.file.isin(pos)].groupby('study_key', sort=False):
             top = g.sort_values('probability', ascending=False).head(3).sort_values('slice_index')
-            j = [pos[i] for i in top.index]
-            cams, _ = grad_cam(b['final'], inputs[j], meta['window_ranges'], stats, device=device)
+            j = [pos[f] for f in top.file]
+            cams, _ = grad_cam(model, inputs[j], meta['window_ranges'], stats, device=device)
             f = save_study_montage(cam_dir/f"study_{key}_cam.png", crops[j], cams,
                                    [f"#{int(r.slice_index)} {Path(r.file).name}\np={r.probability:.2f}"
                                     for r in top.itertuples()],
                                    f"study {key}: {len(g)} slices, top {len(top)} by slice score")
             df.loc[g.index, 'cam'] = str(f)
-    elif cam_dir is not None:
-        cams, _ = grad_cam(b['final'], inputs, meta['window_ranges'], stats, device=device)
-        names = _cam_names(paths); df['cam'] = None
-        for j, i in enumerate(ok):
-            df.loc[i, 'cam'] = str(save_cam_png(cam_dir/names[i], crops[j], cams[j], f"{Path(paths[i]).name}  "
-                                                                                     f"p={probs[j]:.2f}"))
-    if out is not None: write_csv(out, df)
-    return df
+        return
+    if not ids: return
+    cams, _ = grad_cam(model, inputs, meta['window_ranges'], stats, device=device)
+    names, p = _cam_names(ids), df.set_index('file').probability
+    for j, f in enumerate(ids):
+        df.loc[df.file == f, 'cam'] = str(save_cam_png(cam_dir/names[j], crops[j], cams[j], f"{Path(f).name}  p={p[f]:.2f}"))
 
 # %% ../nbs/06_final.ipynb #c014s
 def predict_studies(slices:pd.DataFrame) -> pd.DataFrame:
@@ -398,7 +450,7 @@ def predict_studies(slices:pd.DataFrame) -> pd.DataFrame:
     b = slices.attrs.get('bundle') or dict(level='slice', aggregation='max', topk=3, calibration=None)
     ok = slices[slices.probability.notna() & slices.get('study_key',
                                                         pd.Series(index=slices.index, dtype=object)).notna()]
-    cols = ['study', 'first_file', 'n_slices', 'probability', 'label', 'top_slices']
+    cols = ['study', 'first_file', 'n_slices', 'probability', 'label', 'top_slices', 'geometry']
     if not len(ok): return pd.DataFrame(columns=cols)
     thr, study = float(ok.threshold.iloc[0]), b['level'] == 'study'
     learned = study and b['aggregation'] == 'gru'
@@ -415,6 +467,7 @@ def predict_studies(slices:pd.DataFrame) -> pd.DataFrame:
     s['label'] = (s.prob >= thr).astype(int)
     first = ok.sort_values('slice_index').groupby('study_key').file.first()
     s.insert(1, 'first_file', s.study_key.map(first))
+    s['geometry'] = s.study_key.map(ok.groupby('study_key').geometry.first()) if 'geometry' in ok else ''
     return s.rename(columns={'study_key': 'study', 'prob': 'probability'})[cols]
 
 # %% ../nbs/06_final.ipynb #c016

@@ -54,8 +54,9 @@ def check_params(p:RunParams) -> RunParams:
     _check(num(p.context) and 0 <= p.context <= 4, 'context', p.context, 'an integer in [0, 4]')
     _check(num(p.repeats) and 1 <= p.repeats <= 10, 'repeats', p.repeats, 'an integer in [1, 10]')
     member_specs(p.members, p.arch, p.seed)                                            # a bad members spec fails here
-    _check(p.ensemble != 'members' or p.members not in (None, '', 'None'), 'ensemble', p.ensemble,
-           "'members' only with members set")
+    if p.ensemble == 'members' and p.members in (None, '', 'None'):
+        raise ParamError("ensemble='members' averages the ensemble members, but members is not set: give members "
+                         "(e.g. members='seeds:2' or members='efficientnet_lite0') or another ensemble")
     _check(p.grouping in ('auto', 'patient', 'study'), 'grouping', p.grouping, "'auto', 'patient' or 'study'")
     _check(p.loader_workers is None or (num(p.loader_workers) and p.loader_workers >= 0), 'loader_workers',
            p.loader_workers, 'None (0 on the CPU, up to 8 on a GPU) or an integer >= 0')

@@ -29,7 +29,7 @@ class RunParams:
     run_grid: bool = False              # search the grid of training configurations (grid_json), then verify the winner on fresh folds
     config_json: str|None = None        # training config overrides: a JSON file or JSON text (e.g. '{"epochs_ft": 8}')
     out_dir: str = 'outputs'            # where run_<YYYYMMDD_HHMMSS>/ folders and the shared crop store (cache/) go
-    arch: str = 'resnet18'              # backbone: resnet18/34/50 or efficientnet_lite0 (offline weights, `effnet` extra)
+    arch: str = 'resnet18'              # backbone: resnet18/34/50/101/152 or efficientnet_lite0/1/2 (offline weights, `effnet` extra)
     pretrained: bool|None = None        # ImageNet weights; None: yes on real data, on the demo only if the weights are on disk
     weights: str|None = None            # path of a weights file to use instead of torchvision's cache
     device: str|None = None             # 'cpu', 'cuda' or 'cuda:N'; None: cuda if available, else cpu

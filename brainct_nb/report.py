@@ -15,7 +15,7 @@ from .params import aggregation_words
 # %% auto #0
 __all__ = ['CARD_ITEMS', 'NOT_APPLICABLE', 'CARD_SECTIONS', 'study_lines', 'card_details', 'card_intended_use', 'card_data',
            'card_method', 'card_results', 'card_calibration', 'card_subgroups', 'card_limitations', 'card_software',
-           'model_card_text']
+           'card_trust', 'model_card_text']
 
 # %% ../nbs/07d_report.ipynb #c016s
 def study_lines(run:Run) -> list[str]:
@@ -237,8 +237,22 @@ def card_software(run:Run) -> list[str]:
          f"bundle SHA-256 {json.loads((run.dir/'bundle.json').read_text())['bundle_sha256'][:16]}...; parameters in "
          "`run_args.json`."]
 
+# %% ../nbs/07d_report.ipynb #c016e-2t
+def card_trust(run:Run) -> list[str]:
+    ("Whether the answers say anything (`ranking_check` of CV and test): a warning heading the card when the OOF "
+     "ranking is below chance or the recalibration map is flat, one line otherwise.")
+    rc = run.test.metrics.get('ranking_check') or run.cv.metrics.get('ranking_check') or {}
+    if not rc: return []
+    if rc['ok']:
+        return ['## Ranking check', f"- Passed: OOF ROC-AUC {rc['oof_roc_auc']:.3f} (model scores), the "
+                "recalibration map is not flat and never inverts a ranking.", '']
+    return ['## WARNING: these answers cannot be trusted', f"- {rc['message'][0].upper()}{rc['message'][1:]}.",
+            '- The bundle refuses to score (`brainct predict` stops) unless given `--allow-weak-model`. More data, a '
+            'pretrained backbone or slice context may help; the figures below describe a model that does not rank '
+            'cases.', '']
+
 # %% ../nbs/07d_report.ipynb #c016e-2j
-CARD_SECTIONS = [card_details, card_intended_use, card_data, card_method, card_results, card_calibration,
+CARD_SECTIONS = [card_details, card_trust, card_intended_use, card_data, card_method, card_results, card_calibration,
                  card_subgroups, card_limitations, card_software]
 
 def model_card_text(run:Run) -> str:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['SERIES_RULE', 'AGGREGATIONS', 'order_slices', 'series_table', 'study_scores', 'plot_study', 'drop_other_series',
-           'neighbour_index']
+__all__ = ['SERIES_RULE', 'AGGREGATIONS', 'GEOMETRY_ISSUES', 'order_slices', 'series_table', 'study_scores', 'plot_study',
+           'drop_other_series', 'one_series_per_study', 'geometry_issues', 'geometry_lines', 'mixed_identity',
+           'exclude_mixed', 'neighbour_index']
 
 # %% ../nbs/02b_series.ipynb #q005
 SERIES_RULE = "axial, slice thickness 2.5-5 mm where recorded, then the most slices, then the first series key"
@@ -146,6 +147,67 @@ def drop_other_series(feats:pd.DataFrame, table:pd.DataFrame) -> pd.DataFrame:
     out.loc[hit, 'ok'] = False
     out.loc[hit, 'error'] = f"series not used: its study keeps another series ({SERIES_RULE})"
     return out
+
+# %% ../nbs/02b_series.ipynb #q018o
+def one_series_per_study(feats:pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ("(`feats` with each study's other multi-slice series excluded, the series table): the rule training and "
+     "`predict` share, so a study is scored on the series it would have been trained on.")
+    st = series_table(feats)
+    return drop_other_series(feats, st), st
+
+# %% ../nbs/02b_series.ipynb #q018g
+GEOMETRY_ISSUES = dict(duplicate_positions='duplicate slice positions', gaps='gaps along the slice normal',
+                       mixed_matrix='slices of different matrix sizes')
+
+def geometry_issues(st:pd.DataFrame) -> pd.Series:
+    "Per study key of the series table `st`, its kept series' geometry issues in words ('' when none)."
+    if not len(st): return pd.Series(dtype=object)
+    k = st[st.kept]
+    words = [', '.join(f"{int(r[c]) if c != 'mixed_matrix' else ''} {w}".strip() for c, w in GEOMETRY_ISSUES.items()
+                       if r[c]) for _, r in k.iterrows()]
+    return pd.Series(words, index=k.study_key.values).groupby(level=0).agg('; '.join)
+
+def geometry_lines(st:pd.DataFrame) -> list[str]:
+    "One console line per kind of geometry issue in the kept series of `st`: how many studies have it, the first few."
+    out = []
+    if not len(st): return out
+    k = st[st.kept]
+    for c, w in GEOMETRY_ISSUES.items():
+        hit = k.study_key[k[c].astype(bool)]
+        if len(hit):
+            out.append(f"note: {len(hit)} studies have {w} (series.csv): {', '.join(map(str, hit[:3]))}"
+                       + (' ...' if len(hit) > 3 else ''))
+    return out
+
+# %% ../nbs/02b_series.ipynb #q017i
+def mixed_identity(feats:pd.DataFrame, by:str, check=('patient_hash', 'study_hash')) -> pd.DataFrame:
+    ("One row per group of the usable rows of `feats` (grouped by column `by`) whose files carry more than one value "
+     "of a `check` column (salted PatientID / StudyInstanceUID hashes): the group, its file count, and per column each "
+     "value's short hash, count and first file, so the intruder can be found without an identifier on screen.")
+    ok = feats[feats.ok & feats[by].notna()] if len(feats) else feats
+    rows = []
+    for key, g in ok.groupby(by, sort=True):
+        parts = {}
+        for c in check:
+            if c not in g or g[c].nunique() < 2: continue
+            parts[c] = '; '.join(f"{str(h)[:8]}: {len(x)} files (first {x.ID.astype(str).min()})"
+                                 for h, x in g.groupby(c, sort=True))
+        if parts: rows.append(dict(group=key, n_files=len(g), **parts))
+    return pd.DataFrame(rows, columns=['group', 'n_files', *check])
+
+# %% ../nbs/02b_series.ipynb #q017x
+def exclude_mixed(feats:pd.DataFrame, by:str, check=('patient_hash',), what='study') -> tuple[pd.DataFrame, pd.DataFrame]:
+    ("(`feats` with every file of a group (by column `by`) that mixes patients or studies made an exclusion naming the "
+     "parts, the `mixed_identity` table): such a group has no one label and no one answer.")
+    bad = mixed_identity(feats, by, check)
+    if not len(bad): return feats, bad
+    out = feats.copy(); why = {}
+    for r in bad.itertuples():
+        parts = '; '.join(f"{c.replace('_hash', '')}s {getattr(r, c)}" for c in check if isinstance(getattr(r, c), str))
+        why[r.group] = f"not used: its {what} holds files of more than one patient or study ({parts})"
+    hit = out.ok & out[by].isin(set(why))
+    out.loc[hit, 'ok'] = False; out.loc[hit, 'error'] = out.loc[hit, by].map(why)
+    return out, bad
 
 # %% ../nbs/02b_series.ipynb #q017n
 def neighbour_index(rows:pd.DataFrame, slices:pd.DataFrame, k:int) -> np.ndarray:

@@ -21,21 +21,23 @@ from .cv import (FitSpec, run_cv, run_grid, cv_threshold_tables, select_threshol
 from .final import (member_specs, final_epochs, train_final, metrics_with_ci, plot_test_curves, save_bundle,
                               operating_point_metrics, operating_point_table, model_from_weights)
 from .train import score_crops, RANKING, SCORE_BS, ranking, load_config, read_overrides, TrainConfig
-from .trust import (subgroup_columns, subgroup_table, Recalibrator, ENSEMBLES, ensemble_members, operating_points, calibration_stats,
+from .trust import (subgroup_columns, subgroup_table, Recalibrator, ranking_check, ENSEMBLES, ensemble_members, operating_points, calibration_stats,
                               reliability_table,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
 from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device, arch_recipe
 from .report import model_card_text
 from .aggregate import study_sequences, fit_aggregator, study_probabilities, save_aggregator
-from .series import series_table, drop_other_series, order_slices, study_scores, plot_study, neighbour_index
+from .series import (one_series_per_study, order_slices, study_scores, plot_study, neighbour_index,
+                               mixed_identity, exclude_mixed, geometry_lines)
 
 # %% auto #0
 __all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint',
-           'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds', 'slice_summary', 'mil',
-           'study_codes', 'study_probs', 'train_aggregator', 'fold_aggregators', 'aggregation_table', 'candidate_fit',
-           'adopt_candidate', 'item_crops', 'scale_name', 'tta_effect', 'cv_inputs', 'grid_then_verify', 'cv_headline',
-           'print_cv', 'step_cv', 'scoring_variants', 'train_members', 'final_aggregator', 'step_final',
-           'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures', 'step_model_card']
+           'one_patient_per_study', 'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds',
+           'slice_summary', 'mil', 'study_codes', 'study_probs', 'train_aggregator', 'fold_aggregators',
+           'aggregation_table', 'candidate_fit', 'adopt_candidate', 'item_crops', 'scale_name', 'tta_effect',
+           'cv_inputs', 'grid_then_verify', 'cv_headline', 'print_cv', 'step_cv', 'scoring_variants', 'train_members',
+           'final_aggregator', 'step_final', 'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures',
+           'step_model_card']
 
 # %% ../nbs/07c_steps.ipynb #c010l
 def protocol_level(level:str, series:pd.DataFrame, label_level='slice', aggregation='max') -> str:
@@ -103,6 +105,30 @@ def data_fingerprint(feats:pd.DataFrame) -> str:
     return fingerprint(sorted(zip(feats.ID.astype(str), feats.Label.astype(int),
                                   feats.content_sha1.fillna(feats.error).astype(str))))
 
+# %% ../nbs/07c_steps.ipynb #c010-3p
+def one_patient_per_study(feats:pd.DataFrame, rep) -> pd.DataFrame:
+    ("`feats` grouped into studies with one patient each. Study labels: a labelled folder whose files carry more than "
+     "one PatientID or StudyInstanceUID is refused (`DatasetError` naming each folder and its parts), since its label "
+     "would go to the wrong patient; the folder then becomes the study key. Headers: a StudyInstanceUID shared by "
+     "several patients is excluded, each file's reason in `excluded.csv`.")
+    if rep.label_level == 'study':
+        feats = feats.assign(folder=feats.ID.map(rep.studies.set_index('ID').study_label_id))
+        bad = mixed_identity(feats, 'folder')
+        if len(bad):
+            lines = [f"  {r.group} ({r.n_files} files): " + '; '.join(f"{c.replace('_hash', '')}s {getattr(r, c)}"
+                     for c in ('patient_hash', 'study_hash') if isinstance(getattr(r, c), str))
+                     for r in bad.head(10).itertuples()]
+            raise DatasetError(f"{len(bad)} labelled study folder(s) hold files of more than one patient or study "
+                               "(short salted hashes of PatientID / StudyInstanceUID, counts, first file); a folder's "
+                               "label would go to the wrong patient. Move the other files out or label them as their "
+                               "own study:\n" + '\n'.join(lines))
+        return feats.assign(study_hash=feats.folder).drop(columns='folder')
+    feats, bad = exclude_mixed(feats, 'study_hash')
+    if len(bad):
+        print(f"WARNING: {len(bad)} studies (StudyInstanceUID) hold files of more than one patient: not used "
+              "(excluded.csv names each file)")
+    return feats
+
 # %% ../nbs/07c_steps.ipynb #c010-4
 @run_step
 def step_features(run:Run):
@@ -119,10 +145,8 @@ def step_features(run:Run):
                            "differ): "
                            "start a new run (omit resume)")
     run.set_status('running', data_fingerprint=fp)
-    if rep.label_level == 'study':                                                  # a labelled folder is the study
-        feats['study_hash'] = feats.ID.map(rep.studies.set_index('ID').study_label_id)
-    st = series_table(feats); run.save_csv('series.csv', st)                       # hashed keys, positions, counts
-    feats = drop_other_series(feats, st)                                            # one series per study
+    feats = one_patient_per_study(feats, rep)                                       # a study is one patient's
+    feats, st = one_series_per_study(feats); run.save_csv('series.csv', st)         # hashed keys, positions, counts
     level = protocol_level(p.level, st, rep.label_level, p.aggregation)
     run.save_csv('features.csv', feats.drop(columns=['cached', 'crc32'], errors='ignore'))
     ex = excluded_table(rep, feats); run.save_csv('excluded.csv', ex)
@@ -142,6 +166,7 @@ def step_features(run:Run):
           f"decoded {cache.n_decoded} "
           f"(the rest from the cache) in {cache.build_s:.1f}s with {nw} workers")
     print_excluded(ex)
+    for line in geometry_lines(st): print(line)
     if qc['series']['n_multi_slice']:
         print(f"{qc['series']['n_series']} series in {qc['series']['n_studies']} studies "
               f"({qc['series']['n_multi_slice']} of several "
@@ -151,6 +176,10 @@ def step_features(run:Run):
               f"{aggregation_words(p)} of its slice scores"
               + ("; labels per study: the slice model learns through that maximum (multiple-instance learning)"
                  if rep.label_level == 'study' else ''))
+        n = slices.groupby('study_key').size()
+        if p.aggregation == 'topk' and (n <= p.topk).any():
+            print(f"note: topk={p.topk} reaches the slice count of {int((n <= p.topk).sum())} of {len(n)} studies "
+                  f"(fewest {int(n.min())} slices): their score is the mean of all their slices")
     if cache.old_caches:
         print(f"note: {len(cache.old_caches)} cache folder(s) of an earlier format are not used and can be deleted: "
               f"{', '.join(cache.old_caches[:3])}")
@@ -448,6 +477,7 @@ def step_cv(run:Run):
         folds = study_folds(oof, slice_folds)
     recal = Recalibrator.fit(oof.Label, oof.prob_model, p.calibration)       # fitted on OOF only
     oof['prob'] = recal(oof.prob_model); res['oof'] = oof
+    trust = ranking_check(oof.Label, oof.prob_model, recal)                  # below chance or flat: said everywhere
     by_fold, summary = cv_threshold_tables(oof, THRESHOLDS if p.calibration == 'none' else FINE_THRESHOLDS)
     sel = select_threshold(summary, p.threshold_strategy, p.sens_target); sel['threshold_source'] = source
     sel['scale'] = scale_name(p)
@@ -456,7 +486,7 @@ def step_cv(run:Run):
                      ('cv_thresholds_by_fold.csv', by_fold), ('cv_thresholds_summary.csv', summary)] + \
                     ([('cv_oof_slice_predictions.csv', slice_oof)] if study else []):
         run.save_csv(name, df)
-    cvm = cv_headline(run, oof, folds, time.time() - t0)
+    cvm = cv_headline(run, oof, folds, time.time() - t0); cvm['ranking_check'] = trust
     if study:
         cvm.update(aggregation=p.aggregation, topk=p.topk if p.aggregation == 'topk' else None, n_studies=len(oof),
                    n_pos_studies=int(oof.Label.sum()), labels='study' if mil(run) else 'slice',
@@ -468,6 +498,7 @@ def step_cv(run:Run):
     run.cv = CVResult(res, cvm, sel, summary, recal)
     write_effective_config(run)
     print_cv(run, cvm, sel)
+    if not trust['ok']: print(f"WARNING: {trust['message']}; its bundle will refuse to score unless asked")
     return dict(metrics=cvm, selection=sel, summary=summary, figures=figs)
 
 # %% ../nbs/07c_steps.ipynb #c016
@@ -558,14 +589,16 @@ def step_final(run:Run):
         pred = pred.assign(n_slices=st.n_slices.values, top_slices=st.top_slices.values)
         run.save_csv('test_slice_predictions.csv', ts)
     run.save_csv('test_predictions.csv', pred)
-    tm = metrics_with_ci(y, probs, thr, seed=p.seed)
+    tm = metrics_with_ci(y, probs, thr, seed=p.seed, scores=raw)            # ranking: the model's own scores
+    oof = run.cv.res['oof']; trust = ranking_check(oof.Label, oof.prob_model, recal, probs)
+    if not trust['ok']: print(f"WARNING: {trust['message']}; the bundle refuses to score unless asked")
     opm = operating_point_metrics(y, probs, sel['operating_points'], seed=p.seed)
     if study:
         tm['slice_level'] = None if mil(run) else dict(n=len(ts), n_pos=int(ts.Label.sum()),
                                                        **ranking(ts.Label, slice_raw))
     tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0,
               members=[dict(arch=m['arch'], seed=m['seed'], seconds=m['seconds']) for m in extra], scale=sel['scale'],
-              operating_points=opm, level=run.features.level,
+              operating_points=opm, level=run.features.level, ranking_check=trust,
               calibration_outside_support=dict(n=recal.n_outside(raw), of=len(raw), support=recal.support))
     if tm['calibration_outside_support']['n']:
         print(f"note: {tm['calibration_outside_support']['n']} of {len(raw)} test scores lie outside the "
@@ -581,7 +614,7 @@ def step_final(run:Run):
     save_bundle(run.dir, model, thr, run.out_size, R, ST,
                 dict(epochs=list(epochs), cv_fingerprint=run.cv.res['fingerprint'],
                 tta=p.tta, ensemble=p.ensemble, calibration=recal.to_dict(), operating_points=pts, scale=sel['scale'],
-                level=run.features.level, aggregation=p.aggregation, topk=p.topk, context=p.context,
+                level=run.features.level, aggregation=p.aggregation, topk=p.topk, context=p.context, ranking_check=trust,
                 **({'aggregator': save_aggregator(learned, run.dir)} if study and learned is not None else {})),
                 fold_weights=files if p.ensemble in ('folds', 'both') else (), members=extra)
     figs = plot_test_curves(y, probs, thr, run.dir)

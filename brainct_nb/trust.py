@@ -21,10 +21,10 @@ from .windowing import HURange, WINDOWS
 
 # %% auto #0
 __all__ = ['ECE_BINS', 'CALIBRATIONS', 'ENSEMBLES', 'DCA_THRESHOLDS', 'THICKNESS_BANDS', 'reliability_table', 'calibration_stats',
-           'check_calibration', 'Recalibrator', 'plot_reliability', 'check_ensemble', 'ensemble_members',
-           'check_calibration_scoring', 'operating_points', 'at_prevalence', 'decision_curve', 'plot_decision_curves',
-           'cam_layer', 'grad_cam', 'pick_cases', 'cam_overlay', 'cam_figure', 'save_cam_png', 'save_study_montage',
-           'subgroup_columns', 'subgroup_table']
+           'check_calibration', 'Recalibrator', 'ranking_check', 'plot_reliability', 'check_ensemble',
+           'ensemble_members', 'check_calibration_scoring', 'operating_points', 'at_prevalence', 'decision_curve',
+           'plot_decision_curves', 'cam_layer', 'grad_cam', 'pick_cases', 'cam_overlay', 'cam_figure', 'save_cam_png',
+           'save_study_montage', 'subgroup_columns', 'subgroup_table']
 
 # %% ../nbs/05b_trust.ipynb #c005
 ECE_BINS = 10
@@ -79,8 +79,8 @@ def check_calibration(method:str) -> str:
 # %% ../nbs/05b_trust.ipynb #c008-1
 @dataclass
 class Recalibrator:
-    ("A monotone map from the model's probability to a recalibrated one, fitted on OOF predictions; JSON-able for the "
-     "bundle.")
+    ("A monotone non-decreasing map from the model's probability to a recalibrated one, fitted on OOF predictions; "
+     "JSON-able for the bundle. Platt's slope is constrained to >= 0, so a map never inverts a ranking.")
     method: str = 'none'
     params: dict = field(default_factory=dict)
     support: list|None = None      # [lowest, highest] score it was fitted on: outside it the map only extrapolates
@@ -93,6 +93,8 @@ class Recalibrator:
             raise ParamError(f"calibration={method!r} needs both classes in the OOF predictions")
         if method == 'platt':
             a, b = _logistic_on_logit(y, p)
+            # scores that rank worse than chance: the best non-decreasing map is flat at the base rate (never inverted)
+            if a < 0: a, b = 0., float(np.log(y.mean()/(1 - y.mean())))
             return cls(method, dict(a=a, b=b), [float(p.min()), float(p.max())])
         if method == 'isotonic':
             iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds='clip').fit(p, y)
@@ -107,6 +109,12 @@ class Recalibrator:
         if self.method == 'isotonic': return np.interp(p, self.params['x'], self.params['y'])
         return p
 
+    def is_flat(self) -> bool:
+        "Whether the map gives one value to every score (Platt with slope 0, isotonic with one level): it says nothing."
+        if self.method == 'platt': return self.params['a'] == 0
+        if self.method == 'isotonic': return len(set(self.params['y'])) < 2
+        return False
+
     def n_outside(self, p) -> int:
         "How many of the scores `p` fall outside the fitted support (clipped by isotonic, extrapolated by Platt)."
         if self.method == 'none' or not self.support: return 0
@@ -115,6 +123,24 @@ class Recalibrator:
     def to_dict(self) -> dict: return asdict(self)
     @classmethod
     def from_dict(cls, d:dict|None): return cls(**(d or {}))
+
+# %% ../nbs/05b_trust.ipynb #c009r
+def ranking_check(y, p, recal:Recalibrator, test_probs=None) -> dict:
+    ("Whether a run's answers say anything: its OOF ROC-AUC (`y`, model scores `p`) must reach chance and its map "
+     "must not be flat; `test_probs` (the final answers on test) must not be one value. `ok` False carries the "
+     "reasons, which the console, `cv_metrics.json`, the model card and the bundle repeat; such a bundle refuses to "
+     "score unless asked.")
+    y, p = np.asarray(y).astype(int), np.asarray(p, float)
+    auc = float(RANKING['roc_auc'](y, p)) if 0 < y.sum() < len(y) else float('nan')
+    why = []
+    if auc < .5: why.append(f"its out-of-fold ROC-AUC is {auc:.3f}, worse than chance")
+    if recal.is_flat():
+        why.append(f"its {recal.method} map is flat (every score maps to {float(recal(np.array([.5]))[0]):.3f})")
+    if test_probs is not None and len(test_probs) > 1 and np.ptp(np.asarray(test_probs, float)) == 0:
+        why.append(f"every test item got the same probability ({float(test_probs[0]):.3f})")
+    return dict(ok=not why, oof_roc_auc=auc, flat_map=recal.is_flat(),
+                platt_slope=recal.params.get('a') if recal.method == 'platt' else None,
+                message=('the model cannot be trusted to rank cases: ' + '; '.join(why)) if why else '')
 
 # %% ../nbs/05b_trust.ipynb #c011
 def plot_reliability(sets:dict, fname=None, n_bins=ECE_BINS, title='Reliability'):

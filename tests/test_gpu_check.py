@@ -6,7 +6,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_gpu_check_dry_run(tmp_path):
     mods = tmp_path/'mods'; mods.mkdir()
+    # no real series beside the clone (a clean clone, issue #33 item 7): the bench once read deleted files then
     env = {**os.environ, 'OUT': str(tmp_path), 'PY': sys.executable, 'TRACE_MODS_DIR': str(mods),
+           'BRAINCT_REAL_DATA': str(tmp_path/'no-real-data'),
            'PYTHONPATH': os.pathsep.join([str(ROOT/'tools'/'import_trace')] + ([os.environ['PYTHONPATH']] if 'PYTHONPATH' in os.environ else []))}
     r = subprocess.run(['bash', str(ROOT/'tools'/'gpu_check.sh'), '--dry-run'], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     log = (tmp_path/'gpu_check.log').read_text()
@@ -30,3 +32,11 @@ def test_gpu_check_dry_run(tmp_path):
     names = re.search(r'NAMES="([^"]+)"', (ROOT/'tools'/'gpu_wheels.sh').read_text())[1].split()
     missing = sorted(imported - image - {norm(n) for n in names} - {'brainct-nb'})
     assert not missing, f'imported by the GPU check, absent from the GPU image and not carried by gpu_wheels.sh: {missing}'
+
+
+def test_gpu_check_exits_with_its_worst_part(tmp_path):
+    "A part that fails makes the whole script fail (it once exited 0 with its bench part at rc=2)."
+    env = {**os.environ, 'OUT': str(tmp_path), 'PY': 'false'}                     # every part fails at once
+    r = subprocess.run(['bash', str(ROOT/'tools'/'gpu_check.sh'), '--dry-run'], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 1 and 'FAILED: a part exited with rc=1' in (tmp_path/'gpu_check.log').read_text()

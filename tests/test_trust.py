@@ -132,5 +132,5 @@ def test_an_ensemble_of_backbones_travels_in_the_bundle_and_predict_reproduces_i
     rep = v[(v.ensemble == 'members') & ~v.tta].iloc[0]
     from sklearn.metrics import roc_auc_score
     assert abs(rep.roc_auc - roc_auc_score(tp.Label, tp.prob)) < 1e-9           # the configured variant is the reported one
-    with pytest.raises(ValueError, match="'members' only with members set"):
+    with pytest.raises(ValueError, match="ensemble='members' averages the ensemble members, but members is not set"):
         P.start_run(data_root=r.params.data_root, ensemble='members', calibration='none', pretrained=False)

@@ -13,11 +13,13 @@ OUT=${OUT:-$(mktemp -d)}; mkdir -p "$OUT"
 PY=${PY:-$( [ -x .venv/bin/python ] && [ $DRY = 1 ] && echo .venv/bin/python || echo python3 )}
 LOG="$OUT/gpu_check.log"; : > "$LOG"
 say() { echo "$@" | tee -a "$LOG"; }
-part() {   # part NAME BUDGET_S CMD...: run CMD under a time limit, log it, never stop the script
+WORST=0
+part() {   # part NAME BUDGET_S CMD...: run CMD under a time limit, log it, go on; the script exits with the worst rc
   local name=$1 budget=$2; shift 2; local t0=$(date +%s)
   say "== $name (budget ${budget}s)"
   timeout --kill-after=10 "$budget" "$@" >> "$LOG" 2>&1; local rc=$?
   say "== $name: rc=$rc in $(( $(date +%s) - t0 ))s$( [ $rc = 124 ] && echo ' (time budget reached)')"
+  [ $rc -gt $WORST ] && WORST=$rc
   return 0
 }
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" BRAINCT_HOME="$OUT/.home" MPLBACKEND=Agg
@@ -59,3 +61,5 @@ PYEOF
 find "$OUT/runs" -name model_card.md -exec cp {} "$OUT/" \; 2>/dev/null || true
 rm -rf "$OUT/data" "$OUT/runs" "$OUT/.home" "$OUT/tiny.json"
 say "figures and logs in $OUT"
+[ $WORST = 0 ] || say "FAILED: a part exited with rc=$WORST (see the '== part: rc=' lines above)"
+exit $WORST
