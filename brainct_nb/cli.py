@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_cli.ipynb #c002
 from __future__ import annotations
-import argparse, os, signal, sys, threading
+import argparse, json, os, signal, sys, threading, time
 from pathlib import Path
 from dataclasses import fields
 from .params import RunParams, param_help          # light: the help needs no torch
@@ -70,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--scaling', action='store_true',
                    help='memory and speed against N (1k, 5k, 20k studies; several minutes)')
     b.add_argument('--ns', default='1000,5000,20000', help='N values for --scaling')
+    s = sub.add_parser('synth', help='a labelled series dataset: synthetic bleeds blended into real unlabelled series',
+                       parents=[common])
+    s.add_argument('--src', required=True, nargs='+', help='folders or files of real head CT series (the backgrounds)')
+    s.add_argument('--dest', required=True, help='a new folder for the dataset (CTs/, labels1.csv, studies.csv, masks/)')
+    s.add_argument('--pos-frac', type=float, default=.5, help='share of studies given lesions (default: 0.5)')
+    s.add_argument('--versions', type=int, default=1, help='times each background is written (default: 1)')
+    s.add_argument('--types', default='iph,sdh,edh,ivh,sah', help='lesion types, comma-separated (default: all five)')
+    s.add_argument('--max-lesions', type=int, default=2, help='lesions per positive study, at most (default: 2)')
+    s.add_argument('--seed', type=int, default=0); s.add_argument('--num-workers', type=int, default=0)
     return ap
 
 # %% ../nbs/08_cli.ipynb #c007
@@ -106,6 +115,15 @@ def _dispatch(a) -> int:
         if prev is not None:
             print(f"PPV/NPV at prevalence {a.prevalence:g} (from each operating point's test sensitivity/specificity):")
             print(prev.round(3).to_string(index=False))
+        return 0
+    if a.cmd == 'synth':
+        from brainct_nb.synth import make_synth_dataset
+        t0 = time.time()
+        out = make_synth_dataset(a.src, a.dest, a.pos_frac, a.versions, a.seed, tuple(t.strip() for t in a.types.split(',')),
+                                 a.max_lesions, num_workers=a.num_workers)
+        info = json.loads((out/'synth.json').read_text())
+        print(f"{info['n_studies']} studies ({info['n_positive_studies']} with lesions) from {info['n_backgrounds']} real "
+              f"series in {time.time() - t0:.0f}s -> {out} (labels1.csv: a label per slice; studies.csv; masks/)")
         return 0
     if a.cmd == 'bench' and a.scaling:
         from brainct_nb.bench import run_scaling

@@ -12,13 +12,13 @@ from scipy import ndimage as ndi
 from scipy.special import ndtri
 import warnings
 from .errors import ParamError, DatasetError
-from .dicom import load_dicom, hu_from_dataset, header_warnings, slice_geometry, not_dicom, padding_mask, AIR_HU
+from .dicom import load_dicom, hu_from_dataset, slice_geometry, not_dicom, padding_mask
 from .data import write_csv
 
 # %% auto #0
 __all__ = ['SYNTH_VERSION', 'LESION_TYPES', 'BLOOD_HU', 'MIN_AREA_MM2', 'Background', 'find_series', 'load_background',
            'intracranial_mask', 'measure_look', 'brain_slices', 'iph_field', 'ivh_field', 'sah_field', 'lesion_field',
-           'blend', 'SynthStudy', 'synth_study', 'write_slice', 'make_synth_dataset']
+           'series_noise', 'blend', 'SynthStudy', 'synth_study', 'write_slice', 'make_synth_dataset']
 
 # %% ../nbs/00c_synth.ipynb #y005
 SYNTH_VERSION = 1
@@ -42,11 +42,12 @@ class Background:
 def _series_of(paths) -> dict:
     "{SeriesInstanceUID: [(position, path)]} from the headers of `paths` (pixels not decoded)."
     out = {}
-    for p in paths:
-        with header_warnings(): ds = pydicom.dcmread(p, stop_before_pixels=True)
-        pos = slice_geometry(ds)['slice_pos']
-        pos = float(ds.get('InstanceNumber', 0)) if pos is None else pos
-        out.setdefault(str(ds.get('SeriesInstanceUID', p)), []).append((pos, Path(p)))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')                        # anonymised UIDs that are not UIDs (RSNA): read as text
+        for p in paths:
+            ds = pydicom.dcmread(p, stop_before_pixels=True); pos = slice_geometry(ds)['slice_pos']
+            pos = float(ds.get('InstanceNumber', 0)) if pos is None else pos
+            out.setdefault(str(ds.get('SeriesInstanceUID', p)), []).append((pos, Path(p)))
     return out
 
 # %% ../nbs/00c_synth.ipynb #y008
@@ -66,10 +67,12 @@ def find_series(src, min_slices=16) -> list[tuple[str, list]]:
 # %% ../nbs/00c_synth.ipynb #y009
 def load_background(uid:str, paths:list) -> Background:
     "A series (its paths in slice order) decoded to HU as a `Background`."
-    dss = [load_dicom(p) for p in paths]
-    with header_warnings(): hu = np.stack([hu_from_dataset(ds, p)[0] for ds, p in zip(dss, paths)])
-    z = np.array([slice_geometry(ds)['slice_pos'] or float(ds.get('InstanceNumber', i)) for i, ds in enumerate(dss)])
-    th = dss[0].get('SliceThickness')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        dss = [load_dicom(p) for p in paths]
+        hu = np.stack([hu_from_dataset(ds, p)[0] for ds, p in zip(dss, paths)])
+        z = np.array([slice_geometry(ds)['slice_pos'] or float(ds.get('InstanceNumber', i)) for i, ds in enumerate(dss)])
+        th = dss[0].get('SliceThickness')
     th = float(th) if th not in (None, '') else abs(float(np.median(np.diff(z)))) if len(z) > 1 else 5.
     return Background(list(paths), hu.astype(np.float32), z, float(dss[0].PixelSpacing[0]), th,
                       hashlib.sha1(uid.encode()).hexdigest()[:12])
@@ -95,7 +98,8 @@ def measure_look(hu:np.ndarray, mask:np.ndarray) -> dict:
     ("The series' own look: noise SD (robust, of the high-pass residual) and noise correlation in pixels (from the "
      "residual's lag-1 autocorrelation, as the sigma of a Gaussian filter on white noise), where the brain is uniform "
      "(inside `mask`, 20-45 HU); in-plane blur (sigma, px) from the steepest rise of the skin against air.")
-    tissue = ndi.binary_erosion(mask & (hu > 20) & (hu < 45), iterations=1, structure=_INPLANE) if mask.any() else mask
+    # 4 px from any edge: the high-pass (sigma 2) of an edge would pass for noise
+    tissue = ndi.binary_erosion(mask & (hu > 20) & (hu < 45), iterations=4, structure=_INPLANE) if mask.any() else mask
     res = hu - ndi.gaussian_filter(hu, (0, 2, 2))
     r = res[tissue]
     sd = float(1.4826*np.median(np.abs(r - np.median(r)))) if r.size > 100 else float('nan')
@@ -238,21 +242,29 @@ def lesion_field(kind:str, bg:Background, mask:np.ndarray, rng) -> tuple[np.ndar
     raise ParamError(f"lesion type must be one of {LESION_TYPES}, got {kind!r}")
 
 # %% ../nbs/00c_synth.ipynb #y028
+def series_noise(shape, look:dict, rng) -> np.ndarray:
+    ("Noise as this series draws it: white noise filtered to the measured correlation, scaled so that its high-pass "
+     "residual has the measured SD (measured and made through the same operator).")
+    c = look['noise_corr_px']
+    n = ndi.gaussian_filter(rng.normal(size=shape).astype(np.float32), (0, c, c))
+    res = n - ndi.gaussian_filter(n, (0, 2, 2))
+    sd = look['noise_sd'] if np.isfinite(look['noise_sd']) else 4.
+    return n*(sd/max(float(res.std()), 1e-6))
+
 def blend(hu:np.ndarray, occ:np.ndarray, level:float, look:dict, rng, mask=None) -> np.ndarray:
-    ("`hu` with a lesion of mean `level` HU blended in where `occ` > 0: occupancy blurred in-plane by the series' PSF, "
-     "the local mean moved toward `level` (a negative occupancy, an oedema rim, moves it 8 HU down), the series' own "
-     "noise kept and a texture of its noise correlation added; never pasted.")
+    ("`hu` with a lesion of mean `level` HU blended in where `occ` > 0: the occupancy w blurred in-plane by the "
+     "series' PSF; hu -> (1 - w) hu + w (level + texture) + sqrt(1 - (1 - w)^2) noise, the noise being the series' own "
+     "kind (`series_noise`), so the region is exactly as grainy as its surroundings; a negative occupancy (an oedema "
+     "rim) lowers the tissue by 8 HU. Never pasted: the anatomy fades into the clot over the scanner's blur.")
     w = ndi.gaussian_filter(occ, (0, look['blur_px'], look['blur_px']))
     if mask is not None: w = w*mask                         # never over bone or outside the head
     on = np.abs(w) > 1e-3
     if not on.any(): return hu.copy()
-    local = ndi.gaussian_filter(hu, (0, 1.5, 1.5))
-    c = look['noise_corr_px']
-    tex = ndi.gaussian_filter(rng.normal(size=hu.shape).astype(np.float32), (0, c, c))
     sd = look['noise_sd'] if np.isfinite(look['noise_sd']) else 4.
-    tex *= .5*sd/max(float(tex.std()), 1e-6)                    # clot heterogeneity: half the scanner's noise, its grain
-    pos = np.clip(w, 0, 1); neg = np.clip(-w, 0, 1)
-    out = hu + pos*(level + tex - local) - 8*neg
+    tex = ndi.gaussian_filter(rng.normal(size=hu.shape).astype(np.float32), (0, 3, 3))
+    tex *= .4*sd/max(float(tex.std()), 1e-6)                   # clot heterogeneity: smooth, below the grain
+    pos, neg = np.clip(w, 0, 1), np.clip(-w, 0, 1)
+    out = (1 - pos)*hu + pos*(level + tex) + np.sqrt(1 - (1 - pos)**2)*series_noise(hu.shape, look, rng) - 8*neg
     return np.where(on, out, hu).astype(np.float32)
 
 # %% ../nbs/00c_synth.ipynb #y030
@@ -296,8 +308,9 @@ def _uid(seed_text:str) -> str:
 def write_slice(src, hu:np.ndarray, changed:np.ndarray, dest:Path, uids:dict, instance:int):
     ("Write `src` again at `dest` with the HU of `hu` where `changed` (every other stored value untouched), "
      "uncompressed, the new study/series/SOP UIDs of `uids` and PatientID, marked DERIVED with how.")
-    ds = load_dicom(src)
-    if ds.file_meta.TransferSyntaxUID.is_compressed: ds.decompress()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore'); ds = load_dicom(src)
+        if ds.file_meta.TransferSyntaxUID.is_compressed: ds.decompress()
     raw = ds.pixel_array.copy(); pad = padding_mask(raw, ds)
     slope, icpt = float(ds.get('RescaleSlope', 1) or 1), float(ds.get('RescaleIntercept', 0) or 0)
     info = np.iinfo(raw.dtype) if raw.dtype.kind in 'iu' else None
