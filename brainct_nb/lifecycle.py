@@ -5,7 +5,7 @@
 # %% ../nbs/07b_lifecycle.ipynb #l002
 from __future__ import annotations
 import functools, json, platform, time
-from dataclasses import dataclass, field, asdict, fields
+from dataclasses import dataclass, field, asdict, fields, replace
 from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -35,6 +35,7 @@ def _check(ok, name, value, want):
 def check_params(p:RunParams) -> RunParams:
     "Validate values early: a `ParamError` names the parameter, its value and the accepted range."
     num = lambda v, t=(int,): isinstance(v, t) and not isinstance(v, bool)
+    if p.arch in (None, '', 'None'): p = replace(p, arch=p.default_arch)           # resolved once, recorded as such
     _check(num(p.test_size, (int, float)) and .01 <= p.test_size <= .5, 'test_size', p.test_size,
            'a fraction in [0.01, 0.5]')
     _check(num(p.k_folds) and 2 <= p.k_folds <= 50, 'k_folds', p.k_folds, 'an integer in [2, 50]')

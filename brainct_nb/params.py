@@ -29,7 +29,7 @@ class RunParams:
     run_grid: bool = False              # search the grid of training configurations (grid_json), then verify the winner on fresh folds
     config_json: str|None = None        # training config overrides: a JSON file or JSON text (e.g. '{"epochs_ft": 8}')
     out_dir: str = 'outputs'            # where run_<YYYYMMDD_HHMMSS>/ folders and the shared crop store (cache/) go
-    arch: str = 'resnet18'              # backbone: resnet18/34/50/101/152 or efficientnet_lite0/1/2 (offline weights, `effnet` extra)
+    arch: str|None = None               # backbone: resnet18/34/50/101/152 or efficientnet_lite0/1/2 (offline weights, `effnet` extra); None: efficientnet_lite1 pretrained on real data, resnet18 on the demo or with pretrained false
     pretrained: bool|None = None        # ImageNet weights; None: yes on real data, on the demo only if the weights are on disk
     weights: str|None = None            # path of a weights file to use instead of torchvision's cache
     device: str|None = None             # 'cpu', 'cuda' or 'cuda:N'; None: cuda if available, else cpu
@@ -57,6 +57,11 @@ class RunParams:
 
     @property
     def is_demo(self) -> bool: return self.data_root in (None, '', 'None')
+    @property
+    def default_arch(self) -> str:
+        ("The backbone when `arch` is None: EfficientNet-Lite1 with the ImageNet weights the install brings on real data "
+         "(the best single backbone on real anatomy, `03_model`), ResNet-18 on the demo or when training from scratch.")
+        return 'resnet18' if self.is_demo or self.pretrained is False else 'efficientnet_lite1'
     @property
     def demo_size(self) -> int:
         return self.demo_n if self.demo_n is not None else (120 if self.demo == 'series' else 600)

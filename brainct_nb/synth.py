@@ -25,7 +25,7 @@ SYNTH_VERSION = 1
 LESION_TYPES = ('iph', 'sdh', 'edh', 'ivh', 'sah')
 # a lesion's mean HU: (mean, sd) of acute blood per type, after InSilicoICH's BHSD-derived figures (IPH ~47, SDH ~50,
 # EDH ~56 HU) moved up toward the 50-90 HU of fresh clot; each lesion draws its own level, clipped to 38-85 HU
-BLOOD_HU = dict(iph=(55., 8.), sdh=(55., 10.), edh=(60., 8.), ivh=(50., 8.), sah=(48., 8.))
+BLOOD_HU = dict(iph=(58., 8.), sdh=(55., 10.), edh=(60., 8.), ivh=(50., 8.), sah=(48., 8.))
 
 # %% ../nbs/00c_synth.ipynb #y006
 @dataclass
@@ -117,10 +117,10 @@ def measure_look(hu:np.ndarray, mask:np.ndarray) -> dict:
     return dict(noise_sd=sd, noise_corr_px=float(np.clip(corr, .3, 3.)), blur_px=blur)
 
 # %% ../nbs/00c_synth.ipynb #y015
-def _smooth_bumps(rng, n=4) -> callable:
+def _smooth_bumps(rng, n=6) -> callable:
     "A smooth random function of direction (unit vectors (..., 3)), values ~[-1, 1]: the irregular outline of a clot."
     v = rng.normal(size=(n, 3)); v /= np.linalg.norm(v, axis=1, keepdims=True)
-    f, ph, a = rng.uniform(1, 3, n), rng.uniform(0, 2*np.pi, n), rng.uniform(.3, 1, n)
+    f, ph, a = rng.uniform(1, 4, n), rng.uniform(0, 2*np.pi, n), rng.uniform(.3, 1, n)
     return lambda u: (a*np.cos(f*(u @ v.T) * np.pi + ph)).sum(-1)/a.sum()
 
 # %% ../nbs/00c_synth.ipynb #y016
@@ -153,7 +153,7 @@ def iph_field(bg:Background, mask:np.ndarray, rng, volume_ml=None, oedema=None) 
     if not len(cand): return np.zeros(bg.hu.shape, np.float32), dict(type='iph', volume_ml=0.)
     z0, y0, x0 = cand[rng.integers(len(cand))]
     c = np.array([bg.z_mm[z0], y0*bg.spacing, x0*bg.spacing]); bumps = _smooth_bumps(rng)
-    oedema = bool(rng.random() < .5) if oedema is None else oedema
+    oedema = bool(rng.random() < .6) if oedema is None else oedema
     reach = radii.max()*(1.45 if oedema else 1.25) + 2
     zz = _fine_z(bg); rows, cols = _grid(bg)
     ks = np.where((np.abs(zz - c[0]) < reach).any(1))[0]
@@ -166,7 +166,7 @@ def iph_field(bg:Background, mask:np.ndarray, rng, volume_ml=None, oedema=None) 
         for z in zz[k]:
             d = np.stack(np.broadcast_arrays((z - c[0])/radii[0], (R - c[1])/radii[1], (C - c[2])/radii[2]), -1)
             rad = np.linalg.norm(d, axis=-1); u = d/np.maximum(rad, 1e-6)[..., None]
-            rad = rad/(1 + .22*bumps(u))                        # irregular outline
+            rad = rad/(1 + .3*bumps(u))                         # lobulated outline
             acc += (rad < 1) - (.35*((rad >= 1) & (rad < 1.35)) if oedema else 0)
         occ[k, ys, xs] = acc/zz.shape[1]
     occ *= mask

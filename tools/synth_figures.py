@@ -2,8 +2,8 @@
 
 - a figure: one inserted lesion of each type (crop around it) above real bleeds from kaggle-head-ct, all at the same
   window (0-80 HU), written to bench_results/synth_vs_real_<date>.png;
-- per positive study: the lesion core's mean HU, and the noise (high-pass residual SD) inside the lesion against the
-  brain around it (an inserted region must not be smoother than its surroundings; CT-GAN's lesson), written to
+- per positive study: the lesion core's mean HU, and the noise (robust SD of the high-pass residual) inside the lesion
+  against the uniform brain around it (20-45 HU, 4 px from any edge, as `measure_look` reads it) (an inserted region must not be smoother than its surroundings; CT-GAN's lesson), written to
   bench_results/synth_realism_<date>.csv with a summary per type printed.
 
     .venv/bin/python tools/synth_figures.py SYNTH_DATA [KHCT_DIR]
@@ -31,11 +31,12 @@ def realism(data):
         core = ndi.binary_erosion(occ > .99, structure=np.ones((1, 5, 5)))
         if core.sum() < 30: continue
         ring = ndi.binary_dilation(occ > 0, structure=np.ones((1, 15, 15))) & ~ndi.binary_dilation(occ > 0, structure=np.ones((1, 5, 5)))
-        ring &= (vol > 15) & (vol < 50)
+        ring &= ndi.binary_erosion((vol > 20) & (vol < 45), structure=np.ones((1, 9, 9)))   # uniform brain, as measured
         res = vol - ndi.gaussian_filter(vol, (0, 2, 2))
+        sd = lambda r: float(1.4826*np.median(np.abs(r - np.median(r))))            # robust: an edge is not noise
         kinds = '+'.join(l['type'] for l in json.loads(r.lesions))
         rows.append(dict(study=r.study, types=kinds, core_voxels=int(core.sum()), core_mean_hu=float(vol[core].mean()),
-                         noise_inside=float(res[core].std()), noise_around=float(res[ring].std()) if ring.sum() > 30 else np.nan))
+                         noise_inside=sd(res[core]), noise_around=sd(res[ring]) if ring.sum() > 30 else np.nan))
     t = pd.DataFrame(rows); t['noise_ratio'] = t.noise_inside/t.noise_around
     return t
 
