@@ -52,7 +52,11 @@ def exact_floats(df:pd.DataFrame) -> pd.DataFrame:
     ("`df` with float32 columns widened to float64 (exact): pandas writes float64 as its shortest round-trip decimal "
      "(at most 17 significant digits), so a float32 score 0.1 is written 0.10000000149011612 and a threshold 0.07 stays "
      "0.07.")
-    return df.astype({c: 'float64' for c, t in df.dtypes.items() if t == np.float32})
+    cols = [c for c, t in df.dtypes.items() if t == np.float32]
+    if not cols: return df
+    out = df.copy(deep=False); out.attrs = {}                     # attrs may hold tables: pandas would compare them
+    for c in cols: out[c] = out[c].astype('float64')
+    return out
 
 def write_csv(path, df:pd.DataFrame):
     "Write `df` as CSV atomically, every value exactly recoverable (`exact_floats`); `read_csv` reads it back bit for bit."

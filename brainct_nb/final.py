@@ -15,7 +15,7 @@ from .windowing import preprocess_hu
 from .series import (order_slices, study_scores, neighbour_index, one_series_per_study, exclude_mixed,
                                geometry_issues, geometry_lines)
 from .data import atomic_write, write_csv, ContextView
-from .model import load_state, WeightsError, check_arch
+from .model import load_state, WeightsError, check_arch, backbone
 from .train import RANKING, SCORE_BS, TrainConfig, train_two_stage, seed_everything, predict_crops, score_crops
 from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, save_study_montage, ensemble_members
 from .cv import confusion_metrics, METRICS, FitSpec
@@ -146,7 +146,7 @@ def _save_member(out_dir, i, m:dict) -> dict:
     wp = Path(out_dir)/f'member{i}_model.pt'
     atomic_write(wp, lambda t: torch.save({k: v.detach().cpu() for k, v in m['model'].state_dict().items()}, t))
     return dict(file=wp.name, sha256=_sha256(wp), arch=m['arch'], seed=int(m['seed']),
-                dropout_p=float(m['model'].fc[0].p),
+                dropout_p=backbone(m['arch']).dropout(m['model']),
                 norm_mean=list(map(float, m['stats'][0])), norm_std=list(map(float, m['stats'][1])))
 
 # %% ../nbs/06_final.ipynb #c012-4
@@ -158,7 +158,8 @@ def save_bundle(out_dir, model, threshold:float, out_size:int, ranges, stats=Non
     wp = out_dir/'final_model_state_dict.pt'
     atomic_write(wp, lambda t: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, t))
     stats = stats or getattr(model, 'norm_stats', imagenet_stats)
-    meta = dict(format=BUNDLE_FORMAT, arch=getattr(model, 'arch', 'resnet18'), dropout_p=float(model.fc[0].p),
+    arch = getattr(model, 'arch', 'resnet18')
+    meta = dict(format=BUNDLE_FORMAT, arch=arch, dropout_p=backbone(arch).dropout(model),
                 threshold=float(threshold), out_size=int(out_size), window_ranges=[list(map(float, r)) for r in ranges],
                 norm_mean=list(map(float, stats[0])), norm_std=list(map(float, stats[1])),
                 weights=wp.name, weights_sha256=_sha256(wp),
@@ -204,8 +205,8 @@ def model_from_weights(path, arch:str, dropout_p:float, model_fn=None):
         model_fn = ct_model
     try:
         sd = load_state(path)
-        # 3 x (2 context + 1)
-        n_in = next((int(v.shape[1]) for k, v in sd.items() if k in ('conv1.weight', 'stem.0.weight')), 3)
+        key = backbone(arch).stem_key                               # its first convolution: 3 x (2 context + 1) inputs
+        n_in = int(sd[key].shape[1]) if key in sd else 3
         model = model_fn(arch, pretrained=False, dropout_p=dropout_p, **({'n_in': n_in} if n_in != 3 else {}))
         model.load_state_dict(sd)
     except (RuntimeError, WeightsError) as e: raise BundleError(f"{path}: {str(e).splitlines()[0]}") from None

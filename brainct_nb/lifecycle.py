@@ -15,7 +15,7 @@ from .errors import ParamError, BrainctError, storage_error
 from .dicom import DatasetReport, MIN_SIZE
 from .windowing import parse_windows
 from .data import atomic_write, write_csv, default_device
-from .model import ct_model, weights_available, DEFAULT_FT_ATTRS, arch_stats
+from .model import ct_model, weights_available, backbone, arch_stats
 from .train import TrainConfig, load_config, read_overrides, SCRATCH_OVERRIDES
 from .cv import check_strategy, load_grid, check_grid
 from .executor import make_executor
@@ -225,8 +225,9 @@ def arch_recipe(p:RunParams, arch:str, pretrained:bool|None=None,
     if want and not avail:
         ct_model(arch, pretrained=True, weights=w)                # raises WeightsError with the how-to
     cfg = load_config({**({} if want else SCRATCH_OVERRIDES), **user})
-    if arch in DEFAULT_FT_ATTRS and want and 'ft_trainable_attrs' not in user:
-        cfg.ft_trainable_attrs = DEFAULT_FT_ATTRS[arch]
+    ft = backbone(arch).ft_attrs                                    # the registry's fine-tuning modules
+    if ft and want and 'ft_trainable_attrs' not in user:
+        cfg.ft_trainable_attrs = list(ft)
         notes.append(f"{arch}: fine-tuning {cfg.ft_trainable_attrs} (the seed's layer names are ResNet's)")
     if not want:
         notes.append(f"no pretrained {arch} weights used: training from scratch with the scratch recipe "

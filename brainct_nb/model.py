@@ -5,17 +5,22 @@
 # %% ../nbs/03_model.ipynb #c002
 from __future__ import annotations
 import hashlib
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Callable
 import numpy as np, torch, torchvision
 from torch import nn
+import torch.nn.functional as F
 from fastai.vision.core import imagenet_stats
 from .errors import BrainctError, ParamError
 
 # %% auto #0
-__all__ = ['RESNETS', 'EFFNETS', 'EFFNET_STATS', 'DEFAULT_FT_ATTRS', 'WeightsError', 'torchvision_weights_path', 'verify_weights',
-           'load_state', 'resnet_weights', 'adapt_input_conv', 'ct_resnet', 'ct_splitter', 'set_trainable',
-           'effnet_weights_path', 'lukemelas_to_timm', 'EffNetCT', 'ct_effnet', 'weights_available', 'check_arch',
-           'arch_stats', 'ct_model']
+__all__ = ['RESNETS', 'EFFNETS', 'EFFNET_STATS', 'DEFAULT_FT_ATTRS', 'BACKBONES', 'WeightsError', 'torchvision_weights_path',
+           'verify_weights', 'load_state', 'resnet_weights', 'adapt_input_conv', 'ct_resnet', 'ct_splitter',
+           'set_trainable', 'effnet_weights_path', 'lukemelas_to_timm', 'EffNetCT', 'ct_effnet', 'Backbone',
+           'register_backbone', 'backbone', 'weights_available', 'check_arch', 'arch_stats', 'ct_model', 'DenseNetCT',
+           'ct_densenet']
 
 # %% ../nbs/03_model.ipynb #c005
 RESNETS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
@@ -192,37 +197,101 @@ def ct_effnet(arch='efficientnet_lite0', pretrained=False, dropout_p=0.4, n_in=3
     m.arch, m.norm_stats, m.pretrained = arch, EFFNET_STATS, bool(pretrained)
     return m
 
+# %% ../nbs/03_model.ipynb #c019r
+@dataclass(frozen=True)
+class Backbone:
+    "One backbone: everything the package needs to know about it, asked by name (`backbone(arch)`)."
+    name: str                           # the `arch` value: run parameter, bundle field
+    build: Callable                     # (pretrained, weights, dropout_p, n_in) -> nn.Module with a `fc` head
+    stats: tuple                        # input normalisation (mean, std) of its pretraining, per RGB channel
+    weights_available: Callable         # (weights path or None) -> whether pretrained weights load offline
+    cam: str                            # the top-level module whose output Grad-CAM reads (the last conv block)
+    stem_key: str                       # state-dict key of the first convolution: its in-channels are the model's n_in
+    ft_attrs: list|None = None          # modules fine-tuned by default from pretrained weights; None: TrainConfig's
+    takes_weights_file: bool = True     # whether `weights=FILE` may replace its own weights source
+    def dropout(self, model) -> float: return float(model.fc[0].p)
+
+BACKBONES: dict[str, Backbone] = {}
+
+def register_backbone(b:Backbone) -> Backbone:
+    "Add `b` to `BACKBONES` (by its name) and return it."
+    BACKBONES[b.name] = b; return b
+
+def backbone(arch:str) -> Backbone:
+    "The registry entry of `arch`, or a `ParamError` listing every backbone (no model is built)."
+    if arch not in BACKBONES: raise ParamError(f"unknown arch {arch!r}; choose one of {list(BACKBONES)}")
+    return BACKBONES[arch]
+
+# %% ../nbs/03_model.ipynb #c019e
+for _a in RESNETS:
+    register_backbone(Backbone(_a, partial(ct_resnet, _a), imagenet_stats,
+                               lambda w, a=_a: Path(w).is_file() if w is not None else torchvision_weights_path(a).is_file(),
+                               cam='layer4', stem_key='conv1.weight'))
+
+def _effnet_available(arch, weights=None) -> bool:
+    if weights is not None: return Path(weights).is_file()
+    try: return effnet_weights_path(arch).is_file()
+    except WeightsError: return False
+
+def _effnet_build(arch, pretrained=False, weights=None, dropout_p=0.4, n_in=3):
+    if weights is not None:
+        raise ParamError(f"arch={arch!r} takes its weights from the installed package; do not pass weights")
+    return ct_effnet(arch, pretrained, dropout_p, n_in)
+
+for _a in EFFNETS:
+    register_backbone(Backbone(_a, partial(_effnet_build, _a), EFFNET_STATS, partial(_effnet_available, _a),
+                               cam='head_conv', stem_key='stem.0.weight', ft_attrs=DEFAULT_FT_ATTRS[_a],
+                               takes_weights_file=False))
+
 # %% ../nbs/03_model.ipynb #c020
 def weights_available(arch='resnet18', weights=None) -> bool:
     "Whether pretrained weights for `arch` can be loaded offline (explicit file or local cache)."
-    if weights is not None: return Path(weights).is_file()
-    if arch in RESNETS: return torchvision_weights_path(arch).is_file()
-    if arch in EFFNETS:
-        try: return effnet_weights_path(arch).is_file()
-        except WeightsError: return False
-    return False
+    return backbone(arch).weights_available(weights)
 
 # %% ../nbs/03_model.ipynb #c020-1
 def check_arch(arch:str) -> str:
     "`arch` if it is one we build, else a `ParamError` listing them (no model is built)."
-    if arch not in RESNETS + EFFNETS:
-        raise ParamError(f"unknown arch {arch!r}; choose one of {list(RESNETS + EFFNETS)}")
-    return arch
+    return backbone(arch).name
 
 # %% ../nbs/03_model.ipynb #c020-2
 def arch_stats(arch:str, n_in:int=3):
     ("Input normalisation (mean, std) of `arch`'s pretraining for `n_in` channels (its RGB values repeated, as the "
      "first convolution's filters are), without building the model.")
-    s = EFFNET_STATS if check_arch(arch) in EFFNETS else imagenet_stats
+    s = backbone(arch).stats
     return s if n_in == len(s[0]) else tuple([float(v) for v in np.resize(np.asarray(x, float), n_in)] for x in s)
 
 # %% ../nbs/03_model.ipynb #c020-3
 def ct_model(arch='resnet18', pretrained=False, weights=None, dropout_p=0.4, n_in=3) -> nn.Module:
     ("The classifier for `arch` (one logit, `n_in` input channels), with `norm_stats`, `arch` and `pretrained` "
-     "attributes.")
-    if arch in RESNETS: return ct_resnet(arch, pretrained, weights, dropout_p, n_in)
-    if arch in EFFNETS:
-        if weights is not None:
-            raise ParamError(f"arch={arch!r} takes its weights from the installed package; do not pass weights")
-        return ct_effnet(arch, pretrained, dropout_p, n_in)
-    check_arch(arch)
+     "attributes: its registry entry builds it.")
+    return backbone(arch).build(pretrained=pretrained, weights=weights, dropout_p=dropout_p, n_in=n_in)
+
+# %% ../nbs/03_model.ipynb #c021e
+class DenseNetCT(nn.Module):
+    "torchvision's DenseNet as `features` (the dense blocks) and `fc` (a `Dropout -> Linear(n, 1)` head)."
+    def __init__(self, net, dropout_p=0.4):
+        super().__init__()
+        self.features = net.features
+        self.fc = nn.Sequential(nn.Dropout(dropout_p), nn.Linear(net.classifier.in_features, 1))
+    def forward(self, x):
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(F.relu(self.features(x)), 1), 1))
+
+def ct_densenet(arch='densenet121', pretrained=False, weights=None, dropout_p=0.4, n_in=3) -> nn.Module:
+    "DenseNet-121 with ImageNet weights from torchvision's cache or `weights` when asked (never downloaded)."
+    net = torchvision.models.densenet121(weights=None)
+    if pretrained or weights is not None:
+        w = torchvision.models.DenseNet121_Weights.IMAGENET1K_V1
+        p = Path(weights) if weights is not None else Path(torch.hub.get_dir())/'checkpoints'/Path(w.url).name
+        if not p.is_file():
+            raise WeightsError(f"pretrained {arch} weights not found at {p} (no download is attempted): copy "
+                               f"{w.url} there, pass weights='/path/to/file', or pretrained=False")
+        net.load_state_dict(w.get_state_dict(progress=False, check_hash=False) if weights is None else load_state(p))
+    net.features.conv0 = adapt_input_conv(net.features.conv0, n_in)
+    m = DenseNetCT(net, dropout_p)
+    m.arch, m.norm_stats, m.pretrained = arch, imagenet_stats, bool(pretrained or weights is not None)
+    return m
+
+register_backbone(Backbone('densenet121', partial(ct_densenet, 'densenet121'), imagenet_stats,
+                           lambda w: Path(w).is_file() if w is not None else (Path(torch.hub.get_dir())/'checkpoints'/
+                               Path(torchvision.models.DenseNet121_Weights.IMAGENET1K_V1.url).name).is_file(),
+                           cam='features', stem_key='features.conv0.weight', ft_attrs=['features', 'fc']));

@@ -4,6 +4,7 @@
 
 # %% ../nbs/07a_params.ipynb #p002
 from __future__ import annotations
+import functools
 from dataclasses import dataclass, fields
 from fastcore.docments import docments
 
@@ -29,7 +30,7 @@ class RunParams:
     run_grid: bool = False              # search the grid of training configurations (grid_json), then verify the winner on fresh folds
     config_json: str|None = None        # training config overrides: a JSON file or JSON text (e.g. '{"epochs_ft": 8}')
     out_dir: str = 'outputs'            # where run_<YYYYMMDD_HHMMSS>/ folders and the shared crop store (cache/) go
-    arch: str|None = None               # backbone: resnet18/34/50/101/152 or efficientnet_lite0/1/2 (offline weights, `effnet` extra); None: efficientnet_lite1 pretrained on real data, resnet18 on the demo or with pretrained false
+    arch: str|None = None               # backbone: resnet18/34/50/101/152, efficientnet_lite0/1/2 (offline weights, `effnet` extra) or densenet121; None: efficientnet_lite1 pretrained on real data, resnet18 on the demo or with pretrained false
     pretrained: bool|None = None        # ImageNet weights; None: yes on real data, on the demo only if the weights are on disk
     weights: str|None = None            # path of a weights file to use instead of torchvision's cache
     device: str|None = None             # 'cpu', 'cuda' or 'cuda:N'; None: cuda if available, else cpu
@@ -67,8 +68,9 @@ class RunParams:
         return self.demo_n if self.demo_n is not None else (120 if self.demo == 'series' else 600)
 
 # %% ../nbs/07a_params.ipynb #p007
+@functools.cache
 def param_docs() -> dict:
-    "{field: (documentation, default)} of `RunParams`, from the comments above (fastcore's `docments`)."
+    "{field: (documentation, default)} of `RunParams`, from the comments above (fastcore's `docments`), parsed once."
     d = docments(RunParams)
     return {f.name: (d[f.name], f.default) for f in fields(RunParams)}
 

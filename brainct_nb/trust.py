@@ -18,6 +18,7 @@ from .errors import ParamError
 from .train import valid_tfms, ranking, RANKING, hu_batch
 from .cv import select_threshold, confusion_metrics
 from .windowing import HURange, WINDOWS
+from .model import BACKBONES
 
 # %% auto #0
 __all__ = ['ECE_BINS', 'CALIBRATIONS', 'ENSEMBLES', 'DCA_THRESHOLDS', 'THICKNESS_BANDS', 'reliability_table', 'calibration_stats',
@@ -263,10 +264,14 @@ def plot_decision_curves(sets:dict, threshold:float|None=None, fname=None):
 
 # %% ../nbs/05b_trust.ipynb #c024
 def cam_layer(model:nn.Module) -> nn.Module:
-    "The last convolutional block: `layer4` of a ResNet, `head_conv` of EfficientNet-Lite0."
-    for name in ('layer4', 'head_conv'):
+    ("The last convolutional block, as the model's backbone entry names it (`layer4` of a ResNet, `head_conv` of "
+     "EfficientNet-Lite); a `ParamError` for a model that names no known backbone.")
+    entry = BACKBONES.get(getattr(model, 'arch', None))
+    # a model of no registered arch (a test's toy): the first block a registered backbone would name
+    for name in [entry.cam] if entry else dict.fromkeys(b.cam for b in BACKBONES.values()):
         if hasattr(model, name): return getattr(model, name)
-    raise ParamError(f"Grad-CAM: {type(model).__name__} has no known last convolutional block (layer4 or head_conv)")
+    raise ParamError(f"Grad-CAM: {type(model).__name__} names no registered backbone (arch "
+                     f"{getattr(model, 'arch', None)!r}): no known last convolutional block")
 
 # %% ../nbs/05b_trust.ipynb #c024-1
 def grad_cam(model:nn.Module, crops:np.ndarray, ranges, stats, bs=32, device='cpu') -> tuple[np.ndarray, np.ndarray]:
