@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--types', default='iph,sdh,edh,ivh,sah', help='lesion types, comma-separated (default: all five)')
     s.add_argument('--max-lesions', type=int, default=2, help='lesions per positive study, at most (default: 2)')
     s.add_argument('--seed', type=int, default=0); s.add_argument('--num-workers', type=int, default=0)
+    t = sub.add_parser('pretrain', help='train a backbone on a labelled (synthetic) dataset; a run starts from it with '
+                       '--weights FILE', parents=[common])
+    t.add_argument('--data', required=True, help='a labelled dataset in the seed layout (brainct synth writes one)')
+    t.add_argument('--out', required=True, help='the weights file to write (FILE and FILE.json: SHA-256, recipe, data)')
+    t.add_argument('--arch', default='efficientnet_lite0'); t.add_argument('--out-size', type=int, default=128)
+    t.add_argument('--epochs', default='2,6', help='head,fine-tune epochs (default: 2,6)')
+    t.add_argument('--seed', type=int, default=0); t.add_argument('--num-workers', type=int, default=2)
+    t.add_argument('--device', default=None)
     return ap
 
 # %% ../nbs/08_cli.ipynb #c007
@@ -124,6 +132,15 @@ def _dispatch(a) -> int:
         info = json.loads((out/'synth.json').read_text())
         print(f"{info['n_studies']} studies ({info['n_positive_studies']} with lesions) from {info['n_backgrounds']} real "
               f"series in {time.time() - t0:.0f}s -> {out} (labels1.csv: a label per slice; studies.csv; masks/)")
+        return 0
+    if a.cmd == 'pretrain':
+        from brainct_nb.pretrain import pretrain
+        from brainct_nb.model import ct_weights_meta
+        f = pretrain(a.data, a.out, a.arch, a.out_size, tuple(int(e) for e in a.epochs.split(',')), a.seed,
+                     num_workers=a.num_workers, device=a.device)
+        m = ct_weights_meta(f)
+        print(f"{m['arch']} trained on {m['n_slices']} slices ({m['n_positive_slices']} positive) in {m['seconds']:.0f}s "
+              f"-> {f} (SHA-256 {m['sha256'][:12]}...); start a run from it with --arch {m['arch']} --weights {f}")
         return 0
     if a.cmd == 'bench' and a.scaling:
         from brainct_nb.bench import run_scaling

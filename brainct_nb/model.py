@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_model.ipynb #c002
 from __future__ import annotations
-import hashlib
+import hashlib, json
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -16,11 +16,11 @@ from fastai.vision.core import imagenet_stats
 from .errors import BrainctError, ParamError
 
 # %% auto #0
-__all__ = ['RESNETS', 'EFFNETS', 'EFFNET_STATS', 'DEFAULT_FT_ATTRS', 'BACKBONES', 'WeightsError', 'torchvision_weights_path',
-           'verify_weights', 'load_state', 'resnet_weights', 'adapt_input_conv', 'ct_resnet', 'ct_splitter',
-           'set_trainable', 'effnet_weights_path', 'lukemelas_to_timm', 'EffNetCT', 'ct_effnet', 'Backbone',
-           'register_backbone', 'backbone', 'weights_available', 'check_arch', 'arch_stats', 'ct_model', 'DenseNetCT',
-           'ct_densenet']
+__all__ = ['RESNETS', 'EFFNETS', 'EFFNET_STATS', 'DEFAULT_FT_ATTRS', 'BACKBONES', 'CT_WEIGHTS_FORMAT', 'WeightsError',
+           'torchvision_weights_path', 'verify_weights', 'load_state', 'resnet_weights', 'adapt_input_conv',
+           'ct_resnet', 'ct_splitter', 'set_trainable', 'effnet_weights_path', 'lukemelas_to_timm', 'EffNetCT',
+           'ct_effnet', 'Backbone', 'register_backbone', 'backbone', 'weights_available', 'check_arch', 'arch_stats',
+           'ct_model', 'DenseNetCT', 'ct_densenet', 'save_ct_weights', 'ct_weights_meta', 'load_ct_weights']
 
 # %% ../nbs/03_model.ipynb #c005
 RESNETS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
@@ -246,6 +246,7 @@ for _a in EFFNETS:
 # %% ../nbs/03_model.ipynb #c020
 def weights_available(arch='resnet18', weights=None) -> bool:
     "Whether pretrained weights for `arch` can be loaded offline (explicit file or local cache)."
+    if weights is not None and Path(weights).is_file() and ct_weights_meta(weights): return True
     return backbone(arch).weights_available(weights)
 
 # %% ../nbs/03_model.ipynb #c020-1
@@ -264,6 +265,7 @@ def arch_stats(arch:str, n_in:int=3):
 def ct_model(arch='resnet18', pretrained=False, weights=None, dropout_p=0.4, n_in=3) -> nn.Module:
     ("The classifier for `arch` (one logit, `n_in` input channels), with `norm_stats`, `arch` and `pretrained` "
      "attributes: its registry entry builds it.")
+    if weights is not None and ct_weights_meta(weights): return load_ct_weights(arch, weights, dropout_p, n_in)
     return backbone(arch).build(pretrained=pretrained, weights=weights, dropout_p=dropout_p, n_in=n_in)
 
 # %% ../nbs/03_model.ipynb #c021e
@@ -295,3 +297,42 @@ register_backbone(Backbone('densenet121', partial(ct_densenet, 'densenet121'), i
                            lambda w: Path(w).is_file() if w is not None else (Path(torch.hub.get_dir())/'checkpoints'/
                                Path(torchvision.models.DenseNet121_Weights.IMAGENET1K_V1.url).name).is_file(),
                            cam='features', stem_key='features.conv0.weight', ft_attrs=['features', 'fc']));
+
+# %% ../nbs/03_model.ipynb #c021h
+CT_WEIGHTS_FORMAT = 'brainct_nb.pretrained/1'
+
+def save_ct_weights(model:nn.Module, path, info:dict|None=None) -> Path:
+    "Write `model`'s weights to `path` and `<path>.json` (format, arch, n_in, SHA-256 of the file, `info`)."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+    sd = model.state_dict(); n_in = int(sd[backbone(model.arch).stem_key].shape[1])
+    meta = dict(format=CT_WEIGHTS_FORMAT, arch=model.arch, n_in=n_in,
+                sha256=hashlib.sha256(path.read_bytes()).hexdigest(), **(info or {}))
+    Path(f'{path}.json').write_text(json.dumps(meta, indent=1))
+    return path
+
+def ct_weights_meta(path) -> dict|None:
+    "The `<path>.json` of a file written by `save_ct_weights`, or None for any other weights file."
+    side = Path(f'{path}.json')
+    if not side.is_file(): return None
+    try: meta = json.loads(side.read_text())
+    except ValueError as e: raise WeightsError(f"{side}: not valid JSON ({e})") from None
+    return meta if meta.get('format') == CT_WEIGHTS_FORMAT else None
+
+# %% ../nbs/03_model.ipynb #c021i
+def load_ct_weights(arch:str, path, dropout_p=0.4, n_in=3) -> nn.Module:
+    ("`arch` built without weights, then loaded with a `save_ct_weights` file (its SHA-256 and backbone checked); a "
+     "different `n_in` adapts the first convolution.")
+    meta = ct_weights_meta(path)
+    if meta['arch'] != arch:
+        raise WeightsError(f"{path} holds {meta['arch']} weights, not {arch}: pass arch={meta['arch']!r}")
+    if hashlib.sha256(Path(path).read_bytes()).hexdigest() != meta['sha256']:
+        raise WeightsError(f"{path} does not match the SHA-256 in {path}.json: altered or truncated; copy it again")
+    m = backbone(arch).build(pretrained=False, weights=None, dropout_p=dropout_p, n_in=meta['n_in'])
+    m.load_state_dict(load_state(path))
+    if n_in != meta['n_in']:                                  # slice context: 3 x (2k + 1) input channels
+        parent, _, leaf = backbone(arch).stem_key.rpartition('.weight')[0].rpartition('.')
+        owner = m.get_submodule(parent) if parent else m
+        setattr(owner, leaf, adapt_input_conv(getattr(owner, leaf), n_in))
+    m.pretrained = True
+    return m
