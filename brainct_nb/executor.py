@@ -4,19 +4,29 @@
 
 # %% ../nbs/04b_executor.ipynb #x002
 from __future__ import annotations
-import os, time
+import os, socket, time
 import torch
 from fastcore.basics import patch
 from .errors import BrainctError, ParamError
 
 # %% auto #0
-__all__ = ['LocalExecutor', 'RayExecutor', 'make_executor']
+__all__ = ['LocalExecutor', 'node_sizes', 'fit_resources', 'RayExecutor', 'make_executor']
 
 # %% ../nbs/04b_executor.ipynb #x005
+def _where() -> str:
+    "Where this code runs: the Ray node and worker (short ids) inside a Ray task, else this host and process."
+    try:
+        import ray
+        if ray.is_initialized():
+            ctx = ray.get_runtime_context()
+            return f"node {ctx.get_node_id()[:8]} worker {(ctx.get_worker_id() or '')[:8]}"
+    except Exception: pass
+    return f"{socket.gethostname()} pid {os.getpid()}"
+
 def _timed_call(fn, *args):
-    "Run `fn(*args)` and return (result, seconds) (the per-task wall time effective_config.json records)."
+    "Run `fn(*args)`: (result, seconds, where it ran): what effective_config.json records and the run's log prints."
     t0 = time.time(); r = fn(*args)
-    return r, time.time() - t0
+    return r, time.time() - t0, _where()
 
 # %% ../nbs/04b_executor.ipynb #x005-1
 class LocalExecutor:
@@ -24,9 +34,10 @@ class LocalExecutor:
     name = 'local'
     def __init__(self, cpus_per_fit:int|None=None):
         self.cpus_per_fit, self.gpus_per_fit, self.task_seconds, self.startup_s = cpus_per_fit, 0, [], 0.
+        self.task_where = []
     def threads(self) -> int:
-        "torch threads each fit uses."
-        return self.cpus_per_fit or torch.get_num_threads()
+        "torch threads each fit uses: `cpus_per_fit`, else every core of this machine (fixed at creation)."
+        return self.cpus_per_fit or os.cpu_count() or 1
     def resources(self) -> dict:
         "What this executor can use."
         return dict(CPU=float(os.cpu_count() or 1), GPU=float(torch.cuda.device_count()))
@@ -34,14 +45,36 @@ class LocalExecutor:
         "`fn(*a)` for each `a` in `tasks`, in order; `on_done(i, result)` after each (`cpus` is for Ray)."
         out = []
         for i, a in enumerate(tasks):
-            r, s = _timed_call(fn, *a); self.task_seconds.append(s); out.append(r)
+            r, s, w = _timed_call(fn, *a); self.task_seconds.append(s); self.task_where.append(w); out.append(r)
             if on_done: on_done(i, r)
         return out
     def info(self) -> dict:
         "What effective_config.json records."
         return dict(executor=self.name, resources=self.resources(), cpus_per_fit=self.threads(), gpus_per_fit=0,
-                    task_seconds=[round(s, 2) for s in self.task_seconds])
+                    threads_per_fit=self.threads(), task_seconds=[round(s, 2) for s in self.task_seconds],
+                    task_where=list(self.task_where))
     def shutdown(self): pass
+
+# %% ../nbs/04b_executor.ipynb #x006n
+def node_sizes(ray) -> list[dict]:
+    "The alive nodes of the Ray cluster: node id (short), CPUs, GPUs; largest first."
+    nodes = [dict(node=n['NodeID'][:8], CPU=float(n['Resources'].get('CPU', 0)), GPU=float(n['Resources'].get('GPU', 0)))
+             for n in ray.nodes() if n.get('Alive')]
+    return sorted(nodes, key=lambda n: (-n['CPU'], -n['GPU']))
+
+def fit_resources(nodes:list[dict], cpus_per_fit=None, gpus_per_fit=None) -> tuple[int, float]:
+    ("(CPUs, GPUs) one fit reserves: what one node can hold (the largest alive node), never the cluster's total; a "
+     "request no node can hold fails at once, naming the flags and the nodes' sizes.")
+    if not nodes: raise ParamError("the Ray cluster has no alive node")
+    big = nodes[0]; max_gpu = max(n['GPU'] for n in nodes)
+    gpus = gpus_per_fit if gpus_per_fit is not None else (1. if max_gpu >= 1 else 0.)
+    cpus = cpus_per_fit or max(1, int(big['CPU']//max(1, big['GPU'])) if big['GPU'] >= 1 else int(big['CPU']))
+    if not any(n['CPU'] >= cpus and n['GPU'] >= gpus for n in nodes):
+        raise ParamError(f"--cpus-per-fit {cpus} / --gpus-per-fit {gpus:g}: no node of this Ray cluster can hold one "
+                         "fit (it would wait forever); its nodes: "
+                         + ', '.join(f"{n['node']} {n['CPU']:g} CPU {n['GPU']:g} GPU" for n in nodes)
+                         + ". Ask for at most what the largest node has")
+    return int(cpus), float(gpus)
 
 # %% ../nbs/04b_executor.ipynb #x007
 class RayExecutor(LocalExecutor):
@@ -54,8 +87,11 @@ class RayExecutor(LocalExecutor):
             raise ParamError("executor='ray' needs Ray, which is not installed: pip install -e '.[ray]' "
                                             "(or pip install 'ray>=2.9'), or use executor='local'") from None
         self.ray, self.max_retries, self.task_seconds, self.started = ray, max_retries, [], False
+        self.task_where = []
         t0 = time.time()
         if not ray.is_initialized():
+            if address in (None, '', 'None'):                      # a Ray of our own listens on 127.0.0.1 only
+                os.environ.setdefault('RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER', '0')
             kw = dict(address=address) if address not in (None, '', 'None') else dict(num_cpus=os.cpu_count(),
                 num_gpus=torch.cuda.device_count())
             try: ray.init(**kw, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
@@ -63,11 +99,8 @@ class RayExecutor(LocalExecutor):
                 raise ParamError(f"ray_address={address!r}: cannot connect to a Ray cluster ({e})") from None
             self.started = True
         self.startup_s = time.time() - t0
-        res = ray.cluster_resources()
-        ngpu = res.get('GPU', 0)
-        self.gpus_per_fit = gpus_per_fit if gpus_per_fit is not None else (1 if ngpu >= 1 else 0)
-        self.cpus_per_fit = cpus_per_fit or (max(1, int(res.get('CPU', 1)//ngpu)) if ngpu >= 1
-                                             else int(res.get('CPU', 1)))
+        self.nodes = node_sizes(ray)                               # per-fit resources: what one node holds
+        self.cpus_per_fit, self.gpus_per_fit = fit_resources(self.nodes, cpus_per_fit, gpus_per_fit)
     def threads(self) -> int: return self.cpus_per_fit
     def resources(self) -> dict:
         return {k: float(v) for k, v in self.ray.cluster_resources().items() if k in ('CPU', 'GPU', 'memory')}
@@ -86,11 +119,12 @@ def map(self:RayExecutor, fn, tasks, on_done=None, cpus=None) -> list:
             done, _ = ray.wait(list(refs), num_returns=1)
             for r in done:
                 i = refs.pop(r)
-                try: res, s = ray.get(r)
+                try: res, s, w = ray.get(r)
                 except ray.exceptions.RayTaskError as e:
                     cause = getattr(e, 'cause', None)
                     raise (cause if isinstance(cause, BaseException) else BrainctError(f"a task failed: {e}")) from None
-                out[i] = res; self.task_seconds.append(s)
+                out[i] = res; self.task_seconds.append(s); self.task_where.append(w)
+                print(f"  task {i + 1}/{len(tasks)} ran on {w} in {s:.0f}s", flush=True)     # the run's log names it
                 if on_done: on_done(i, res)
     except BaseException:
         for r in refs: ray.cancel(r, force=True)
@@ -101,7 +135,8 @@ def map(self:RayExecutor, fn, tasks, on_done=None, cpus=None) -> list:
 @patch
 def info(self:RayExecutor) -> dict:
     return dict(executor=self.name, resources=self.resources(), cpus_per_fit=self.cpus_per_fit,
-                gpus_per_fit=self.gpus_per_fit,
+                gpus_per_fit=self.gpus_per_fit, threads_per_fit=self.cpus_per_fit, nodes=self.nodes,
+                task_where=list(self.task_where),
                 startup_seconds=round(self.startup_s, 2), task_seconds=[round(s, 2) for s in self.task_seconds])
 
 # %% ../nbs/04b_executor.ipynb #x007-p2

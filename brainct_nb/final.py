@@ -476,6 +476,7 @@ def train_final(crops, labels, epochs:tuple[int, int], fit:FitSpec|None=None, ve
     ("Two-stage training on all of `crops` for the fixed `epochs`, fitted as `fit` says (the `FitSpec` every CV fold "
      "uses; its inner split is not used); `bags`: each crop's study code, for study labels. Returns (learner, history).")
     fit = fit or FitSpec(); idx = np.arange(len(crops))
+    if fit.threads: torch.set_num_threads(int(fit.threads))      # as every fold: CPU results depend on it
     make_dls, learner_kw = item_loaders(bags)
     dls = make_dls(crops=crops, labels=labels, train_idx=idx, valid_idx=[], bs=fit.bs, ranges=fit.ranges,
                    device=fit.device, num_workers=fit.num_workers, **({'stats': fit.stats} if fit.stats else {}))

@@ -158,7 +158,10 @@ def card_method(run:Run) -> list[str]:
          f"Threshold and operating points chosen on the OOF predictions. Calibration: {p.calibration}; TTA: {p.tta}; "
          f"ensemble: {p.ensemble}"
          + (f" (members {p.members}, each trained like the final model)" if p.members else '') + ".",
-         f"- Training config: {json.dumps(run.cfg.to_dict())}.", '']
+         f"- Training config: {json.dumps(run.cfg.to_dict())}.",
+         (f"- Compute: {run.executor.name} executor, {run.executor.threads()} CPU threads per fit (every fold, grid fit, "
+          "member and the final model); CPU results depend on the thread count and the machine." if run.executor
+          else ''), '']
 
 # %% ../nbs/07d_report.ipynb #c016e-2e
 def card_results(run:Run) -> list[str]:

@@ -532,7 +532,7 @@ def train_members(run:Run, tr:pd.DataFrame, epochs:tuple) -> list[dict]:
         stats = fit.get('stats', run.stats)
         t0, progress = time.time(), FitProgress(1, f"member {m['arch']} seed {m['seed']}")
         spec = FitSpec(cfg, m['seed'], p.batch_size, fit.get('model_fn', _model_fn(run)), stats, run.ranges,
-                       _device(run), num_workers=p.loader_workers)
+                       _device(run), num_workers=p.loader_workers, threads=run.executor.threads())
         learn, _ = train_final(item_crops(run, tr), tr.Label.values, epochs, spec, p.verbose, progress,
                                study_codes(run, tr))
         model = learn.model.float().eval(); model.input_stats = stats
@@ -556,7 +556,7 @@ def step_final(run:Run):
     epochs = final_epochs(run.cv.res['folds'])
     t0, progress = time.time(), FitProgress(1, 'final model')
     spec = FitSpec(run.cfg, p.seed, p.batch_size, _model_fn(run), run.stats, run.ranges, _device(run),
-                   num_workers=p.loader_workers)
+                   num_workers=p.loader_workers, threads=run.executor.threads())      # the folds' thread count
     learn, hist = train_final(item_crops(run, tr), tr.Label.values, epochs, spec, p.verbose, progress,
                               study_codes(run, tr))
     progress.fit_done('training', f'{sum(epochs)} epochs, {time.time() - t0:.0f}s')

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")   # every Ray a test starts binds 127.0.0.1 only
 GE_DIR = (ROOT/'..'/'shared'/'data'/'real-head-ct'/'ge-hispeed-series').resolve()
 
 @pytest.fixture(scope='session', autouse=True)
