@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--versions', type=int, default=1, help='times each background is written (default: 1)')
     s.add_argument('--types', default='iph,sdh,edh,ivh,sah', help='lesion types, comma-separated (default: all five)')
     s.add_argument('--max-lesions', type=int, default=2, help='lesions per positive study, at most (default: 2)')
+    s.add_argument('--paired', action='store_true',
+                   help='each background once without and once with lesions: no anatomy tells the classes apart')
     s.add_argument('--seed', type=int, default=0); s.add_argument('--num-workers', type=int, default=0)
     t = sub.add_parser('pretrain', help='train a backbone on a labelled (synthetic) dataset; a run starts from it with '
                        '--weights FILE', parents=[common])
@@ -128,7 +130,7 @@ def _dispatch(a) -> int:
         from brainct_nb.synth import make_synth_dataset
         t0 = time.time()
         out = make_synth_dataset(a.src, a.dest, a.pos_frac, a.versions, a.seed, tuple(t.strip() for t in a.types.split(',')),
-                                 a.max_lesions, num_workers=a.num_workers)
+                                 a.max_lesions, num_workers=a.num_workers, paired=a.paired)
         info = json.loads((out/'synth.json').read_text())
         print(f"{info['n_studies']} studies ({info['n_positive_studies']} with lesions) from {info['n_backgrounds']} real "
               f"series in {time.time() - t0:.0f}s -> {out} (labels1.csv: a label per slice; studies.csv; masks/)")

@@ -361,10 +361,11 @@ def _synth_background(job, dest, seed, kinds, keep_masks) -> list[dict]:
 
 # %% ../nbs/00c_synth.ipynb #y036
 def make_synth_dataset(src, dest, pos_frac=.5, versions=1, seed=0, kinds=LESION_TYPES, max_lesions=2,
-                       min_slices=16, num_workers=0, keep_masks=True) -> Path:
+                       min_slices=16, num_workers=0, keep_masks=True, paired=False) -> Path:
     ("A labelled series dataset in the seed layout from the real series under `src`: each background written "
      "`versions` times (new UIDs, real headers otherwise, PatientID one per background so splits keep a head on one "
-     "side), a `pos_frac` share of the studies with 1 to `max_lesions` lesions of `kinds`. Writes `CTs/`, "
+     "side), a `pos_frac` share of the studies with 1 to `max_lesions` lesions of `kinds`; `paired`: every background "
+     "once without and once with lesions (`versions` 2, `pos_frac` 0.5), so no anatomy tells the classes apart. Writes `CTs/`, "
      "`labels1.csv` (slice labels), `studies.csv`, `masks/<study>.npz` (occupancy, no identifiers) and `synth.json`.")
     bad = [k for k in kinds if k not in LESION_TYPES]
     if bad: raise ParamError(f"lesion types must be among {LESION_TYPES}, got {bad}")
@@ -373,8 +374,10 @@ def make_synth_dataset(src, dest, pos_frac=.5, versions=1, seed=0, kinds=LESION_
     if (dest/'labels1.csv').exists(): raise ParamError(f"--dest {dest} already holds a dataset: choose a new folder")
     (dest/'CTs').mkdir(parents=True, exist_ok=True); (dest/'masks').mkdir(exist_ok=True)
     series = find_series(src, min_slices); t0 = time.time()
+    if paired: versions, pos_frac = 2, .5
     rng = np.random.default_rng(seed); n = len(series)*versions
     pos = np.zeros(n, bool); pos[rng.permutation(n)[:int(round(pos_frac*n))]] = True
+    if paired: pos = np.tile([False, True], len(series))                 # each head: one clean, one with blood
     nl = rng.integers(1, max_lesions + 1, n)
     jobs = [(i, uid, paths, [(f'S{i*versions + v:04d}', bool(pos[i*versions + v]), int(nl[i*versions + v]))
                              for v in range(versions)]) for i, (uid, paths) in enumerate(series)]
@@ -384,7 +387,7 @@ def make_synth_dataset(src, dest, pos_frac=.5, versions=1, seed=0, kinds=LESION_
     studies = pd.DataFrame([r.pop('_study') for r in rows if '_study' in r])
     write_csv(dest/'studies.csv', studies)
     json.dump(dict(version=SYNTH_VERSION, seed=seed, pos_frac=pos_frac, versions=versions, kinds=list(kinds),
-                   max_lesions=max_lesions, min_area_mm2=MIN_AREA_MM2, blood_hu=BLOOD_HU, n_backgrounds=len(series),
+                   max_lesions=max_lesions, paired=paired, min_area_mm2=MIN_AREA_MM2, blood_hu=BLOOD_HU, n_backgrounds=len(series),
                    n_studies=len(studies), n_positive_studies=int(studies.Label.sum()), seconds=round(time.time() - t0, 1)),
               open(dest/'synth.json', 'w'), indent=1)
     write_csv(dest/'slices.csv', pd.DataFrame(rows))
