@@ -45,3 +45,4 @@ def test_three_nodes_equal_local_and_name_the_node_of_each_fold(cluster, tmp_pat
     assert re.findall(r'task \d+/\d+ ran on node \w+', log)
     nodes = set(re.findall(r'ran on node (\w+)', log))
     assert len(nodes) >= 2, log[-3000:]                                                     # the folds spread over nodes
+
