@@ -4,7 +4,7 @@
 
 # %% ../nbs/04b_executor.ipynb #x002
 from __future__ import annotations
-import os, socket, time
+import os, socket, sys, time
 import torch
 from fastcore.basics import patch
 from .errors import BrainctError, ParamError
@@ -15,9 +15,9 @@ __all__ = ['LocalExecutor', 'node_sizes', 'fit_resources', 'RayExecutor', 'make_
 # %% ../nbs/04b_executor.ipynb #x005
 def _where() -> str:
     "Where this code runs: the Ray node and worker (short ids) inside a Ray task, else this host and process."
+    ray = sys.modules.get('ray')                               # a local run never imports Ray
     try:
-        import ray
-        if ray.is_initialized():
+        if ray is not None and ray.is_initialized():
             ctx = ray.get_runtime_context()
             return f"node {ctx.get_node_id()[:8]} worker {(ctx.get_worker_id() or '')[:8]}"
     except Exception: pass
