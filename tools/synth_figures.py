@@ -1,7 +1,7 @@
 """Inserted lesions looked at by eye (#36 item 2) and two realism checks, from a `brainct synth` dataset:
 
 - a figure: one inserted lesion of each type (crop around it) above real bleeds from kaggle-head-ct, all at the same
-  window (0-80 HU), written to bench_results/synth_vs_real_<date>.png;
+  window (0-80 HU), written to bench_results/synth_vs_real_<date>.jpg;
 - per positive study: the lesion core's mean HU, and the noise (robust SD of the high-pass residual) inside the lesion
   against the uniform brain around it (20-45 HU, 4 px from any edge, as `measure_look` reads it) (an inserted region must not be smoother than its surroundings; CT-GAN's lesson), written to
   bench_results/synth_realism_<date>.csv with a summary per type printed.
@@ -65,11 +65,11 @@ def figure(data, khct, out):
     for a in ax.ravel(): a.axis('off')
     fig.suptitle(f'top: synthetic-on-real (brainct synth); bottom: kaggle-head-ct positives; window {WIN[0]}-{WIN[1]} HU',
                  fontsize=9)
-    fig.tight_layout(); fig.savefig(out, dpi=70)
+    fig.tight_layout(); fig.savefig(out, dpi=70, pil_kwargs=dict(quality=70))
 
 if __name__ == '__main__':
     data = Path(sys.argv[1]); khct = Path(sys.argv[2]) if len(sys.argv) > 2 else None; tag = str(date.today())
-    figure(data, khct, ROOT/'bench_results'/f'synth_vs_real_{tag}.png')
+    figure(data, khct, ROOT/'bench_results'/f'synth_vs_real_{tag}.jpg')
     t = realism(data); t.to_csv(ROOT/'bench_results'/f'synth_realism_{tag}.csv', index=False)
     t['first_type'] = t.types.str.split('+').str[0]
     print(t.groupby('first_type')[['core_mean_hu', 'noise_inside', 'noise_around', 'noise_ratio']].median().round(2).to_string())
