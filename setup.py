@@ -25,6 +25,7 @@ lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = (cfg.get('dev_requirements') or '').split()
 effnet_requirements = (cfg.get('effnet_requirements') or '').split()
 ray_requirements = (cfg.get('ray_requirements') or '').split()
+pacs_requirements = (cfg.get('pacs_requirements') or '').split()
 
 project_urls = {}
 if cfg.get('doc_host'): project_urls["Documentation"] = cfg['doc_host'] + cfg.get('doc_baseurl', '')
@@ -41,7 +42,7 @@ setuptools.setup(
     packages = setuptools.find_packages(),
     include_package_data = True,
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements, 'effnet': effnet_requirements, 'ray': ray_requirements },
+    extras_require={ 'dev': dev_requirements, 'effnet': effnet_requirements, 'ray': ray_requirements, 'pacs': pacs_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

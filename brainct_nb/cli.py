@@ -11,7 +11,7 @@ from .params import RunParams, param_help          # light: the help needs no to
 from .errors import BrainctError, storage_error
 
 # %% auto #0
-__all__ = ['build_parser', 'main', 'papermill_output_path', 'keep_executed_notebook']
+__all__ = ['add_pacs_commands', 'build_parser', 'main', 'papermill_output_path', 'keep_executed_notebook']
 
 # %% ../nbs/08_cli.ipynb #c005
 def _bool(s):
@@ -19,6 +19,36 @@ def _bool(s):
     if s.lower() in ('1', 'true', 'yes'): return True
     if s.lower() in ('0', 'false', 'no'): return False
     raise argparse.ArgumentTypeError(f"expected true/false, got {s!r}")
+
+# %% ../nbs/08_cli.ipynb #c005p
+def add_pacs_commands(sub, common):
+    "The `pull` and `listen` sub-commands (`brainct_nb.pacs`): studies from a PACS, results back into it."
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument('--run', help='a finished run folder whose bundle scores the studies')
+    shared.add_argument('--spool', default='brainct-spool',
+                        help='folder for received instances, results and state.sqlite (holds identifiers: keep it '
+                             'where PACS data may be; default: ./brainct-spool)')
+    shared.add_argument('--report', action='store_true', help="list the spool's studies (scored, unscored and why) and exit")
+    shared.add_argument('--finding', default=None, help="the finding's code 'value,scheme,meaning' "
+                        "(default: 1386000,SCT,Intracranial hemorrhage)")
+    shared.add_argument('--auth-file', default=None, help="DICOMweb 'user:password' file (else $BRAINCT_DICOMWEB_AUTH)")
+    shared.add_argument('--allow-weak-model', action='store_true', help='as for predict')
+    u = sub.add_parser('pull', help='retrieve studies by DICOMweb, score them, store the results back',
+                       parents=[common, shared])
+    u.add_argument('--dicomweb', help='the DICOMweb root URL (QIDO, WADO and STOW)')
+    u.add_argument('--study', default=None, help='one StudyInstanceUID'); u.add_argument('--since', default=None,
+                   help='studies from this date on (YYYYMMDD)')
+    u.add_argument('--modality', default='CT'); u.add_argument('--dry-run', action='store_true',
+                                                                help='score, write results into the spool, store nothing')
+    l = sub.add_parser('listen', help='a C-STORE SCP: score each received study once it is stable, store the results',
+                       parents=[common, shared])
+    l.add_argument('--aet', default='BRAINCT'); l.add_argument('--port', type=int, default=11112)
+    l.add_argument('--bind', default='127.0.0.1', help='address to listen on (default: this machine only)')
+    l.add_argument('--allow-aet', action='append', default=[], help='a calling AE title to accept (repeat for more)')
+    l.add_argument('--store-to', default=None, help='where results go: a DICOMweb URL or AET@host:port (default: '
+                   'the spool only)')
+    l.add_argument('--stable-seconds', type=float, default=10., help='score a study once no instance has arrived '
+                   'for this long (default: 10)')
 
 # %% ../nbs/08_cli.ipynb #c005-1
 def build_parser() -> argparse.ArgumentParser:
@@ -89,38 +119,36 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--epochs', default='2,6', help='head,fine-tune epochs (default: 2,6)')
     t.add_argument('--seed', type=int, default=0); t.add_argument('--num-workers', type=int, default=2)
     t.add_argument('--device', default=None)
+    add_pacs_commands(sub, common)
     return ap
 
 # %% ../nbs/08_cli.ipynb #c007
 def _dispatch(a) -> int:
+    if a.cmd in ('pull', 'listen'): return _dispatch_pacs(a)
     if a.cmd == 'run':
         from brainct_nb.pipeline import run_all                         # torch, fastai, scikit-learn: only now
         run_all(RunParams(**{f.name: getattr(a, f.name) for f in fields(RunParams)})); return 0
     if a.cmd == 'predict':
-        from brainct_nb.final import predict_dicoms, predict_studies, check_out_path
-        if a.studies_out: check_out_path(a.studies_out, '--studies-out')
-        from brainct_nb.final import verify_bundle, prevalence_table
-        # a bad prevalence fails before any scoring
+        from brainct_nb.predict import predict, SliceCSV, StudyCSV, prevalence_table
+        from brainct_nb.bundle import verify_bundle
+        # bad destinations and a bad prevalence fail before any scoring
+        writers = [SliceCSV(a.out)] if a.out else []
+        if a.studies_out: writers.append(StudyCSV(a.studies_out))
         prev = prevalence_table(verify_bundle(a.run), a.prevalence) if a.prevalence is not None else None
-        df = predict_dicoms(a.run, a.dicoms, a.num_workers, a.device, out=a.out, operating_point=a.operating_point,
-                            cam_dir=a.cam, allow_unfinished=a.allow_unfinished,
-                            allow_weak=a.allow_weak_model)
-        n_bad = int(df.error.notna().sum())
+        pred = predict(a.run, a.dicoms, a.num_workers, a.device, operating_point=a.operating_point, cam_dir=a.cam,
+                       allow_unfinished=a.allow_unfinished, allow_weak=a.allow_weak_model, writers=writers)
+        df = pred.slices; n_bad = int(df.error.notna().sum())
         if a.out: print(f"{len(df) - n_bad} files scored ({n_bad} could not be) -> {a.out}")
         else:
             from brainct_nb.data import exact_floats
             print(exact_floats(df).to_csv(index=False))
-        st = predict_studies(df)
+        st = pred.studies
         if len(st) and (st.n_slices > 1).any():
-            rule = ('its study score (as the bundle aggregates slices) reaches it'
-                    if df.attrs.get('bundle', {}).get('level') == 'study'
+            rule = ('its study score (as the bundle aggregates slices) reaches it' if pred.bundle.study_level
                     else 'one of its slices reaches it')
             print(f"{len(st)} studies ({int((st.n_slices > 1).sum())} of several slices): {int(st.label.sum())} "
                   "positive at the operating point "
                   f"(a study is positive when {rule})" + (f" -> {a.studies_out}" if a.studies_out else ''))
-        if a.studies_out:
-            from brainct_nb.data import write_csv
-            write_csv(a.studies_out, st)
         if a.cam: print(f"Grad-CAM overlays (final model) -> {a.cam}")
         if prev is not None:
             print(f"PPV/NPV at prevalence {a.prevalence:g} (from each operating point's test sensitivity/specificity):")
@@ -155,6 +183,27 @@ def _dispatch(a) -> int:
         run_bench(quick=a.quick, device=a.device, out=a.out, n=a.n, out_size=a.out_size,
                   batch_sizes=[int(x) for x in a.batch_sizes.split(',')] if a.batch_sizes else None, compile=a.compile)
         return 0
+
+# %% ../nbs/08_cli.ipynb #c007p
+def _dispatch_pacs(a) -> int:
+    from brainct_nb.pacs import Spool, Listener, pull, make_store, finding_code
+    if a.report:
+        t = Spool(a.spool).table()
+        print(t.drop(columns=['last_received', 'scored_at']).to_string(index=False) if len(t) else
+              f"{a.spool}: no studies yet"); return 0
+    if not a.run: raise ParamError(f"brainct {a.cmd}: --run is required (a finished run folder)")
+    from brainct_nb.predict import check_run_finished, check_trusted
+    from brainct_nb.bundle import Bundle
+    check_run_finished(a.run); check_trusted(Bundle.read(a.run), a.allow_weak_model)     # refuse before listening
+    if a.cmd == 'pull':
+        if not a.dicomweb: raise ParamError("brainct pull: --dicomweb URL is required")
+        t = pull(a.run, a.dicomweb, a.spool, a.study, a.since, a.modality, a.dry_run, a.auth_file,
+                 finding_code(a.finding), a.allow_weak_model)
+        print(f"{len(t)} studies: {int((t.status == 'scored').sum())} scored, {int((t.status != 'scored').sum())} not "
+              f"(brainct pull --report --spool {a.spool})"); return 0
+    Listener(a.run, a.spool, a.aet, a.port, a.allow_aet, make_store(a.store_to, a.auth_file, a.aet), a.stable_seconds,
+             a.bind, finding_code(a.finding), a.allow_weak_model, log=lambda m: print(m, flush=True)).start().serve()
+    return 0
 
 # %% ../nbs/08_cli.ipynb #c007-1
 _TERMINATED = False

@@ -18,8 +18,9 @@ from .data import CropCache, load_or_make_split, atomic_write, ContextView
 from .model import ct_model, arch_stats
 from .cv import (FitSpec, run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, fingerprint,
                            FitProgress, VERIFY_SEED_OFFSET, THRESHOLDS, split_candidate)
-from .final import (member_specs, final_epochs, train_final, metrics_with_ci, plot_test_curves, save_bundle,
-                              operating_point_metrics, operating_point_table, model_from_weights)
+from .final import (member_specs, final_epochs, train_final, metrics_with_ci, plot_test_curves,
+                              operating_point_metrics, operating_point_table)
+from .bundle import save_bundle, model_from_weights
 from .train import score_crops, RANKING, SCORE_BS, ranking, load_config, read_overrides, TrainConfig
 from .trust import (subgroup_columns, subgroup_table, Recalibrator, ranking_check, ENSEMBLES, ensemble_members, operating_points, calibration_stats,
                               reliability_table,

@@ -14,7 +14,7 @@ def test_readme_commands_are_what_ci_runs():
     install, test = _block(md, 'Install'), _block(md, 'Test')
     assert install and test
     for line in install + test: assert line in ci, f"README command not in .ci/run: {line}"
-    assert '[dev,effnet,ray]' in install[0]                         # the EfficientNet tests run for a newcomer too
+    assert '[dev,effnet,ray,pacs]' in install[0]                         # the EfficientNet tests run for a newcomer too
 
 def test_readme_is_the_index_notebook():
     nb = json.loads((ROOT/'nbs'/'index.ipynb').read_text())

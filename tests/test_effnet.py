@@ -7,7 +7,9 @@ from brainct_nb.train import load_config, ct_learner, _fit_stage, seed_everythin
 from brainct_nb.data import CropCache, make_split, ct_dataloaders
 from brainct_nb.demo import make_demo_dataset
 from brainct_nb.dicom import validate_dataset
-from brainct_nb.final import save_bundle, predict_dicoms, predict_crops
+from brainct_nb.bundle import save_bundle
+from brainct_nb.predict import predict_dicoms
+from brainct_nb.train import predict_crops
 from brainct_nb.windowing import window_ranges
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from brainct_nb.demo import make_series_dataset, make_demo_dataset
 from brainct_nb import pipeline as P
 from brainct_nb.errors import DatasetError
 from brainct_nb.dicom import validate_dataset
-from brainct_nb.final import predict_dicoms, predict_studies, BundleError
+from brainct_nb.predict import predict, predict_dicoms
+from brainct_nb.bundle import BundleError
 from brainct_nb.cli import main as cli_main
 
 FAST = dict(epochs_head=1, epochs_ft=1, patience_ft=1)
@@ -37,12 +38,12 @@ def test_each_file_scores_the_same_whatever_is_passed_beside_it(study_run, tmp_p
     alone = _by_file(predict_dicoms(run.dir, allow_weak=True, dicoms=a))
     bad = tmp_path/'bad.dcm'; bad.write_text('not dicom')
     first = sorted(a.glob('*.dcm'))[0]; os.symlink(first, tmp_path/'link.dcm')
-    df = predict_dicoms(run.dir, allow_weak=True, dicoms=[a, first, tmp_path/'link.dcm', bad, b])
+    pred = predict(run.dir, allow_weak=True, dicoms=[a, first, tmp_path/'link.dcm', bad, b]); df = pred.slices
     assert df.file.is_unique and len(df) == 6 + 1 + 6                               # each file once, the bad one named
     assert 'scored once' in capsys.readouterr().err
     mixed = _by_file(df)
     np.testing.assert_array_equal(mixed.loc[alone.index].values, alone.values)
-    st = predict_studies(df)
+    st = pred.studies
     assert len(st) == 2 and (st.n_slices == 6).all()
     top = df.loc[df.probability.idxmax()]                                            # top_slices names the right slice
     assert f"#{int(top.slice_index)}" in st.set_index('first_file').top_slices.str.cat()
@@ -74,7 +75,7 @@ def test_predict_groups_and_chooses_series_as_training_does(study_run, tmp_path)
     assert df.probability.isna().sum() == 18 and df.error.notna().sum() == 18
     assert df.error.str.contains('more than one patient or study').sum() == 18       # the study mixes patients: all of it out
     # without the intruder: one study of 6 slices, the thin series named as not used
-    shutil.rmtree(src/'other'); df = predict_dicoms(run.dir, allow_weak=True, dicoms=src); st = predict_studies(df)
+    shutil.rmtree(src/'other'); pred = predict(run.dir, allow_weak=True, dicoms=src); df, st = pred.slices, pred.studies
     assert len(st) == 1 and st.n_slices.item() == 6
     thin = df[df.file.str.contains('/thin/')]
     assert thin.error.str.startswith('series not used: its study keeps another series').all() and len(thin) == 6
@@ -123,7 +124,7 @@ def test_duplicate_positions_are_said_on_the_console_and_in_the_study_table(stud
     src = tmp_path/'s'; shutil.copytree(_study(data, 7), src)
     fs = sorted(src.glob('*.dcm')); ds = pydicom.dcmread(fs[1]); ds.ImagePositionPatient = pydicom.dcmread(fs[0]).ImagePositionPatient
     ds.save_as(fs[1])
-    st = predict_studies(predict_dicoms(run.dir, allow_weak=True, dicoms=src))
+    st = predict(run.dir, allow_weak=True, dicoms=src).studies
     assert st.geometry.item() == '1 duplicate slice positions, 1 gaps along the slice normal'     # the moved slice left a gap
     assert 'note: 1 studies have duplicate slice positions' in capsys.readouterr().err
 

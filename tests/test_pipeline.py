@@ -7,7 +7,7 @@ from brainct_nb.demo import make_demo_dataset, PLANTED_PHI
 from brainct_nb import pipeline as P
 from brainct_nb.data import CropCache
 from brainct_nb.cli import main as cli_main
-from brainct_nb.final import predict_dicoms
+from brainct_nb.predict import predict_dicoms
 
 FAST = dict(epochs_head=1, epochs_ft=3, patience_ft=2)
 ARTIFACTS = ['run_args.json', 'effective_config.json', 'features.csv', 'features_split.csv', 'features_checks_summary.json',
@@ -247,7 +247,6 @@ def test_predict_splits_a_flat_folder_into_its_studies(setup, tmp_path):
     "The RSNA folder (three real studies, slices mixed in one folder): three rows, 108 slices scored (3 vertex slices have no head)."
     rsna = sorted((Path(__file__).resolve().parents[1].parent/'shared'/'data'/'real-head-ct'/'rsna-series-unlabelled').glob('*.dcm'))
     if not rsna: pytest.skip('RSNA series not present')
-    from brainct_nb.final import predict_studies
-    sl = predict_dicoms(setup['run'].dir, rsna[0].parent)
-    st = predict_studies(sl)
+    from brainct_nb.predict import predict
+    pred = predict(setup['run'].dir, rsna[0].parent); sl, st = pred.slices, pred.studies
     assert len(st) == 3 and st.n_slices.sum() == 108 and sl.error.notna().sum() == 3

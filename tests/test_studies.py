@@ -10,7 +10,7 @@ from brainct_nb.dicom import validate_dataset
 from brainct_nb.data import CropStore
 from brainct_nb.series import series_table
 from brainct_nb.steps import protocol_level
-from brainct_nb.final import predict_dicoms, predict_studies
+from brainct_nb.predict import predict
 
 FAST = dict(epochs_head=1, epochs_ft=2, patience_ft=2)
 
@@ -53,8 +53,8 @@ def test_predict_reproduces_the_study_test_predictions(slice_run, tmp_path):
     fs = read_csv(run.dir/'features_split.csv', dtype={'ID': str})
     src = tmp_path/'new'; src.mkdir()
     for i in fs.ID[fs.split == 'test']: shutil.copy(data/'CTs'/f'{i}.dcm', src/f'{i}.dcm')
-    df = predict_dicoms(run.dir, src, cam_dir=tmp_path/'cam', allow_weak=True)   # a tiny run may rank below chance (#33)
-    st = predict_studies(df).set_index('study')
+    pred = predict(run.dir, src, cam_dir=tmp_path/'cam', allow_weak=True); df = pred.slices   # a tiny run may rank below chance (#33)
+    st = pred.studies.set_index('study')
     tp = read_csv(run.dir/'test_predictions.csv').set_index('ID')
     assert set(st.index) == set(tp.index)
     assert np.abs(st.probability.loc[tp.index] - tp.prob).max() < 1e-6
@@ -108,7 +108,7 @@ def test_context_and_learned_aggregator_reproduce_through_predict(context_gru_ru
     fs = read_csv(run.dir/'features_split.csv', dtype={'ID': str})
     src = tmp_path/'new'; src.mkdir()
     for i in fs.ID[fs.split == 'test']: shutil.copy(data/'CTs'/f'{i}.dcm', src/f'{i}.dcm')
-    st = predict_studies(predict_dicoms(run.dir, src, allow_weak=True)).set_index('study')
+    st = predict(run.dir, src, allow_weak=True).studies.set_index('study')
     tp = read_csv(run.dir/'test_predictions.csv').set_index('ID')
     assert np.abs(st.probability.loc[tp.index] - tp.prob).max() < 1e-6 and (st.label.loc[tp.index] == tp.pred).all()
     assert 'gru' in read_csv(run.dir/'cv_aggregations.csv').aggregation.tolist()

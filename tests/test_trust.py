@@ -83,8 +83,9 @@ def test_predict_reproduces_test_scores_labels_cams_and_prevalence(run, tmp_path
     assert len(pngs) == len(paths) and all(p.stat().st_size > 1000 for p in pngs)
     o = capsys.readouterr().out
     assert 'PPV/NPV at prevalence 0.061' in o and 'high_specificity' in o
-    from brainct_nb.final import prevalence_table
-    t = prevalence_table(meta, .061); t2 = prevalence_table(meta, .3)
+    from brainct_nb.predict import prevalence_table
+    from brainct_nb.bundle import Bundle
+    t = prevalence_table(Bundle.read(d), .061); t2 = prevalence_table(Bundle.read(d), .3)
     ok = t['ppv_at_0.061'].notna()                                                     # NaN where no study is called positive
     assert ok.any() and (t['ppv_at_0.061'][ok] < t2['ppv_at_0.3'][ok]).all()            # rarer finding, lower PPV
     assert cli_main(['predict', '--run', str(d), '--dicoms', paths[0], '--operating-point', 'nope']) == 2
@@ -111,7 +112,7 @@ def test_fold_ensemble_bundle_and_predict_reproduce_the_test_scores(run_ensemble
     meta = json.loads((d/'bundle.json').read_text())
     assert meta['ensemble'] == 'both' and len(meta['fold_weights']) == 3 and meta['calibration']['method'] == 'none'
     tp = read_csv(d/'test_predictions.csv')
-    from brainct_nb.final import predict_dicoms
+    from brainct_nb.predict import predict_dicoms
     pr = predict_dicoms(d, [str(Path(run_ensemble.params.data_root)/'CTs'/f'{i}.dcm') for i in tp.ID])
     np.testing.assert_allclose(pr.probability, tp.prob, atol=1e-6)
 
@@ -124,7 +125,7 @@ def test_an_ensemble_of_backbones_travels_in_the_bundle_and_predict_reproduces_i
     assert m['arch'] == 'efficientnet_lite0' and m['norm_mean'] == [.5, .5, .5] and len(m['sha256']) == 64 and (d/m['file']).exists()
     assert meta['ensemble'] == 'members' and meta['fold_weights'] == []
     tp = read_csv(d/'test_predictions.csv')
-    from brainct_nb.final import predict_dicoms
+    from brainct_nb.predict import predict_dicoms
     pr = predict_dicoms(d, [str(Path(r.params.data_root)/'CTs'/f'{i}.dcm') for i in tp.ID])
     np.testing.assert_allclose(pr.probability, tp.prob, atol=1e-6)
     v = read_csv(d/'test_scoring_variants.csv')

@@ -21,7 +21,7 @@ import numpy as np, pandas as pd, torch
 from brainct_nb.dicom import validate_dataset, project_salt
 from brainct_nb.data import CropCache
 from brainct_nb.model import arch_stats
-from brainct_nb.final import model_from_weights
+from brainct_nb.bundle import model_from_weights
 from brainct_nb.train import predict_crops
 from brainct_nb.windowing import window_ranges, HEAD_HU
 

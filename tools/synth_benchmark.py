@@ -39,7 +39,8 @@ def one_context(data, out, ctx, a):
 
 def zero_shot(run, khct, seed=0):
     "The final model's slice scores on every kaggle-head-ct image: ROC-AUC, AUPRC with a bootstrap 95% CI."
-    from brainct_nb.final import predict_dicoms, bootstrap_ci
+    from brainct_nb.final import bootstrap_ci
+    from brainct_nb.predict import predict_dicoms
     lab = pd.read_csv(khct/'labels1.csv', dtype={'ID': str})
     df = predict_dicoms(run.dir, [khct/'CTs'/f'{i}.dcm' for i in lab.ID], allow_weak=True)
     p = df.set_index(df.file.map(lambda f: Path(f).stem)).loc[lab.ID]

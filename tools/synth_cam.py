@@ -12,7 +12,7 @@ import numpy as np, pandas as pd
 warnings.simplefilter('ignore')
 from brainct_nb.dicom import read_hu
 from brainct_nb.windowing import head_bbox, letterbox
-from brainct_nb.final import load_bundle
+from brainct_nb.bundle import load_bundle
 from brainct_nb.trust import grad_cam
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(run_dir, data):
     run_dir, data = Path(run_dir), Path(data)
     model, meta = load_bundle(run_dir)
-    if int(meta.get('context', 0)): raise SystemExit("a context-0 run, please: Grad-CAM here reads one slice")
+    if meta.context: raise SystemExit("a context-0 run, please: Grad-CAM here reads one slice")
     sp = pd.read_csv(run_dir/'features_split.csv', dtype={'ID': str})
     sl = pd.read_csv(data/'slices.csv', dtype={'ID': str})
     test = sl.merge(sp[['ID', 'split']], on='ID')
     test = test[(test.split == 'test') & (test.Label == 1)]
-    rows, size = [], int(meta['out_size'])
+    rows, size = [], meta.out_size
     for study, g in test.groupby('study'):
         m = np.load(data/'masks'/f'{study}.npz'); pos = {i: k for k, i in enumerate(m['ID'])}
         crops, masks, heads = [], [], []
@@ -34,7 +34,7 @@ def main(run_dir, data):
             crops.append(letterbox(hu, box, size))
             masks.append(letterbox(m['occupancy'][pos[i]].astype(np.float32), box, size, fill=0) >= 128)
             heads.append(letterbox((hu > -300).astype(np.float32)*1000, box, size, fill=0) >= 500)
-        cams, probs = grad_cam(model, np.stack(crops), meta['window_ranges'], (meta['norm_mean'], meta['norm_std']))
+        cams, probs = grad_cam(model, np.stack(crops), meta.window_ranges, meta.stats)
         for i, c, mk, hd, p in zip(g.ID, cams, masks, heads, probs):
             if not mk.any(): continue
             w = c/max(c.sum(), 1e-9)
