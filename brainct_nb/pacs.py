@@ -17,10 +17,11 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['FINDING', 'PRESENT', 'ABSENT', 'SCHEME', 'PROBABILITY', 'THRESHOLD', 'CV_SENSITIVITY', 'CV_SPECIFICITY',
-           'MANUFACTURER', 'SR_SERIES', 'SC_SERIES', 'TYPE2', 'AUTH_ENV', 'finding_code', 'result_uid', 'study_headers',
-           'study_sr', 'montage_pixels', 'study_sc', 'read_result', 'dciodvfy', 'StoreError', 'DicomResults',
-           'dicomweb_client', 'DicomWebStore', 'CStoreStore', 'make_store', 'study_tag', 'Spool', 'why_unscored',
-           'Listener', 'find_studies', 'pull', 'free_port', 'orthanc_available', 'Orthanc']
+           'MANUFACTURER', 'SR_SERIES', 'SC_SERIES', 'CT_IMAGE_STORAGE', 'TYPE2', 'AUTH_ENV', 'finding_code',
+           'result_uid', 'study_headers', 'study_sr', 'montage_pixels', 'study_sc', 'read_result', 'dciodvfy',
+           'StoreError', 'DicomResults', 'dicomweb_client', 'DicomWebStore', 'CStoreStore', 'make_store', 'study_tag',
+           'Spool', 'why_unscored', 'Listener', 'find_studies', 'retrieve_series', 'pull', 'free_port',
+           'orthanc_available', 'Orthanc']
 
 # %% ../nbs/10_pacs.ipynb #k005
 FINDING = Code('1386000', 'SCT', 'Intracranial hemorrhage')      # what the bundle was trained to see (--finding)
@@ -32,6 +33,7 @@ CV_SENSITIVITY = Code('P0003', SCHEME, 'Cross-validated sensitivity at operating
 CV_SPECIFICITY = Code('P0004', SCHEME, 'Cross-validated specificity at operating point')
 MANUFACTURER = 'brainct_nb'
 SR_SERIES, SC_SERIES = 9901, 9902                                # series numbers of the result series
+CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2'
 
 # %% ../nbs/10_pacs.ipynb #k006
 def finding_code(spec:str|None) -> Code:
@@ -62,6 +64,8 @@ def study_headers(pred:Prediction, key) -> list:
     for h in hs:
         for k in TYPE2:
             if k not in h: setattr(h, k, '')
+        if 'SOPClassUID' not in h:        # some exports (RSNA's) drop it; a scored file is a CT image
+            h.SOPClassUID = h.get('file_meta', {}).get('MediaStorageSOPClassUID', CT_IMAGE_STORAGE)
     return hs
 
 # %% ../nbs/10_pacs.ipynb #k012
@@ -252,11 +256,11 @@ def make_store(spec:str|None, auth_file=None, calling_aet='BRAINCT'):
     return DicomWebStore(spec, auth_file) if re.match(r'https?://', spec) else CStoreStore(spec, calling_aet)
 
 # %% ../nbs/10_pacs.ipynb #k032
-_UID = re.compile(r'[0-9]+(\.[0-9]+)*')
+_UID = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,63}')   # DICOM's digits and dots, and anonymised 'ID_...' ones: never a path
 
 def _uid(ds, key) -> str:
     v = str(ds.get(key, '') or '').strip()
-    if not (0 < len(v) <= 64 and _UID.fullmatch(v)): raise ValueError(f"{key} {v[:70]!r} is not a valid UID")
+    if not (_UID.fullmatch(v) and '..' not in v): raise ValueError(f"{key} {v[:70]!r} is not a usable UID")
     return v
 
 def study_tag(study_uid:str) -> str:
@@ -304,7 +308,8 @@ def receive(self:Spool, data:bytes) -> tuple[str, bool]:
 @patch
 def recover(self:Spool) -> list[str]:
     ("After a restart: every study whose files differ from what was scored, or that was being scored, is due again "
-     "(an instance kept just before a kill may not be in its row yet). Returns those studies.")
+     "once quiet for the stable time from now (its sender may resume; an instance kept just before a kill may not be "
+     "in its row yet). Returns those studies.")
     rows = self.table().set_index('study_uid') if len(self.table()) else pd.DataFrame(columns=self.COLS[1:])
     again = []
     for d in sorted((self.folder/'incoming').iterdir()):
@@ -315,7 +320,7 @@ def recover(self:Spool) -> list[str]:
             with self._db() as db:
                 db.execute("INSERT INTO studies (study_uid, status, n_instances, last_received) VALUES "
                            "(?, 'receiving', ?, ?) ON CONFLICT(study_uid) DO UPDATE SET status='receiving', "
-                           "n_instances=excluded.n_instances", (d.name, n, time.time()))
+                           "n_instances=excluded.n_instances, last_received=excluded.last_received", (d.name, n, time.time()))
             again.append(d.name)
     for t in (self.folder/'tmp').glob('*.part'): t.unlink()       # a write the kill interrupted was never acknowledged
     return again
@@ -439,6 +444,13 @@ def find_studies(client, study=None, since=None, modality='CT') -> list[str]:
     found = client.search_for_studies(search_filters={'StudyDate': f'{since}-', 'ModalitiesInStudy': modality})
     return [s['0020000D']['Value'][0] for s in found]
 
+# %% ../nbs/10_pacs.ipynb #k044r
+def retrieve_series(client, study_uid:str, series_uid:str):
+    ("The instances of a series by WADO-RS, in the transfer syntax they are stored in (no transcoding: JPEG 2000 stays "
+     "JPEG 2000). By URL, as anonymised exports carry UIDs ('ID_...') dicomweb-client's own methods refuse.")
+    return client._http_get_multipart_application_dicom(f"{client.base_url}/studies/{study_uid}/series/{series_uid}",
+                                                         media_types=(('application/dicom', '*'),), stream=True)
+
 # %% ../nbs/10_pacs.ipynb #k045
 def pull(run_dir, url, spool, study=None, since=None, modality='CT', dry_run=False, auth_file=None,
          finding:Code=FINDING, allow_weak=False, log=print) -> pd.DataFrame:
@@ -447,9 +459,9 @@ def pull(run_dir, url, spool, study=None, since=None, modality='CT', dry_run=Fal
     store = None if dry_run else DicomWebStore(url, auth_file)
     uids = find_studies(client, study, since, modality)
     for su in uids:
-        series = client.search_for_series(su, search_filters={'Modality': modality})
+        series = client.search_for_series(search_filters={'StudyInstanceUID': su, 'Modality': modality})
         for s in series:
-            for ds in client.retrieve_series(su, s['0020000E']['Value'][0]):
+            for ds in retrieve_series(client, su, s['0020000E']['Value'][0]):
                 buf = io.BytesIO(); ds.save_as(buf, enforce_file_format=True); sp.receive(buf.getvalue())
         if not series:
             with sp._db() as db:
@@ -506,3 +518,12 @@ def get(self:Orthanc, path:str):
 def stop(self:Orthanc):
     if self.proc.poll() is None: self.proc.terminate(); self.proc.wait(20)
     self._log.close()
+
+# %% ../nbs/10_pacs.ipynb #k049u
+@patch
+def upload(self:Orthanc, files) -> int:
+    "Put DICOM files into Orthanc as they are, by its REST API (it keeps what STOW-RS refuses, as a PACS's import does)."
+    for f in files:
+        urllib.request.urlopen(urllib.request.Request(f'http://127.0.0.1:{self.http_port}/instances',
+                                                      data=Path(f).read_bytes(), method='POST'), timeout=30).read()
+    return len(files)
