@@ -21,7 +21,7 @@ __all__ = ['FINDING', 'PRESENT', 'ABSENT', 'SCHEME', 'PROBABILITY', 'THRESHOLD',
            'result_uid', 'study_headers', 'study_sr', 'montage_pixels', 'study_sc', 'read_result', 'dciodvfy',
            'StoreError', 'DicomResults', 'dicomweb_client', 'DicomWebStore', 'CStoreStore', 'make_store', 'study_tag',
            'Spool', 'why_unscored', 'Listener', 'find_studies', 'retrieve_series', 'pull', 'free_port',
-           'orthanc_available', 'Orthanc']
+           'orthanc_available', 'Orthanc', 'sr_tree']
 
 # %% ../nbs/10_pacs.ipynb #k005
 FINDING = Code('1386000', 'SCT', 'Intracranial hemorrhage')      # what the bundle was trained to see (--finding)
@@ -72,7 +72,8 @@ def study_headers(pred:Prediction, key) -> list:
 def _algorithm(pred:Prediction):
     import highdicom as hd
     return hd.sr.AlgorithmIdentification(name='brainct_nb', version=__version__, family=codes.DCM.ArtificialIntelligence,
-                                         parameters={'bundle_sha256': pred.bundle.bundle_sha256, 'arch': pred.bundle.arch})
+                                         parameters=[f'bundle_sha256={pred.bundle.bundle_sha256}',
+                                                     f'arch={pred.bundle.arch}'])
 
 def _observer(pred:Prediction):
     import highdicom as hd
@@ -88,11 +89,11 @@ def _measurements(pred:Prediction, key, headers, finding:Code):
     import highdicom as hd
     algo, st = _algorithm(pred), pred.studies.set_index('study').loc[key]
     pt = pred.bundle.points[pred.operating_point]
-    meas = [hd.sr.Measurement(PROBABILITY, float(st.probability), codes.UCUM.NoUnits, algorithm_id=algo),
-            hd.sr.Measurement(THRESHOLD, float(pred.threshold), codes.UCUM.NoUnits, algorithm_id=algo)]
+    meas = [hd.sr.Measurement(PROBABILITY, float(st.probability), codes.UCUM.NoUnits),
+            hd.sr.Measurement(THRESHOLD, float(pred.threshold), codes.UCUM.NoUnits)]
     for code, k in ((CV_SENSITIVITY, 'cv_sensitivity'), (CV_SPECIFICITY, 'cv_specificity')):
         if pt.get(k) is not None:
-            meas.append(hd.sr.Measurement(code, 100*float(pt[k]), codes.UCUM.Percent, algorithm_id=algo))
+            meas.append(hd.sr.Measurement(code, 100*float(pt[k]), codes.UCUM.Percent))
     rows = _scored(pred, key)                                     # the order of `headers`
     top = set(rows.sort_values('probability', ascending=False, kind='stable').head(3).file)
     drove = [h for h, f in zip(headers, rows.file) if f in top]
@@ -527,3 +528,18 @@ def upload(self:Orthanc, files) -> int:
         urllib.request.urlopen(urllib.request.Request(f'http://127.0.0.1:{self.http_port}/instances',
                                                       data=Path(f).read_bytes(), method='POST'), timeout=30).read()
     return len(files)
+
+# %% ../nbs/10_pacs.ipynb #kd01
+def sr_tree(ds, depth=0, max_depth=6) -> list[str]:
+    "The content tree of an SR as indented lines 'concept: value' (what a viewer's SR display shows)."
+    lines = []
+    for item in ds.get('ContentSequence', []):
+        name = item.ConceptNameCodeSequence[0].CodeMeaning if 'ConceptNameCodeSequence' in item else item.ValueType
+        v = {'CODE': lambda: item.ConceptCodeSequence[0].CodeMeaning, 'TEXT': lambda: item.TextValue,
+             'UIDREF': lambda: item.UID, 'NUM': lambda: f"{item.MeasuredValueSequence[0].NumericValue} "
+             f"{item.MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue}",
+             'IMAGE': lambda: f"SOP Instance ...{item.ReferencedSOPSequence[0].ReferencedSOPInstanceUID[-12:]}",
+             }.get(item.ValueType, lambda: '')()
+        lines.append('  '*depth + f"{item.get('RelationshipType', '')} {item.ValueType} {name}" + (f": {v}" if v else ''))
+        if depth < max_depth: lines += sr_tree(item, depth + 1, max_depth)
+    return lines
