@@ -199,3 +199,21 @@ def test_real_rsna_series_round_trip(run, orthanc, tmp_path):
     row = lst.spool.table().set_index('study_uid').loc[su2]
     assert row.status == 'scored' and row.n_scored == len(files2)
     assert pacs.read_result(_results_in(orthanc, su2)[0][0])['probability'] == row.probability
+
+def test_a_late_instance_rescores_and_the_new_report_supersedes_the_old(run, orthanc, tmp_path):
+    run_dir, data = run; files = _test_files(run_dir, data)
+    su = str(pydicom.dcmread(files[0]).StudyInstanceUID)
+    study = [f for f in files if str(pydicom.dcmread(f, stop_before_pixels=True).StudyInstanceUID) == su]
+    lst = pacs.Listener(run_dir, tmp_path/'spool', port=pacs.free_port(), allowed_aets=['TESTSCU'],
+                        store=pacs.make_store(orthanc.dicomweb), stable_s=0, allow_weak=True, log=lambda m: None).start()
+    try:
+        assert set(_send(study[:-1], lst.port)) == {0}; lst.step()
+        first = lst.spool.table().set_index('study_uid').loc[su]
+        assert set(_send(study[-1:], lst.port)) == {0}; lst.step()
+    finally: lst.stop()
+    second = lst.spool.table().set_index('study_uid').loc[su]
+    assert first.status == second.status == 'scored' and second.n_scores == 2 and second.n_scored == len(study)
+    srs = {str(d.SOPInstanceUID): d for d in _results_in(orthanc, su)[0]}
+    assert set(srs) == {first.sr_uid, second.sr_uid}                                     # both kept, as records are
+    pred = srs[second.sr_uid].PredecessorDocumentsSequence[0].ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
+    assert pred.ReferencedSOPInstanceUID == first.sr_uid                                 # the new one names the old
