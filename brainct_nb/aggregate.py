@@ -46,9 +46,10 @@ def _logit(p): p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6); return np.log(
 # %% ../nbs/05c_aggregate.ipynb #g008-1
 def study_sequences(slices:pd.DataFrame, col='prob_model', length:int|None=None) -> tuple[np.ndarray, pd.DataFrame]:
     ("(N, L+1) float32: each study's slice logits of `col` in slice order, zero-padded, its length last; and the "
-     "studies (study_key, Label, n).")
-    g = slices.sort_values(['study_key', 'slice_index']).groupby('study_key', sort=False)
-    keys = list(g.groups); seqs = [_logit(d[col]) for _, d in g]
+     "studies (study_key, Label, n), in the order they first appear in `slices`: never in the order of their salted "
+     "keys, which differ between users and would change what the aggregator learns.")
+    g = slices.sort_values('slice_index', kind='stable').groupby('study_key', sort=False)
+    keys = list(pd.unique(slices.study_key)); seqs = [_logit(g.get_group(k)[col]) for k in keys]
     L = length or max(len(s) for s in seqs); X = np.zeros((len(seqs), L + 1), np.float32)
     for i, s in enumerate(seqs): s = s[:L]; X[i, :len(s)] = s; X[i, -1] = len(s)
     st = pd.DataFrame(dict(study_key=keys, n=[len(s) for s in seqs]))

@@ -7,8 +7,9 @@ from __future__ import annotations
 import os, time
 from dataclasses import replace
 from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
-import numpy as np, pandas as pd
+import numpy as np, pandas as pd, torch
 from .params import RunParams, aggregation_words
 from .errors import DatasetError, ParamError, BrainctError, storage_error
 from .dicom import validate_dataset, quality_checks, project_salt
@@ -34,11 +35,11 @@ from .series import (one_series_per_study, order_slices, study_scores, plot_stud
 # %% auto #0
 __all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table', 'print_excluded', 'data_fingerprint',
            'one_patient_per_study', 'step_features', 'step_split', 'step_figures', 'to_studies', 'study_folds',
-           'slice_summary', 'mil', 'study_codes', 'study_probs', 'train_aggregator', 'fold_aggregators',
-           'aggregation_table', 'candidate_fit', 'adopt_candidate', 'item_crops', 'scale_name', 'tta_effect',
-           'cv_inputs', 'grid_then_verify', 'cv_headline', 'print_cv', 'step_cv', 'scoring_variants', 'train_members',
-           'final_aggregator', 'step_final', 'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures',
-           'step_model_card']
+           'slice_summary', 'mil', 'study_codes', 'study_probs', 'AggTask', 'fit_aggregator_task', 'agg_task',
+           'fold_aggregators', 'aggregation_table', 'candidate_fit', 'adopt_candidate', 'item_crops', 'scale_name',
+           'tta_effect', 'cv_inputs', 'grid_then_verify', 'cv_headline', 'print_cv', 'step_cv', 'scoring_variants',
+           'fit_final_task', 'final_fits', 'final_aggregator', 'step_final', 'step_calibration', 'step_decision_curve',
+           'step_explain', 'study_figures', 'step_model_card']
 
 # %% ../nbs/07c_steps.ipynb #c010l
 def protocol_level(level:str, series:pd.DataFrame, label_level='slice', aggregation='max') -> str:
@@ -286,27 +287,51 @@ def study_probs(run:Run, rows:pd.DataFrame, agg_model=None) -> pd.DataFrame:
     return st
 
 # %% ../nbs/07c_steps.ipynb #c013b-6
-def train_aggregator(run:Run, model, rows:pd.DataFrame, crops, seed:int) -> tuple:
-    ("(a learned aggregator trained on the studies of `rows` (ID, Label; their `crops` in the same order, scored by "
-     "`model`), the studies it learned from).")
-    s = score_crops(model, crops, run.ranges, run.stats, run.params.tta, SCORE_BS, _device(run))
-    X, st = study_sequences(rows[['ID', 'Label']].assign(prob_model=s).merge(run.features.slices, on='ID'))
-    return fit_aggregator(X, st.Label.values, seed=seed), st.study_key.tolist()
+@dataclass
+class AggTask:
+    ("One learned-aggregator fit, self-contained for any executor: the slice model (weights file or model), the rows "
+     "(ID, Label) it scores and their crops, the slice table, scoring settings, seed and thread count.")
+    model: object                 # a weights file (a fold's) or a model (the final one)
+    arch: str
+    dropout_p: float
+    rows: pd.DataFrame
+    crops: object
+    slices: pd.DataFrame
+    ranges: list
+    stats: tuple
+    tta: bool
+    device: str
+    seed: int
+    threads: int
+
+def fit_aggregator_task(t:AggTask) -> tuple:
+    ("(a learned aggregator, the studies it learned from): `t.rows` scored by the slice model, the aggregator trained "
+     "on their study sequences; the same on every executor (threads set, seeded).")
+    if t.threads: torch.set_num_threads(int(t.threads))
+    model = model_from_weights(t.model, t.arch, t.dropout_p) if isinstance(t.model, (str, Path)) else t.model
+    s = score_crops(model, t.crops, t.ranges, t.stats, t.tta, SCORE_BS, t.device)
+    X, st = study_sequences(t.rows[['ID', 'Label']].assign(prob_model=s).merge(t.slices, on='ID'))
+    return fit_aggregator(X, st.Label.values, seed=t.seed), st.study_key.tolist()
+
+def agg_task(run:Run, model, rows:pd.DataFrame, crops, seed:int) -> AggTask:
+    "The `AggTask` of `rows` (their `crops` in the same order) scored by `model` (a weights file or a model)."
+    return AggTask(model, run.params.arch, run.cfg.dropout_p, rows[['ID', 'Label']], crops, run.features.slices,
+                   run.ranges, run.stats, run.params.tta, _device(run), seed, run.executor.threads())
 
 # %% ../nbs/07c_steps.ipynb #c013b-7
 def fold_aggregators(run:Run, slice_oof:pd.DataFrame, tr:pd.DataFrame, crops) -> pd.DataFrame:
     ("OOF study probabilities of the learned aggregator (plain and TTA views): fold f's is trained on fold f's "
-     "training folds, scored by fold f's slice model, never on its OOF studies.")
+     "training folds, scored by fold f's slice model, never on its OOF studies; one executor task per fold.")
     p, sl, rows, trained_on = run.params, run.features.slices, [], {}
     pos = pd.Series(np.arange(len(tr)), index=tr.ID.values); files = _fold_files(run)
-    for f in sorted(slice_oof.fold.unique()):
-        model = model_from_weights(files[f], p.arch, run.cfg.dropout_p)
-        seen = slice_oof[slice_oof.fold != f]
-        agg, trained_on[int(f)] = train_aggregator(run, model, seen, crops[pos.loc[seen.ID].to_numpy()],
-                                                   p.seed + int(f))
+    folds = sorted(int(f) for f in slice_oof.fold.unique())
+    seen = {f: slice_oof[slice_oof.fold != f] for f in folds}
+    fits = run.executor.map(fit_aggregator_task, [(agg_task(run, files[f], seen[f], crops[pos.loc[seen[f].ID].to_numpy()],
+                                                            p.seed + f),) for f in folds])
+    for f, (agg, trained_on[f]) in zip(folds, fits):
         o = slice_oof[slice_oof.fold == f].merge(sl, on='ID')
         rows.append(pd.DataFrame({c: study_probabilities(agg, o, c)
-                                  for c in ('prob_plain', 'prob_tta')}).rename_axis('ID').reset_index().assign(fold=int(f)))
+                                  for c in ('prob_plain', 'prob_tta')}).rename_axis('ID').reset_index().assign(fold=f))
     g = pd.concat(rows, ignore_index=True); g['prob_model'] = g['prob_tta' if p.tta else 'prob_plain']
     g.attrs['trained_on'] = trained_on                          # fold -> the studies its aggregator learned from
     return g
@@ -524,27 +549,36 @@ def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', c
     return pd.DataFrame(rows)
 
 # %% ../nbs/07c_steps.ipynb #c016-2
-def train_members(run:Run, tr:pd.DataFrame, epochs:tuple) -> list[dict]:
-    ("The ensemble members of `members`, each trained like the final model (training split, same epochs) with its "
-     "backbone's recipe and normalisation: dicts of model, arch, seed, stats, seconds.")
-    p, out = run.params, []
+def fit_final_task(crops, labels, epochs:tuple, spec:FitSpec, bags=None, progress=None, verbose=False) -> tuple:
+    "(the model trained as `train_final` trains it, in eval mode and float, its history, seconds): one executor task."
+    t0 = time.time(); learn, hist = train_final(crops, labels, epochs, spec, verbose, progress, bags)
+    return learn.model.float().eval(), hist, time.time() - t0
+
+def final_fits(run:Run, tr:pd.DataFrame, epochs:tuple) -> tuple:
+    ("The final model and the ensemble members of `members`, each trained like the final model (training split, same "
+     "epochs) with its backbone's recipe and normalisation, as one fan-out on the executor: ((model, history), "
+     "[dicts of model, arch, seed, stats, seconds]).")
+    p, local = run.params, run.executor.name == 'local'
+    specs = [(FitSpec(run.cfg, p.seed, p.batch_size, _model_fn(run), run.stats, run.ranges, _device(run),
+                      num_workers=p.loader_workers, threads=run.executor.threads()), dict(arch=p.arch, seed=p.seed))]
     for m in member_specs(p.members, p.arch, p.seed):
         cfg, fit = candidate_fit(run, {} if m['arch'] == p.arch else {'arch': m['arch']})
-        stats = fit.get('stats', run.stats)
-        t0, progress = time.time(), FitProgress(1, f"member {m['arch']} seed {m['seed']}")
-        spec = FitSpec(cfg, m['seed'], p.batch_size, fit.get('model_fn', _model_fn(run)), stats, run.ranges,
-                       _device(run), num_workers=p.loader_workers, threads=run.executor.threads())
-        learn, _ = train_final(item_crops(run, tr), tr.Label.values, epochs, spec, p.verbose, progress,
-                               study_codes(run, tr))
-        model = learn.model.float().eval(); model.input_stats = stats
-        out.append(dict(m, model=model, stats=stats, seconds=time.time() - t0))
-        progress.fit_done('training', f'{time.time() - t0:.0f}s')
-    return out
+        specs.append((FitSpec(cfg, m['seed'], p.batch_size, fit.get('model_fn', _model_fn(run)), fit.get('stats', run.stats),
+                              run.ranges, _device(run), num_workers=p.loader_workers, threads=run.executor.threads()), m))
+    names = ['final model'] + [f"member {m['arch']} seed {m['seed']}" for _, m in specs[1:]]
+    bars = [FitProgress(1, n) for n in names]
+    crops, y, bags = item_crops(run, tr), tr.Label.values, study_codes(run, tr)
+    done = lambda i, r: bars[i].fit_done('training', f'{sum(epochs)} epochs, {r[2]:.0f}s')
+    fits = run.executor.map(fit_final_task, [(crops, y, epochs, s, bags, bars[i] if local else None, p.verbose and local)
+                                             for i, (s, _) in enumerate(specs)], on_done=done)
+    members = [dict(m, model=f[0], stats=s.stats, seconds=f[2]) for (s, m), f in zip(specs[1:], fits[1:])]
+    for mm in members: mm['model'].input_stats = mm['stats']
+    return fits[0][:2], members
 
 # %% ../nbs/07c_steps.ipynb #c016-3
 def final_aggregator(run:Run, model, tr:pd.DataFrame):
     "The learned aggregator of the final model: trained on every training study's slice scores by the final model."
-    return train_aggregator(run, model, tr, item_crops(run, tr), run.params.seed)[0]
+    return run.executor.map(fit_aggregator_task, [(agg_task(run, model, tr, item_crops(run, tr), run.params.seed),)])[0][0]
 
 # %% ../nbs/07c_steps.ipynb #c016-4
 @run_step
@@ -554,20 +588,13 @@ def step_final(run:Run):
     p, feats, sp, cache = run.params, run.features.feats, run.split, run.features.cache
     ok = feats[feats.ok].merge(sp[['ID', 'split']], on='ID')
     tr, te = ok[ok.split == 'train'].reset_index(drop=True), ok[ok.split == 'test'].reset_index(drop=True)
-    epochs = final_epochs(run.cv.res['folds'])
-    t0, progress = time.time(), FitProgress(1, 'final model')
-    spec = FitSpec(run.cfg, p.seed, p.batch_size, _model_fn(run), run.stats, run.ranges, _device(run),
-                   num_workers=p.loader_workers, threads=run.executor.threads())      # the folds' thread count
-    learn, hist = train_final(item_crops(run, tr), tr.Label.values, epochs, spec, p.verbose, progress,
-                              study_codes(run, tr))
-    progress.fit_done('training', f'{sum(epochs)} epochs, {time.time() - t0:.0f}s')
+    epochs, t0 = final_epochs(run.cv.res['folds']), time.time()
+    (model, hist), extra = final_fits(run, tr, epochs)      # with the members (members=...): one fan-out, the folds' threads
     run.save_csv('final_history.csv', hist)
-    model, sel, recal = learn.model.float().eval(), run.cv.selection, run.cv.recalibrator
+    sel, recal = run.cv.selection, run.cv.recalibrator
     thr, R, ST, dev = sel['threshold'], run.ranges, run.stats, _device(run)
     files = _fold_files(run)
     folds = [model_from_weights(f, p.arch, run.cfg.dropout_p) for f in files] if all(f.exists() for f in files) else []
-    # other seeds or backbones (members=...)
-    extra = train_members(run, tr, epochs)
     try: members = ensemble_members(p.ensemble, model, folds, [m['model'] for m in extra])
     except ParamError as e:
         raise BrainctError(f"{e}: the fold weights {files[0].parent}/fold*_model.pt are missing") from None
