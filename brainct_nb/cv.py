@@ -351,18 +351,19 @@ def load_grid(src=None) -> list[dict]:
 
 # %% ../nbs/05_cv.ipynb #c020-1
 # grid keys that choose the backbone (run parameters), not training config keys
-RUN_KEYS = ('arch', 'pretrained')
+RUN_KEYS = ('arch', 'pretrained', 'weights')        # a candidate may name a backbone and its starting weights
 # repeat r of a grid draws its folds with seed + 100 r (never the verification's + 1000)
 REPEAT_SEED_STEP = 100
 
 def split_candidate(over:dict) -> tuple[dict, dict]:
-    "A grid candidate's (run keys: arch/pretrained, training config overrides)."
+    "A grid candidate's (run keys: arch/pretrained/weights, training config overrides)."
     return {k: v for k, v in over.items() if k in RUN_KEYS}, {k: v for k, v in over.items() if k not in RUN_KEYS}
 
 # %% ../nbs/05_cv.ipynb #c020-2
 def check_grid(cands:list, base:TrainConfig, module_names:list, arch='the model', recipe=None) -> list[TrainConfig]:
     ("Every candidate as a full config, checked (keys, values, `ft_trainable_attrs` against the modules) before any "
-     "training; `recipe(arch, pretrained)` -> (base config, module names) for a candidate naming a backbone.")
+     "training; `recipe(arch, pretrained, weights)` -> (base config, module names) for a candidate naming a backbone or "
+     "its weights.")
     cfgs = []
     for i, over in enumerate(cands):
         run_keys, cfg_over = split_candidate(over)
@@ -370,7 +371,8 @@ def check_grid(cands:list, base:TrainConfig, module_names:list, arch='the model'
             b, names, a = base, module_names, arch
             if run_keys:
                 if recipe is None: raise ParamError(f"keys {sorted(run_keys)} choose a backbone; this grid runs one")
-                b, names = recipe(run_keys.get('arch'), run_keys.get('pretrained')); a = run_keys.get('arch', arch)
+                b, names = recipe(run_keys.get('arch'), run_keys.get('pretrained'), run_keys.get('weights'))
+                a = run_keys.get('arch', arch)
             cfg = load_config(cfg_over, b)
         except ParamError as e: raise ParamError(f"grid candidate {i} {json.dumps(over)}: {e}") from None
         attrs = cfg.ft_trainable_attrs

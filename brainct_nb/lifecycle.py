@@ -215,11 +215,11 @@ def _resume_dir(p:RunParams) -> Path:
 
 # %% ../nbs/07b_lifecycle.ipynb #c007r
 def arch_recipe(p:RunParams, arch:str, pretrained:bool|None=None,
-                user:dict|None=None) -> tuple[TrainConfig, bool, list]:
+                user:dict|None=None, weights:str|None=None) -> tuple[TrainConfig, bool, list]:
     ("(training config, pretrained weights used, notes) for `arch` under `p`: ImageNet weights when asked (None: yes "
      "on real data, on the demo if on disk), the scratch recipe without them, `user` overrides last.")
     user = user or {}; notes = []
-    w = p.weights if arch == p.arch else None
+    w = weights if weights is not None else (p.weights if arch == p.arch else None)
     avail = weights_available(arch, w)
     want = pretrained if pretrained is not None else (avail if p.is_demo else True)
     if want and not avail:
@@ -253,7 +253,7 @@ def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
     cfg, want, notes = arch_recipe(p, p.arch, p.pretrained, user)
     check_grid([{}], cfg, modules, p.arch)                                            # config_json's layer names
     grid = load_grid(None if p.grid_json in (None, '', 'None') else p.grid_json)
-    recipe = lambda a, pre: (arch_recipe(p, a or p.arch, pre, user)[0], module_names(a or p.arch))
+    recipe = lambda a, pre, w=None: (arch_recipe(p, a or p.arch, pre, user, w)[0], module_names(a or p.arch))
     if p.run_grid:
         check_grid(grid, cfg, modules, p.arch, recipe)                     # every candidate, before any training
     for m in member_specs(p.members, p.arch, p.seed):

@@ -370,9 +370,10 @@ def candidate_fit(run:Run, over:dict) -> tuple:
     run_keys, cfg_over = split_candidate(over)
     if not run_keys: return load_config(cfg_over, run.cfg), {}
     p = run.params; arch = run_keys.get('arch', p.arch)
+    w = run_keys.get('weights', p.weights if arch == p.arch else None)
     base, want, _ = arch_recipe(p, arch, run_keys.get('pretrained'),
-                                read_overrides(None if p.config_json in (None, '', 'None') else p.config_json))
-    fit = dict(model_fn=partial(_new_model, arch, want, p.weights if arch == p.arch else None, run.n_in),
+                                read_overrides(None if p.config_json in (None, '', 'None') else p.config_json), w)
+    fit = dict(model_fn=partial(_new_model, arch, want, w, run.n_in),
                stats=arch_stats(arch, run.n_in))
     return load_config(cfg_over, base), fit
 
@@ -383,10 +384,12 @@ def adopt_candidate(run:Run, over:dict, cfg:TrainConfig):
     run.cfg = cfg; run_keys, _ = split_candidate(over)
     if not run_keys: return
     arch = run_keys.get('arch', run.params.arch)
-    _, want, _ = arch_recipe(run.params, arch, run_keys.get('pretrained'))
-    run.params = replace(run.params, arch=arch, pretrained=want)
+    w = run_keys.get('weights', run.params.weights if arch == run.params.arch else None)
+    _, want, _ = arch_recipe(run.params, arch, run_keys.get('pretrained'), None, w)
+    run.params = replace(run.params, arch=arch, pretrained=want, weights=w)
     run.pretrained = want; run.stats = arch_stats(arch, run.n_in)
-    run.log(f"grid winner: {arch} ({'ImageNet weights' if want else 'from scratch'}); the verification CV, final "
+    run.log(f"grid winner: {arch} ({f'weights {Path(w).name}' if w else 'ImageNet weights' if want else 'from scratch'}); "
+            "the verification CV, final "
             "model and bundle use it")
 
 # %% ../nbs/07c_steps.ipynb #c014-4
