@@ -257,10 +257,10 @@ def replicate_dataset(dest, n:int, base_n=64, size=256, seed=0) -> Path:
     return dest
 
 # %% ../nbs/09_bench.ipynb #c007t-1
-def scale_point(data, n:int, out_size=64, mode='epoch', bs=64) -> dict:
-    "One scaling measurement in this process on the first `n` studies of `data` (`mode`: 'epoch' or 'protocol')."
+def scale_point(data, n:int, out_size=64, mode='epoch', bs=64, run_all=None) -> dict:
+    ("One scaling measurement in this process on the first `n` studies of `data` (`mode`: 'epoch', or 'protocol' "
+     "with `run_all`: `brainct_nb.pipeline.run_all`, passed in, as the benchmark sits below the protocol).")
     from brainct_nb.data import CropStore
-    from brainct_nb.pipeline import run_all
     data = Path(data); lab = pd.read_csv(data/'labels1.csv', dtype=str).iloc[:n]
     lab.to_csv(data/f'labels_{n}.csv', index=False)
     res = dict(n=n, mode=mode, rss_imports_mb=_rss_mb())
@@ -292,7 +292,8 @@ def run_scaling(ns=(1000, 5000, 20000), out_size=64, protocol_ns=(1000, 5000), o
         data = replicate_dataset(keep or Path(d)/'data', max(ns))
         for n, mode in [(n, 'epoch') for n in ns] + [(n, 'protocol') for n in protocol_ns]:
             code = ("import json; from brainct_nb.bench import scale_point; "
-                    f"print(json.dumps(scale_point({str(data)!r}, {n}, {out_size}, {mode!r})))")
+                    + ("from brainct_nb.pipeline import run_all; " if mode == 'protocol' else "run_all = None; ")
+                    + f"print(json.dumps(scale_point({str(data)!r}, {n}, {out_size}, {mode!r}, run_all=run_all)))")
             r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
             if r.returncode: raise RuntimeError(f"scaling point n={n} {mode} failed:\n{r.stderr[-3000:]}")
             rows.append(_json.loads(r.stdout.strip().splitlines()[-1])); print(rows[-1], flush=True)

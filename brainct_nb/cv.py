@@ -13,15 +13,16 @@ from sklearn.metrics import roc_curve, precision_recall_curve
 from .data import stratified_group_split, atomic_write, write_csv, read_csv
 from .executor import LocalExecutor
 from .mil import item_loaders
-from .train import TrainConfig, load_config, train_two_stage, seed_everything, predict_crops, score_crops, RANKING, SCORE_BS, ranking
+from .train import (TrainConfig, FitSpec, load_config, train_two_stage, seed_everything, predict_crops, score_crops,
+                              RANKING, SCORE_BS, ranking)
 from .windowing import window_ranges
+from .thresholds import THRESHOLDS, METRICS, confusion_metrics
 from .errors import ParamError
 from fastai.vision.core import imagenet_stats
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'METRICS', 'STRATEGIES', 'GRID', 'VERIFY_SEED_OFFSET', 'RUN_KEYS', 'REPEAT_SEED_STEP', 'make_folds',
-           'inner_split', 'confusion_metrics', 'threshold_table', 'cv_threshold_tables', 'check_strategy',
-           'select_threshold', 'fingerprint', 'FitProgress', 'FitSpec', 'FoldTask', 'fit_fold', 'CVOptions', 'cv_plan',
+__all__ = ['GRID', 'VERIFY_SEED_OFFSET', 'RUN_KEYS', 'REPEAT_SEED_STEP', 'make_folds', 'inner_split', 'threshold_table',
+           'cv_threshold_tables', 'fingerprint', 'FitProgress', 'FoldTask', 'fit_fold', 'CVOptions', 'cv_plan',
            'run_plans', 'run_cv', 'plot_cv_curves', 'load_grid', 'split_candidate', 'check_grid', 'rank_candidates',
            'fold_summary', 'grid_table', 'run_grid']
 
@@ -45,22 +46,6 @@ def inner_split(idx, labels, groups=None, frac=.2, seed=42) -> tuple[np.ndarray,
     tr, va = stratified_group_split(np.asarray(labels)[idx], g, frac, seed)
     return idx[tr], idx[va]
 
-# %% ../nbs/05_cv.ipynb #c008
-THRESHOLDS = np.round(np.arange(.05, .951, .05), 2)
-METRICS = ['sensitivity', 'specificity', 'ppv', 'npv', 'f1', 'balanced_accuracy']
-
-def _div(a, b): return a/b if b else float('nan')
-
-# %% ../nbs/05_cv.ipynb #c008-1
-def confusion_metrics(y, p, thr) -> dict:
-    "Metrics of the rule `p >= thr` against 0/1 `y`."
-    y = np.asarray(y).astype(int); pred = np.asarray(p) >= thr
-    tp, fp = int((pred & (y == 1)).sum()), int((pred & (y == 0)).sum())
-    fn, tn = int((~pred & (y == 1)).sum()), int((~pred & (y == 0)).sum())
-    sens, spec, ppv = _div(tp, tp+fn), _div(tn, tn+fp), _div(tp, tp+fp)
-    return dict(threshold=float(thr), sensitivity=sens, specificity=spec, ppv=ppv, npv=_div(tn, tn+fn),
-                f1=_div(2*tp, 2*tp+fp+fn), balanced_accuracy=(sens+spec)/2, tp=tp, fp=fp, tn=tn, fn=fn)
-
 # %% ../nbs/05_cv.ipynb #c008-2
 def threshold_table(y, p, thresholds=None) -> pd.DataFrame:
     "One row per threshold (default: `THRESHOLDS`), with AUPRC and ROC-AUC of the scores."
@@ -77,29 +62,6 @@ def cv_threshold_tables(oof:pd.DataFrame, thresholds=None) -> tuple[pd.DataFrame
     g = by_fold.groupby('threshold')[cols]
     summary = g.mean().add_suffix('_mean').join(g.std(ddof=0).add_suffix('_std')).reset_index()
     return by_fold[['fold'] + [c for c in by_fold.columns if c != 'fold']], summary
-
-# %% ../nbs/05_cv.ipynb #c011
-STRATEGIES = ('sens_target', 'max_f1')
-
-def check_strategy(strategy:str) -> str:
-    "`strategy` if it is a known threshold rule, else a `ParamError` listing them."
-    if strategy not in STRATEGIES: raise ParamError(f"threshold_strategy must be one of {STRATEGIES}, got {strategy!r}")
-    return strategy
-
-# %% ../nbs/05_cv.ipynb #c011-1
-def select_threshold(summary:pd.DataFrame, strategy='sens_target', sens_target=.7) -> dict:
-    "The chosen threshold and its CV metrics, with the rule that chose it."
-    check_strategy(strategy)
-    s = summary.sort_values('threshold', ascending=False)
-    rule = strategy
-    if strategy == 'sens_target':
-        ok = s[s.sensitivity_mean >= sens_target]
-        if len(ok): row = ok.loc[ok.ppv_mean.fillna(-1).idxmax()]
-        else:
-            rule, row = 'max_f1 (fallback: no threshold reaches the sensitivity target)', s.loc[s.f1_mean.fillna(-1).idxmax()]
-    else: row = s.loc[s.f1_mean.fillna(-1).idxmax()]
-    return dict(threshold=float(row.threshold), strategy=strategy, rule_applied=rule, sens_target=sens_target,
-                cv_metrics={k: (None if pd.isna(v) else float(v)) for k, v in row.items() if k != 'threshold'})
 
 # %% ../nbs/05_cv.ipynb #c014
 def fingerprint(*objs) -> str:
@@ -134,21 +96,6 @@ class FitProgress:
         line = (f"{self.label} {self.done}/{self.total} {name} done{': ' + summary if summary else ''}  "
                 f"({self._times()})")
         self.stream.write(('\r' + line.ljust(120) if self.tty else line) + '\n'); self.stream.flush()
-
-# %% ../nbs/05_cv.ipynb #c015
-@dataclass
-class FitSpec:
-    "How every fold of one CV is fitted and scored (the same for all its folds)."
-    cfg: TrainConfig = field(default_factory=TrainConfig)   # training hyper-parameters
-    seed: int = 42                 # fold f seeds its inner split and its fit with seed + f
-    bs: int = 16                   # batch size, images
-    model_fn: object = None        # cfg -> a fresh model; None: the default ResNet-18
-    stats: tuple|None = None       # normalisation (mean, std); None: ImageNet's
-    ranges: list|None = None       # HU windows (lo, hi) per channel; None: the seed's
-    device: str|None = None        # where to train; None: cuda if available
-    inner_frac: float = .2         # share of the training folds held out for early stopping
-    num_workers: int|None = None   # DataLoader workers; None: 0 on the CPU
-    threads: int|None = None       # torch threads in the task (an executor's cpus_per_fit)
 
 # %% ../nbs/05_cv.ipynb #c015-1
 @dataclass

@@ -10,8 +10,8 @@ import numpy as np, pandas as pd, torch
 from sklearn.metrics import roc_curve, precision_recall_curve
 from .errors import ParamError
 from .model import check_arch
-from .train import RANKING, train_two_stage, seed_everything
-from .cv import confusion_metrics, METRICS, FitSpec
+from .train import RANKING, FitSpec, train_two_stage, seed_everything
+from .thresholds import confusion_metrics, METRICS
 from .mil import item_loaders
 
 # %% auto #0

@@ -5,70 +5,22 @@
 # %% ../nbs/07b_lifecycle.ipynb #l002
 from __future__ import annotations
 import functools, json, platform, time
-from dataclasses import dataclass, field, asdict, fields, replace
+from dataclasses import dataclass, field, asdict
 from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from . import __version__
 from .params import RunParams
 from .errors import ParamError, BrainctError, storage_error
-from .dicom import DatasetReport, MIN_SIZE
-from .windowing import parse_windows
+from .dicom import DatasetReport
 from .data import atomic_write, write_csv, default_device
-from .model import ct_model, weights_available, backbone, arch_stats
-from .train import TrainConfig, load_config, read_overrides, SCRATCH_OVERRIDES
-from .cv import check_strategy, load_grid, check_grid
-from .executor import make_executor
-from .series import AGGREGATIONS
-from .trust import Recalibrator, check_calibration, check_ensemble, check_calibration_scoring
-from .final import member_specs
+from .model import ct_model, weights_available, backbone
+from .train import TrainConfig, load_config, SCRATCH_OVERRIDES
+from .trust import Recalibrator
 
 # %% auto #0
-__all__ = ['STATUS', 'RESUME_FREE', 'check_params', 'Features', 'CVResult', 'TestResult', 'write_json', 'read_status', 'Run',
-           'new_run_dir', 'arch_recipe', 'module_names', 'start_run', 'run_step', 'write_effective_config']
-
-# %% ../nbs/07b_lifecycle.ipynb #c005
-def _check(ok, name, value, want):
-    if not ok: raise ParamError(f"{name} must be {want}, got {value!r}")
-
-# %% ../nbs/07b_lifecycle.ipynb #c005-1
-def check_params(p:RunParams) -> RunParams:
-    "Validate values early: a `ParamError` names the parameter, its value and the accepted range."
-    num = lambda v, t=(int,): isinstance(v, t) and not isinstance(v, bool)
-    if p.arch in (None, '', 'None'): p = replace(p, arch=p.default_arch)           # resolved once, recorded as such
-    _check(num(p.test_size, (int, float)) and .01 <= p.test_size <= .5, 'test_size', p.test_size,
-           'a fraction in [0.01, 0.5]')
-    _check(num(p.k_folds) and 2 <= p.k_folds <= 50, 'k_folds', p.k_folds, 'an integer in [2, 50]')
-    check_strategy(p.threshold_strategy)
-    _check(num(p.sens_target, (int, float)) and 0 < p.sens_target <= 1, 'sens_target', p.sens_target, 'in (0, 1]')
-    _check(num(p.batch_size) and p.batch_size >= 2, 'batch_size', p.batch_size, 'an integer >= 2')
-    _check(num(p.num_workers) and p.num_workers >= 0, 'num_workers', p.num_workers, 'an integer >= 0')
-    _check(p.out_size is None or (num(p.out_size) and MIN_SIZE <= p.out_size <= 1024), 'out_size', p.out_size,
-           f'None (64 on the demo, 256 otherwise) or an integer in [{MIN_SIZE}, 1024]')
-    _check(num(p.seed) and p.seed >= 0, 'seed', p.seed, 'an integer >= 0')
-    _check(p.demo_n is None or (num(p.demo_n) and p.demo_n >= 40), 'demo_n', p.demo_n, 'None or an integer >= 40')
-    _check(p.demo in ('slices', 'series'), 'demo', p.demo, "'slices' or 'series'")
-    _check(p.level in ('auto', 'slice', 'study'), 'level', p.level, "'auto', 'slice' or 'study'")
-    _check(p.aggregation in AGGREGATIONS + ('gru',), 'aggregation', p.aggregation,
-           ' or '.join(map(repr, AGGREGATIONS + ('gru',))))
-    _check(num(p.topk) and 1 <= p.topk <= 64, 'topk', p.topk, 'an integer in [1, 64]')
-    _check(num(p.context) and 0 <= p.context <= 4, 'context', p.context, 'an integer in [0, 4]')
-    _check(num(p.repeats) and 1 <= p.repeats <= 10, 'repeats', p.repeats, 'an integer in [1, 10]')
-    member_specs(p.members, p.arch, p.seed)                                            # a bad members spec fails here
-    if p.ensemble == 'members' and p.members in (None, '', 'None'):
-        raise ParamError("ensemble='members' averages the ensemble members, but members is not set: give members "
-                         "(e.g. members='seeds:2' or members='efficientnet_lite0') or another ensemble")
-    _check(p.grouping in ('auto', 'patient', 'study'), 'grouping', p.grouping, "'auto', 'patient' or 'study'")
-    _check(p.loader_workers is None or (num(p.loader_workers) and p.loader_workers >= 0), 'loader_workers',
-           p.loader_workers, 'None (0 on the CPU, up to 8 on a GPU) or an integer >= 0')
-    _check(p.executor in ('local', 'ray'), 'executor', p.executor, "'local' or 'ray'")
-    _check(p.cpus_per_fit is None or (num(p.cpus_per_fit) and p.cpus_per_fit >= 1), 'cpus_per_fit', p.cpus_per_fit,
-           'None or an integer >= 1')
-    _check(p.gpus_per_fit is None or (num(p.gpus_per_fit, (int, float)) and p.gpus_per_fit >= 0), 'gpus_per_fit',
-           p.gpus_per_fit, 'None or a number >= 0')
-    check_calibration(p.calibration); check_ensemble(p.ensemble); check_calibration_scoring(p.calibration, p.ensemble)
-    _check(isinstance(p.tta, bool), 'tta', p.tta, 'True or False')
-    return p
+__all__ = ['STATUS', 'RESUME_FREE', 'Features', 'CVResult', 'TestResult', 'write_json', 'read_status', 'Run', 'new_run_dir',
+           'arch_recipe', 'module_names', 'run_step', 'write_effective_config']
 
 # %% ../nbs/07b_lifecycle.ipynb #c006a
 @dataclass(repr=False)
@@ -239,44 +191,6 @@ def arch_recipe(p:RunParams, arch:str, pretrained:bool|None=None,
 def module_names(arch:str) -> list[str]:
     "The top-level module names of `arch` (what `ft_trainable_attrs` may name); an unknown arch fails here, by name."
     return [n for n, _ in ct_model(arch, dropout_p=0.).named_children()]
-
-# %% ../nbs/07b_lifecycle.ipynb #c008
-def start_run(params:RunParams|dict|None=None, **kwargs) -> Run:
-    ("Check parameters, config and weights, then create (or reopen, with `resume`) the run folder and write "
-     "run_args.json.")
-    try: p = params if isinstance(params, RunParams) else RunParams(**{**(params or {}), **kwargs})
-    except TypeError as e: raise ParamError(f"{e}; the parameters are {[f.name for f in fields(RunParams)]}") from None
-    p = check_params(p)
-    user = read_overrides(None if p.config_json in (None, '', 'None') else p.config_json)
-    modules = module_names(p.arch)
-    ranges = parse_windows(p.windows)                                                 # a bad window spec fails here
-    cfg, want, notes = arch_recipe(p, p.arch, p.pretrained, user)
-    check_grid([{}], cfg, modules, p.arch)                                            # config_json's layer names
-    grid = load_grid(None if p.grid_json in (None, '', 'None') else p.grid_json)
-    recipe = lambda a, pre, w=None: (arch_recipe(p, a or p.arch, pre, user, w)[0], module_names(a or p.arch))
-    if p.run_grid:
-        check_grid(grid, cfg, modules, p.arch, recipe)                     # every candidate, before any training
-    for m in member_specs(p.members, p.arch, p.seed):
-        arch_recipe(p, m['arch'], None, user)   # members' weights, before any training
-    run_dir = _resume_dir(p) if p.resume else new_run_dir(p.out_dir)
-    run = Run(p, run_dir, cfg, bool(want),
-              out_size=int(p.out_size if p.out_size is not None else (64 if p.is_demo else 256)))
-    run.ranges, run.grid = ranges, grid
-    run.stats = arch_stats(p.arch, run.n_in)
-    try: run.executor = make_executor(p.executor, p.ray_address, p.cpus_per_fit, p.gpus_per_fit)
-    except BaseException as e:
-        run.set_status('failed', step='start_run', error=str(e)); raise
-    if p.executor != 'local': run.log(f"executor ray: {run.executor.resources()}, {run.executor.cpus_per_fit} CPU and "
-                                      f"{run.executor.gpus_per_fit} GPU per fit (Ray started in "
-                                      f"{run.executor.startup_s:.1f}s)")
-    for n in notes: run.log(n)
-    if p.resume: run.log(f"resuming {run_dir}")
-    run.save_json('run_args.json' if not p.resume else f'run_args_resume_{datetime.now():%Y%m%d_%H%M%S}.json',
-                  asdict(p))
-    run.set_status('running', **({'resumed': datetime.now().isoformat(timespec='seconds')} if p.resume else
-                                 {'started': datetime.now().isoformat(timespec='seconds')}))
-    write_effective_config(run)
-    return run
 
 # %% ../nbs/07b_lifecycle.ipynb #c008-1
 def run_step(fn):

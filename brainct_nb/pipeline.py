@@ -10,7 +10,7 @@ from .errors import DatasetError, ParamError, BrainctError
 from .trust import Recalibrator
 from .lifecycle import *
 from .steps import *
-from .report import model_card_text
+from .report import model_card_text, step_model_card
 
 # the protocol's names, for `from brainct_nb.pipeline import *` (run.ipynb)
 _all_ = ['STATUS', 'RESUME_FREE', 'check_params', 'write_json', 'read_status', 'Run', 'new_run_dir', 'Features',

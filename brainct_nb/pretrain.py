@@ -14,7 +14,7 @@ from .data import CropStore
 from .windowing import window_ranges
 from .model import ct_model, arch_stats, backbone, save_ct_weights, weights_available
 from .train import load_config, SCRATCH_OVERRIDES
-from .cv import FitSpec
+from .train import FitSpec
 from .final import train_final
 
 # %% auto #0

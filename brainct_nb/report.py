@@ -9,13 +9,16 @@ from datetime import datetime
 import numpy as np, pandas as pd, torch
 from . import __version__
 from .final import operating_point_table, Estimate
-from .lifecycle import Run, read_status
+from pathlib import Path
+from .lifecycle import Run, read_status, run_step, write_effective_config
+from .data import atomic_write
+from .errors import storage_error
 from .params import aggregation_words
 
 # %% auto #0
 __all__ = ['CARD_ITEMS', 'NOT_APPLICABLE', 'CARD_SECTIONS', 'study_lines', 'card_details', 'card_intended_use', 'card_data',
            'card_method', 'card_results', 'card_calibration', 'card_subgroups', 'card_limitations', 'card_software',
-           'card_trust', 'model_card_text']
+           'card_trust', 'model_card_text', 'step_model_card']
 
 # %% ../nbs/07d_report.ipynb #c016s
 def study_lines(run:Run) -> list[str]:
@@ -261,3 +264,13 @@ CARD_SECTIONS = [card_details, card_trust, card_intended_use, card_data, card_me
 def model_card_text(run:Run) -> str:
     "The model card of a run (Markdown): the `CARD_SECTIONS` in order, each rendered from the run's results."
     return '\n'.join(line for section in CARD_SECTIONS for line in section(run)) + '\n'
+
+# %% ../nbs/07d_report.ipynb #s018
+@run_step
+def step_model_card(run:Run):
+    "Step 11: model_card.md, then the run is marked finished."
+    text = model_card_text(run)
+    try: atomic_write(run.dir/'model_card.md', lambda t: Path(t).write_text(text))
+    except OSError as e: raise storage_error(e, run.dir/'model_card.md') from None
+    run.set_status('finished'); write_effective_config(run)
+    return text

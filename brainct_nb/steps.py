@@ -17,7 +17,9 @@ from .demo import make_demo_dataset, make_series_dataset
 from .windowing import preprocessing_figure
 from .data import CropCache, load_or_make_split, atomic_write, ContextView
 from .model import ct_model, arch_stats
-from .cv import (FitSpec, run_cv, run_grid, cv_threshold_tables, select_threshold, plot_cv_curves, fingerprint,
+from .train import FitSpec
+from .thresholds import select_threshold
+from .cv import (run_cv, run_grid, cv_threshold_tables, plot_cv_curves, fingerprint,
                            FitProgress, VERIFY_SEED_OFFSET, THRESHOLDS, split_candidate)
 from .final import (member_specs, final_epochs, train_final, metrics_with_ci, plot_test_curves,
                               operating_point_metrics, operating_point_table)
@@ -27,7 +29,6 @@ from .trust import (subgroup_columns, subgroup_table, Recalibrator, ranking_chec
                               reliability_table,
                               plot_reliability, plot_decision_curves, grad_cam, pick_cases, cam_figure)
 from .lifecycle import Run, run_step, read_status, write_effective_config, Features, CVResult, TestResult, _device, arch_recipe
-from .report import model_card_text
 from .aggregate import study_sequences, fit_aggregator, study_probabilities, save_aggregator
 from .series import (one_series_per_study, order_slices, study_scores, plot_study, neighbour_index,
                                mixed_identity, exclude_mixed, geometry_lines)
@@ -39,7 +40,7 @@ __all__ = ['FINE_THRESHOLDS', 'protocol_level', 'step_validate', 'excluded_table
            'fold_aggregators', 'aggregation_table', 'candidate_fit', 'adopt_candidate', 'item_crops', 'scale_name',
            'tta_effect', 'cv_inputs', 'grid_then_verify', 'cv_headline', 'print_cv', 'step_cv', 'scoring_variants',
            'fit_final_task', 'final_fits', 'final_aggregator', 'step_final', 'step_calibration', 'step_decision_curve',
-           'step_explain', 'study_figures', 'step_model_card']
+           'step_explain', 'study_figures']
 
 # %% ../nbs/07c_steps.ipynb #c010l
 def protocol_level(level:str, series:pd.DataFrame, label_level='slice', aggregation='max') -> str:
@@ -733,13 +734,3 @@ def study_figures(run:Run, cases:dict) -> list:
                                f"test study {t.ids[i]} ({kind}): study score {t.prob_model[i]:.2f} before calibration, "
                                f"probability {t.prob[i]:.2f}, threshold {thr:.2f}", run.dir/name))
     return figs
-
-# %% ../nbs/07c_steps.ipynb #s018
-@run_step
-def step_model_card(run:Run):
-    "Step 11: model_card.md, then the run is marked finished."
-    text = model_card_text(run)
-    try: atomic_write(run.dir/'model_card.md', lambda t: Path(t).write_text(text))
-    except OSError as e: raise storage_error(e, run.dir/'model_card.md') from None
-    run.set_status('finished'); write_effective_config(run)
-    return text

@@ -34,7 +34,7 @@ from .errors import ParamError
 # %% auto #0
 __all__ = ['SCRATCH_OVERRIDES', 'RANKING', 'SCORE_BS', 'TrainConfig', 'read_overrides', 'load_config', 'ranking', 'SmoothBCE',
            'auprc_metric', 'roc_auc_metric', 'BestEpoch', 'History', 'opt_func', 'seed_everything', 'ct_learner',
-           'train_two_stage', 'valid_tfms', 'hu_batch', 'predict_crops', 'score_crops']
+           'train_two_stage', 'valid_tfms', 'hu_batch', 'predict_crops', 'score_crops', 'FitSpec']
 
 # %% ../nbs/04_train.ipynb #c005
 @dataclass
@@ -268,3 +268,18 @@ def score_crops(models, crops:np.ndarray, ranges, stats, tta=False, bs=SCORE_BS,
                 cache[(id(m), flip)] = predict_crops(m, crops, ranges, getattr(m, 'input_stats', None) or stats, bs,
                                                      device, flip)
     return np.mean([cache[(id(m), flip)] for m in models for flip in ([False, True] if tta else [False])], axis=0)
+
+# %% ../nbs/04_train.ipynb #c017f
+@dataclass
+class FitSpec:
+    "How a model is fitted and scored: every fold of one CV alike, the final model, its members, pretraining."
+    cfg: TrainConfig = field(default_factory=TrainConfig)   # training hyper-parameters
+    seed: int = 42                 # fold f seeds its inner split and its fit with seed + f
+    bs: int = 16                   # batch size, images
+    model_fn: object = None        # cfg -> a fresh model; None: the default ResNet-18
+    stats: tuple|None = None       # normalisation (mean, std); None: ImageNet's
+    ranges: list|None = None       # HU windows (lo, hi) per channel; None: the seed's
+    device: str|None = None        # where to train; None: cuda if available
+    inner_frac: float = .2         # share of the training folds held out for early stopping
+    num_workers: int|None = None   # DataLoader workers; None: 0 on the CPU
+    threads: int|None = None       # torch threads in the task (an executor's cpus_per_fit)

@@ -16,7 +16,7 @@ from sklearn.metrics import brier_score_loss
 from fastai.callback.hook import hook_output
 from .errors import ParamError
 from .train import valid_tfms, ranking, RANKING, hu_batch
-from .cv import select_threshold, confusion_metrics
+from .thresholds import select_threshold, confusion_metrics
 from .windowing import HURange, WINDOWS
 from .model import BACKBONES
 

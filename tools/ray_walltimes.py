@@ -33,16 +33,13 @@ def main():
     c.wait_for_nodes(); ray.init(address=c.address, log_to_driver=False)
     res['ray_three_nodes'] = run(tmp, 'ray3', '--executor', 'ray', '--ray-address', c.address)
     ray.shutdown(); c.shutdown()
-    log = res['ray_three_nodes']['log']
-    steps, table = re.split(r'(\[\w+\] done in [\d.]+s)', log), []
-    step = 'validate'
-    for part in steps:
-        m = re.match(r'\[(\w+)\] done', part)
-        if m: continue
-        for line in part.splitlines():
-            t = re.search(r'task (\d+)/(\d+) ran on node (\w+) worker (\w+) in (\d+)s', line)
-            if t: table.append(dict(zone=part and step, task=f'{t[1]}/{t[2]}', node=t[3], worker=t[4], seconds=int(t[5])))
-        s = re.findall(r'\[(\w+)\] done', part)
+    log = res['ray_three_nodes']['log']; table, pending = [], []
+    for line in log.splitlines():                       # a task line belongs to the step whose '[step] done' follows it
+        t = re.search(r'task (\d+)/(\d+) ran on node (\w+) worker (\w+) in (\d+)s', line)
+        if t: pending.append(dict(task=f'{t[1]}/{t[2]}', node=t[3], worker=t[4], seconds=int(t[5])))
+        m = re.search(r'\[(\w+)\] done', line)
+        if m: table += [dict(step=m[1], **r) for r in pending]; pending = []
+    (ROOT/'bench_results'/f"ray_walltimes_{datetime.date.today().isoformat()}_three_nodes.log").write_text(log)
     for k in res: res[k].pop('log')
     out = dict(date=datetime.date.today().isoformat(), machine=f'{platform.machine()}, {os.cpu_count()} CPUs',
                data='series demo (phantoms), 40 studies', runs=res, three_node_placement=table)
