@@ -9,7 +9,10 @@ from .params import RunParams
 from .errors import DatasetError, ParamError, BrainctError
 from .trust import Recalibrator
 from .lifecycle import *
+from .start import *
 from .steps import *
+from .step_cv import *
+from .step_final import *
 from .report import model_card_text, step_model_card
 
 # the protocol's names, for `from brainct_nb.pipeline import *` (run.ipynb)

@@ -28,3 +28,10 @@ def test_run_notebook_parameters_are_runparams():
     got.pop('PAPERMILL_OUTPUT_PATH')
     want = {k: d for k, (_, d) in param_docs().items() if k != 'verbose'}
     assert got == want
+
+def test_pull_and_listen_say_what_is_missing(tmp_path, capsys):
+    from brainct_nb.cli import main
+    assert main(['pull', '--dicomweb', 'http://127.0.0.1:1/dicom-web', '--spool', str(tmp_path/'s')]) == 2
+    assert '--run is required' in capsys.readouterr().err
+    assert main(['listen', '--report', '--spool', str(tmp_path/'s')]) == 0
+    assert 'no studies yet' in capsys.readouterr().out

@@ -130,7 +130,7 @@ def test_duplicate_positions_are_said_on_the_console_and_in_the_study_table(stud
 
 # 3. a negative Platt slope silently inverted the ranking; the headline test ROC-AUC was computed on the inverted map
 def test_a_model_ranking_worse_than_chance_says_so_and_its_bundle_refuses(tmp_path, monkeypatch, capsys):
-    import brainct_nb.steps as S
+    import brainct_nb.step_cv as S
     real = S.run_cv
     def worse_than_chance(**kw):                      # fold scores that rank the positives lowest
         res = real(**kw); o = res['oof']; rng = np.random.default_rng(0)

@@ -114,7 +114,7 @@ def test_context_and_learned_aggregator_reproduce_through_predict(context_gru_ru
     assert 'gru' in read_csv(run.dir/'cv_aggregations.csv').aggregation.tolist()
 
 def test_each_fold_aggregator_learns_only_from_its_training_folds(context_gru_run):
-    from brainct_nb.steps import fold_aggregators, item_crops
+    from brainct_nb.step_cv import fold_aggregators, item_crops
     run, _ = context_gru_run
     so = read_csv(run.dir/'cv_oof_slice_predictions.csv', dtype={'ID': str})
     tr = run.features.feats.merge(run.split[['ID', 'split']], on='ID').query("ok and split == 'train'").reset_index(drop=True)

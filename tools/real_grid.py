@@ -79,7 +79,8 @@ def tables(run_dir:Path, tag:str, t0=None):
 def verify_ensemble(run_dir:Path, combo:str, tag:str):
     "The ensemble `combo` (candidates 'i+j') on the verification CV's fresh folds: the winner's OOF from that CV, every other member cross-validated on the same folds, probabilities averaged per study; the selection never saw these folds."
     from brainct_nb.pipeline import start_run, step_validate, step_features, step_split
-    from brainct_nb.steps import candidate_fit, item_crops, _device, _model_fn
+    from brainct_nb.step_cv import candidate_fit, item_crops, _model_fn
+    from brainct_nb.lifecycle import _device
     from brainct_nb.cv import run_cv, VERIFY_SEED_OFFSET
     args = json.loads((run_dir/'run_args.json').read_text()); t = pd.read_csv(run_dir/'grid_search.csv')
     grid, win = json.loads(args['grid_json']), int(t.candidate[0]); members = [int(c) for c in combo.split('+')]
