@@ -186,7 +186,8 @@ def _dispatch(a) -> int:
 
 # %% ../nbs/08_cli.ipynb #c007p
 def _dispatch_pacs(a) -> int:
-    from brainct_nb.pacs import Spool, Listener, pull, make_store, finding_code
+    from brainct_nb.pacs import Spool, Listener, pull, make_store
+    from brainct_nb.dicom_results import finding_code
     from brainct_nb.errors import ParamError
     if a.report:
         t = Spool(a.spool).table()

@@ -13,6 +13,7 @@ if not pacs.orthanc_available() or not shutil.which('dciodvfy'):
     pytest.skip('Orthanc/orthanc-dicomweb/dicom3tools not installed (apt-get install orthanc orthanc-dicomweb '
                 'dicom3tools): the PACS round trip cannot run here', allow_module_level=True)
 from pynetdicom import AE
+from brainct_nb.dicom_results import read_result, dciodvfy
 from pynetdicom.sop_class import CTImageStorage, MRImageStorage, Verification
 
 RSNA = Path(__file__).resolve().parents[2]/'shared'/'data'/'real-head-ct'/'rsna-series-unlabelled'
@@ -70,7 +71,7 @@ def test_pull_scores_as_predict_and_stores_results_that_validate(run, orthanc, t
     np.testing.assert_array_equal(got.label.values, want.label.values)
     for su, w in want.iterrows():
         (sr,), (sc,) = _results_in(orthanc, su)                                          # both, in the source study
-        back = pacs.read_result(sr)
+        back = read_result(sr)
         assert back['probability'] == w.probability and back['call'] == ('Present' if w.label else 'Absent')
         assert back['threshold'] == pred.threshold and len(back['slices']) == min(3, w.n_slices)
         src = {str(pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID) for f in files}
@@ -78,7 +79,7 @@ def test_pull_scores_as_predict_and_stores_results_that_validate(run, orthanc, t
         assert sc.BurnedInAnnotation == 'YES' and sc.StudyInstanceUID == su
         for ds, name in ((sr, 'sr'), (sc, 'sc')):
             f = tmp_path/f'{name}.dcm'; ds.save_as(f, enforce_file_format=True)
-            assert pacs.dciodvfy(f)['errors'] == [], name
+            assert dciodvfy(f)['errors'] == [], name
     again = pacs.pull(run_dir, orthanc.dicomweb, tmp_path/'spool', since='19000101', allow_weak=True)
     assert (again.sr_uid.values == t.sr_uid.values).all()                                # the same instances: the same report
     assert all(len(_results_in(orthanc, su)[0]) == 1 for su in want.index)               # stored once
@@ -185,7 +186,7 @@ def test_real_rsna_series_round_trip(run, orthanc, tmp_path):
         f = tmp_path/f'{name}.dcm'; ds.save_as(f, enforce_file_format=True)
         # RSNA's anonymised UIDs ('ID_...') are not DICOM UIDs; the results keep the source's study and references,
         # so dciodvfy's only errors are about those inherited values
-        errs = pacs.dciodvfy(f)['errors']
+        errs = dciodvfy(f)['errors']
         assert all("UID" in e and "ID_" in e for e in errs), [e for e in errs if 'ID_' not in e][:3]
     assert sr.PatientID == pydicom.dcmread(files[0]).PatientID                             # the source's patient module
     port, spool = pacs.free_port(), tmp_path/'listen'
@@ -198,7 +199,7 @@ def test_real_rsna_series_round_trip(run, orthanc, tmp_path):
     finally: lst.stop()
     row = lst.spool.table().set_index('study_uid').loc[su2]
     assert row.status == 'scored' and row.n_scored == len(files2)
-    assert pacs.read_result(_results_in(orthanc, su2)[0][0])['probability'] == row.probability
+    assert read_result(_results_in(orthanc, su2)[0][0])['probability'] == row.probability
 
 def test_a_late_instance_rescores_and_the_new_report_supersedes_the_old(run, orthanc, tmp_path):
     run_dir, data = run; files = _test_files(run_dir, data)
