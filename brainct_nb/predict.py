@@ -12,7 +12,7 @@ import numpy as np, pandas as pd, torch
 from .errors import BrainctError, ParamError, DicomError
 from .dicom import map_studies, read_study, project_salt, not_dicom
 from .windowing import preprocess_hu
-from .series import (order_slices, study_scores, neighbour_index, one_series_per_study, exclude_mixed,
+from .series import (order_slices, study_scores, neighbour_index, one_series_per_study, exclude_mixed, fixed_rule, LEARNED,
                                geometry_issues, geometry_lines)
 from .data import write_csv, ContextView
 from fastcore.basics import patch
@@ -303,9 +303,9 @@ def predict_studies(pred:Prediction) -> pd.DataFrame:
                                                         pd.Series(index=slices.index, dtype=object)).notna()]
     cols = ['study', 'first_file', 'n_slices', 'probability', 'label', 'top_slices', 'geometry']
     if not len(ok): return pd.DataFrame(columns=cols)
-    learned = b.study_level and b.aggregation == 'gru'
-    s = study_scores(ok.rename(columns={'probability': 'prob'}),
-                     'max' if learned or not b.study_level else b.aggregation, b.topk)
+    learned = b.study_level and b.aggregation in LEARNED
+    s = study_scores(ok.rename(columns={'probability': 'prob'}), fixed_rule(b.aggregation) if b.study_level else 'max',
+                     b.topk)
     if learned:                                     # the bundle's learned aggregator, checked against its SHA-256
         agg = load_aggregator(b.folder, b.aggregator)
         s['prob'] = study_probabilities(agg, ok, 'probability').loc[s.study_key].values

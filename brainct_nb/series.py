@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['SERIES_RULE', 'AGGREGATIONS', 'GEOMETRY_ISSUES', 'order_slices', 'series_table', 'study_scores', 'plot_study',
-           'drop_other_series', 'one_series_per_study', 'geometry_issues', 'geometry_lines', 'mixed_identity',
-           'exclude_mixed', 'neighbour_index']
+__all__ = ['SERIES_RULE', 'AGGREGATIONS', 'LEARNED', 'GEOMETRY_ISSUES', 'order_slices', 'series_table', 'fixed_rule',
+           'study_scores', 'plot_study', 'drop_other_series', 'one_series_per_study', 'geometry_issues',
+           'geometry_lines', 'mixed_identity', 'exclude_mixed', 'neighbour_index']
 
 # %% ../nbs/02b_series.ipynb #q005
 SERIES_RULE = "axial, slice thickness 2.5-5 mm where recorded, then the most slices, then the first series key"
@@ -76,6 +76,12 @@ def series_table(feats:pd.DataFrame) -> pd.DataFrame:
 
 # %% ../nbs/02b_series.ipynb #q014
 AGGREGATIONS = ('max', 'topk')
+LEARNED = ('gru',)                     # learned from the slice scores in z order (`brainct_nb.aggregate`)
+
+def fixed_rule(aggregation:str) -> str:
+    ("The fixed rule that tables a study's slice scores under `aggregation`: itself, or 'max' for a learned one "
+     "(whose scores then replace the table's): the one place this rule is written.")
+    return 'max' if aggregation in LEARNED else aggregation
 
 def _agg(slices:pd.DataFrame, col:str, how:str, k:int) -> pd.Series:
     "`col` per study: its maximum, or the mean of its `k` highest values."

@@ -12,7 +12,7 @@ from .dicom import MIN_SIZE
 from .windowing import parse_windows
 from .train import read_overrides
 from .model import arch_stats
-from .series import AGGREGATIONS
+from .series import AGGREGATIONS, LEARNED
 from .executor import make_executor
 from .thresholds import check_strategy
 from .cv import load_grid, check_grid
@@ -45,8 +45,8 @@ def check_params(p:RunParams) -> RunParams:
     _check(p.demo_n is None or (num(p.demo_n) and p.demo_n >= 40), 'demo_n', p.demo_n, 'None or an integer >= 40')
     _check(p.demo in ('slices', 'series'), 'demo', p.demo, "'slices' or 'series'")
     _check(p.level in ('auto', 'slice', 'study'), 'level', p.level, "'auto', 'slice' or 'study'")
-    _check(p.aggregation in AGGREGATIONS + ('gru',), 'aggregation', p.aggregation,
-           ' or '.join(map(repr, AGGREGATIONS + ('gru',))))
+    _check(p.aggregation in AGGREGATIONS + LEARNED, 'aggregation', p.aggregation,
+           ' or '.join(map(repr, AGGREGATIONS + LEARNED)))
     _check(num(p.topk) and 1 <= p.topk <= 64, 'topk', p.topk, 'an integer in [1, 64]')
     _check(num(p.context) and 0 <= p.context <= 4, 'context', p.context, 'an integer in [0, 4]')
     _check(num(p.repeats) and 1 <= p.repeats <= 10, 'repeats', p.repeats, 'an integer in [1, 10]')

@@ -22,7 +22,7 @@ from .train import score_crops, RANKING, SCORE_BS, ranking, load_config, read_ov
 from .trust import Recalibrator, ranking_check, operating_points
 from .lifecycle import Run, run_step, write_effective_config, CVResult, _device, arch_recipe
 from .aggregate import study_sequences, fit_aggregator, study_probabilities
-from .series import study_scores, neighbour_index
+from .series import study_scores, neighbour_index, fixed_rule, LEARNED
 
 # %% auto #0
 __all__ = ['FINE_THRESHOLDS', 'to_studies', 'study_folds', 'slice_summary', 'mil', 'study_codes', 'study_probs', 'AggTask',
@@ -38,9 +38,8 @@ def to_studies(run:Run, rows:pd.DataFrame, cols=('prob_model',)) -> pd.DataFrame
     if s.study_key.isna().any():
         raise BrainctError(f"{int(s.study_key.isna().sum())} scored slices have no study (e.g. "
                            f"{s.ID[s.study_key.isna()].iloc[0]})")
-    # gru: its scores replace these (`study_probs`)
-    how = 'max' if run.params.aggregation == 'gru' else run.params.aggregation
-    return study_scores(s, how, run.params.topk, cols=cols).rename(columns={'study_key': 'ID'})
+    # a learned aggregator's scores replace these (`study_probs`)
+    return study_scores(s, fixed_rule(run.params.aggregation), run.params.topk, cols=cols).rename(columns={'study_key': 'ID'})
 
 # %% ../nbs/07f_step_cv.ipynb #c013b-1
 def study_folds(oof:pd.DataFrame, slice_folds:pd.DataFrame) -> pd.DataFrame:
@@ -296,7 +295,7 @@ def step_cv(run:Run):
         slice_oof, slice_folds = oof, folds
         learned = fold_aggregators(run, slice_oof, tr, kw['crops'])      # always: it is one row of cv_aggregations.csv
         oof = to_studies(run, oof, ('prob_model', 'prob_plain', 'prob_tta'))
-        if p.aggregation == 'gru':
+        if p.aggregation in LEARNED:
             g = learned.set_index('ID').loc[oof.ID]
             for c in ('prob_model', 'prob_plain', 'prob_tta'): oof[c] = g[c].values
         folds = study_folds(oof, slice_folds)

@@ -18,7 +18,7 @@ from .trust import (subgroup_columns, subgroup_table, ranking_check, ENSEMBLES, 
                               pick_cases, cam_figure)
 from .lifecycle import Run, run_step, write_effective_config, TestResult, _device
 from .aggregate import save_aggregator
-from .series import plot_study
+from .series import plot_study, LEARNED
 from .step_cv import (mil, study_codes, study_probs, fit_aggregator_task, agg_task, _model_fn, candidate_fit,
                                 item_crops, _fold_files)
 
@@ -97,7 +97,7 @@ def step_final(run:Run):
     study, agg, ts = run.features.level == 'study', None, None
     if study:                                                   # one answer per study; the slices kept beside it
         rows = te[['ID', 'Label']]; ts = rows.assign(prob_model=raw).merge(run.features.slices, on='ID', how='left')
-        learned = final_aggregator(run, model, tr) if p.aggregation == 'gru' else None
+        learned = final_aggregator(run, model, tr) if p.aggregation in LEARNED else None
         agg = lambda pr: study_probs(run, rows.assign(prob_model=pr), learned).prob_model.values
         st = study_probs(run, ts[['ID', 'Label', 'prob_model']], learned)
         slice_raw, raw, ids, y = ts.prob_model.values, st.prob_model.values, st.ID.values, st.Label.values
