@@ -11,7 +11,7 @@ from .params import RunParams, param_help          # light: the help needs no to
 from .errors import BrainctError, storage_error
 
 # %% auto #0
-__all__ = ['add_pacs_commands', 'build_parser', 'main', 'papermill_output_path', 'keep_executed_notebook']
+__all__ = ['add_pacs_commands', 'build_parser', 'add_data_commands', 'main', 'papermill_output_path', 'keep_executed_notebook']
 
 # %% ../nbs/08_cli.ipynb #c005
 def _bool(s):
@@ -52,7 +52,7 @@ def add_pacs_commands(sub, common):
 
 # %% ../nbs/08_cli.ipynb #c005-1
 def build_parser() -> argparse.ArgumentParser:
-    "The `brainct` argument parser with its `run`, `predict` and `bench` sub-commands."
+    "The `brainct` argument parser: `run`, `predict`, `bench`, then `synth`/`pretrain` and `pull`/`listen`."
     ap = argparse.ArgumentParser(prog='brainct',
                                  description='Brain CT DICOM -> validated binary classifier (brainct_nb).')
     common = argparse.ArgumentParser(add_help=False)
@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--scaling', action='store_true',
                    help='memory and speed against N (1k, 5k, 20k studies; several minutes)')
     b.add_argument('--ns', default='1000,5000,20000', help='N values for --scaling')
+    add_data_commands(sub, common)
+    add_pacs_commands(sub, common)
+    return ap
+
+# %% ../nbs/08_cli.ipynb #c005-1d
+def add_data_commands(sub, common):
+    "The `synth` and `pretrain` sub-commands: a labelled dataset from real unlabelled series, a backbone trained on it."
     s = sub.add_parser('synth', help='a labelled series dataset: synthetic bleeds blended into real unlabelled series',
                        parents=[common])
     s.add_argument('--src', required=True, nargs='+', help='folders or files of real head CT series (the backgrounds)')
@@ -119,8 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--epochs', default='2,6', help='head,fine-tune epochs (default: 2,6)')
     t.add_argument('--seed', type=int, default=0); t.add_argument('--num-workers', type=int, default=2)
     t.add_argument('--device', default=None)
-    add_pacs_commands(sub, common)
-    return ap
 
 # %% ../nbs/08_cli.ipynb #c007
 def _dispatch(a) -> int:

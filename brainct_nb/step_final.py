@@ -23,8 +23,8 @@ from .step_cv import (mil, study_codes, study_probs, fit_aggregator_task, agg_ta
                                 item_crops, _fold_files)
 
 # %% auto #0
-__all__ = ['scoring_variants', 'fit_final_task', 'final_fits', 'final_aggregator', 'step_final', 'step_calibration',
-           'step_decision_curve', 'step_explain', 'study_figures']
+__all__ = ['scoring_variants', 'fit_final_task', 'final_fits', 'final_aggregator', 'final_bundle', 'step_final',
+           'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures']
 
 # %% ../nbs/07g_step_final.ipynb #c016-1
 def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', cache:dict|None=None, agg=None,
@@ -72,6 +72,21 @@ def final_fits(run:Run, tr:pd.DataFrame, epochs:tuple) -> tuple:
 def final_aggregator(run:Run, model, tr:pd.DataFrame):
     "The learned aggregator of the final model: trained on every training study's slice scores by the final model."
     return run.executor.map(fit_aggregator_task, [(agg_task(run, model, tr, item_crops(run, tr), run.params.seed),)])[0][0]
+
+# %% ../nbs/07g_step_final.ipynb #c016-4b
+def final_bundle(run:Run, model, epochs:tuple, opm:dict, trust:dict, learned=None, fold_files=(), members=()):
+    ("Write the final model's bundle: its weights, the scoring settings of the run, every operating point with its "
+     "CV and test sensitivity/specificity, the learned aggregator if any, and the fold and member weights the "
+     "ensemble uses.")
+    p, sel, recal = run.params, run.cv.selection, run.cv.recalibrator
+    pts = {k: dict(v, test_sensitivity=opm[k]['sensitivity']['value'], test_specificity=opm[k]['specificity']['value'],
+                   test_n=opm[k]['n'], test_n_pos=opm[k]['n_pos']) for k, v in sel['operating_points'].items()}
+    save_bundle(run.dir, model, sel['threshold'], run.out_size, run.ranges, run.stats,
+                dict(epochs=list(epochs), cv_fingerprint=run.cv.res['fingerprint'], tta=p.tta, ensemble=p.ensemble,
+                     calibration=recal.to_dict(), operating_points=pts, scale=sel['scale'], level=run.features.level,
+                     aggregation=p.aggregation, topk=p.topk, context=p.context, ranking_check=trust,
+                     **({'aggregator': save_aggregator(learned, run.dir)} if learned is not None else {})),
+                fold_weights=fold_files if p.ensemble in ('folds', 'both') else (), members=members)
 
 # %% ../nbs/07g_step_final.ipynb #c016-4
 @run_step
@@ -123,21 +138,14 @@ def step_final(run:Run):
               calibration_outside_support=dict(n=recal.n_outside(raw), of=len(raw), support=recal.support))
     if tm['calibration_outside_support']['n']:
         print(f"note: {tm['calibration_outside_support']['n']} of {len(raw)} test scores lie outside the "
-              f"{p.calibration} map's fitted "
-              f"support {recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)")
+              f"{p.calibration} map's fitted support {recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or "
+              "extrapolated there)")
     run.save_json('test_metrics.json', tm)
     opt = operating_point_table(opm); run.save_csv('test_operating_points.csv', opt)
     variants = scoring_variants(model, folds, crops, y, R, ST, dev, scored, agg,
                                 [m['model'] for m in extra]) if folds or extra else None
     if variants is not None: run.save_csv('test_scoring_variants.csv', variants)
-    pts = {k: dict(v, test_sensitivity=opm[k]['sensitivity']['value'], test_specificity=opm[k]['specificity']['value'],
-                   test_n=opm[k]['n'], test_n_pos=opm[k]['n_pos']) for k, v in sel['operating_points'].items()}
-    save_bundle(run.dir, model, thr, run.out_size, R, ST,
-                dict(epochs=list(epochs), cv_fingerprint=run.cv.res['fingerprint'],
-                tta=p.tta, ensemble=p.ensemble, calibration=recal.to_dict(), operating_points=pts, scale=sel['scale'],
-                level=run.features.level, aggregation=p.aggregation, topk=p.topk, context=p.context, ranking_check=trust,
-                **({'aggregator': save_aggregator(learned, run.dir)} if study and learned is not None else {})),
-                fold_weights=files if p.ensemble in ('folds', 'both') else (), members=extra)
+    final_bundle(run, model, epochs, opm, trust, learned if study else None, files, extra)
     figs = plot_test_curves(y, probs, thr, run.dir)
     sg = subgroup_table(subgroup_columns(te), y, probs, thr); run.save_csv('test_subgroups.csv', sg)
     run.test = TestResult(tm, model, np.asarray(ids), y, probs, raw, te, ts, sg)
