@@ -14,7 +14,8 @@ from pydicom.pixels import apply_modality_lut
 from fastai.callback.core import Callback, CancelFitException
 from .demo import make_demo_dataset
 from .dicom import validate_dataset
-from .data import CropCache, ct_dataloaders, class_weights, default_device
+from .data import ct_dataloaders, class_weights, default_device
+from .store import CropCache
 from .model import ct_model
 from .train import load_config, ct_learner, seed_everything
 from .windowing import window_ranges, head_bbox
@@ -260,7 +261,7 @@ def replicate_dataset(dest, n:int, base_n=64, size=256, seed=0) -> Path:
 def scale_point(data, n:int, out_size=64, mode='epoch', bs=64, run_all=None) -> dict:
     ("One scaling measurement in this process on the first `n` studies of `data` (`mode`: 'epoch', or 'protocol' "
      "with `run_all`: `brainct_nb.pipeline.run_all`, passed in, as the benchmark sits below the protocol).")
-    from brainct_nb.data import CropStore
+    from brainct_nb.store import CropStore
     data = Path(data); lab = pd.read_csv(data/'labels1.csv', dtype=str).iloc[:n]
     lab.to_csv(data/f'labels_{n}.csv', index=False)
     res = dict(n=n, mode=mode, rss_imports_mb=_rss_mb())

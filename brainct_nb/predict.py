@@ -12,9 +12,10 @@ import numpy as np, pandas as pd, torch
 from .errors import BrainctError, ParamError, DicomError
 from .dicom import map_studies, read_study, project_salt, not_dicom
 from .windowing import preprocess_hu
-from .series import (order_slices, study_scores, neighbour_index, one_series_per_study, exclude_mixed, fixed_rule, LEARNED,
-                               geometry_issues, geometry_lines)
-from .data import write_csv, ContextView
+from .series import (order_slices, study_scores, neighbour_index, one_series_per_study, exclude_mixed,
+                               fixed_rule, LEARNED, geometry_issues, geometry_lines)
+from .data import write_csv
+from .store import ContextView
 from fastcore.basics import patch
 from .train import SCORE_BS, score_crops
 from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, save_study_montage

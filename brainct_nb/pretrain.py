@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from .errors import ParamError
 from .dicom import validate_dataset, project_salt
-from .data import CropStore
+from .store import CropStore
 from .windowing import window_ranges
 from .model import ct_model, arch_stats, backbone, save_ct_weights, weights_available
 from .train import load_config, SCRATCH_OVERRIDES

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .params import RunParams
 from .errors import BrainctError
-from .data import ContextView
+from .store import ContextView
 from .model import ct_model, arch_stats
 from .thresholds import select_threshold
 from .cv import (run_cv, run_grid, cv_threshold_tables, plot_cv_curves, FitProgress, VERIFY_SEED_OFFSET,

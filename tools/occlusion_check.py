@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from brainct_nb.dicom import validate_dataset, project_salt
-from brainct_nb.data import CropCache
+from brainct_nb.store import CropCache
 from brainct_nb.model import arch_stats
 from brainct_nb.bundle import model_from_weights
 from brainct_nb.train import predict_crops
