@@ -13,7 +13,7 @@ from torch.utils.data import Dataset, DataLoader, WeightedRandomSampler
 from pydicom.pixels import apply_modality_lut
 from fastai.callback.core import Callback, CancelFitException
 from .demo import make_demo_dataset
-from .dicom import validate_dataset
+from .dataset import validate_dataset
 from .data import ct_dataloaders, class_weights, default_device
 from .store import CropCache
 from .model import ct_model

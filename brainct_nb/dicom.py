@@ -4,24 +4,21 @@
 
 # %% ../nbs/00_dicom.ipynb #c002
 from __future__ import annotations
-import errno, hashlib, hmac, io, os, re, secrets, unicodedata, warnings
+import hashlib, hmac, io, os, re, secrets, warnings
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 import multiprocessing as mp
 import numpy as np, pandas as pd
 import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut
-from .errors import BrainctError, ParamError, DicomError, DatasetError, StorageError, storage_error
+from .errors import BrainctError, ParamError, DicomError, DatasetError, StorageError, storage_error   # re-exported
 
 # %% auto #0
-__all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'DUP_RE', 'DICOMDIR_UID', 'load_dicom', 'header_warnings', 'check_ct_image',
-           'padding_mask', 'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash', 'slice_geometry',
-           'meta_from_dataset', 'read_meta', 'hu_stats', 'read_bytes', 'read_study', 'DatasetReport', 'norm_id',
-           'read_labels', 'parse_label', 'not_dicom', 'list_ct_folder', 'folder_ids', 'label_level',
-           'check_nested_labels', 'validate_dataset', 'extract_row', 'iter_studies', 'map_studies', 'extract_features',
-           'header_issue_counts', 'quality_checks']
+__all__ = ['HU_MIN', 'HU_MAX', 'AIR_HU', 'MIN_SIZE', 'load_dicom', 'header_warnings', 'check_ct_image', 'padding_mask',
+           'hu_from_dataset', 'read_hu', 'check_slice', 'project_salt', 'salted_hash', 'slice_geometry',
+           'meta_from_dataset', 'read_meta', 'hu_stats', 'read_bytes', 'read_study', 'extract_row', 'iter_studies',
+           'map_studies', 'extract_features']
 
 # %% ../nbs/00_dicom.ipynb #c005
 HU_MIN, HU_MAX = -1024.0, 3071.0
@@ -253,256 +250,6 @@ def read_study(path, salt:bytes|None=None, data:bytes|None=None, sha1:str|None=N
     row.update(hu_stats(hu))
     return hu, row
 
-# %% ../nbs/00_dicom.ipynb #c027
-DUP_RE = re.compile(r'^(?P<base>.+?) \((?P<n>\d+)\)$')
-
-@dataclass
-class DatasetReport:
-    "Outcome of `validate_dataset`: the usable studies and every excluded file/ID with its reason."
-    data_root: Path
-    studies: pd.DataFrame      # ID, Label, path
-    excluded: pd.DataFrame     # ID, file, reason
-    n_label_rows: int = 0
-    n_files: int = 0
-    label_level: str = 'slice' # 'slice': a label per file; 'study': a label per study folder (its files inherit no label)
-    def summary(self) -> dict:
-        "JSON-ready counts."
-        vc = self.studies.Label.value_counts()
-        return dict(n_label_rows=self.n_label_rows, n_dicom_files=self.n_files, n_studies=len(self.studies),
-                    label_level=self.label_level,
-                    n_pos=int(vc.get(1, 0)), n_neg=int(vc.get(0, 0)), n_excluded=len(self.excluded),
-                    excluded_by_reason={k: int(v) for k, v in self.excluded.reason.value_counts().items()})
-    def __repr__(self):
-        s = self.summary()
-        if self.label_level == 'study':
-            g = self.studies.groupby('study_label_id').Label.max()
-            return (f"DatasetReport({len(g)} labelled studies: {int(g.sum())} positive, {int((g == 0).sum())} "
-                    f"negative, {s['n_studies']} files; {s['n_excluded']} excluded)")
-        return (f"DatasetReport({s['n_studies']} labelled files: {s['n_pos']} positive, {s['n_neg']} negative; "
-                f"{s['n_excluded']} excluded)")
-
-# %% ../nbs/00_dicom.ipynb #c028
-def _ids(ids, n=10):
-    ids = list(map(str, ids)); return ', '.join(ids[:n]) + (f' ... ({len(ids)} in all)' if len(ids) > n else '')
-
-# %% ../nbs/00_dicom.ipynb #c028-1
-def norm_id(s) -> str:
-    "The form IDs and file names are compared in: Unicode NFC (macOS writes NFD), surrounding whitespace removed."
-    return unicodedata.normalize('NFC', str(s)).strip()
-
-# %% ../nbs/00_dicom.ipynb #c028-2
-def _decode_text(raw:bytes, path) -> str:
-    "Text of a CSV file: UTF-8 (with or without BOM) or UTF-16 with a BOM; else a `DatasetError` saying how to save it."
-    if raw[:2] in (b'\xff\xfe', b'\xfe\xff'): return raw.decode('utf-16')
-    try: return raw.decode('utf-8-sig')
-    except UnicodeDecodeError as e:
-        raise DatasetError(f"{path}: not UTF-8 text (byte 0x{raw[e.start]:02x} at position {e.start}); "
-                           "save it as 'CSV UTF-8' (Excel) or UTF-8 text") from None
-
-# %% ../nbs/00_dicom.ipynb #c028-3
-def read_labels(path) -> pd.DataFrame:
-    "Read a labels CSV (UTF-8/UTF-16, BOM, `,`/`;`/tab, padded or differently-cased headers) into ID and Label strings."
-    path = Path(path)
-    try: raw = path.read_bytes()
-    except OSError as e: raise DatasetError(f"{path}: cannot read labels file ({e.strerror})") from None
-    text = _decode_text(raw, path).replace('\x00', '')
-    if not text.strip(): raise DatasetError(f"{path}: the labels file is empty")
-    header = text.lstrip().splitlines()[0]
-    sep = max([',', ';', '\t'], key=header.count)
-    try: df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except Exception as e: raise DatasetError(f"{path}: cannot parse labels CSV ({type(e).__name__}: {e})") from None
-    cols = {str(c).strip().lower(): c for c in df.columns}
-    missing = [c for c in ('id', 'label') if c not in cols]
-    if missing: raise DatasetError(f"{path}: needs columns 'ID' and 'Label'; found {list(df.columns)}")
-    df = df[[cols['id'], cols['label']]].copy(); df.columns = ['ID', 'Label']
-    return pd.DataFrame(dict(ID=df.ID.map(norm_id), Label=df.Label.str.strip()))
-
-# %% ../nbs/00_dicom.ipynb #c028-4
-def parse_label(v):
-    "0/1 from '0', '1', '0.0', '1.0'; None for anything else."
-    try: f = float(v)
-    except (TypeError, ValueError): return None
-    return int(f) if f in (0., 1.) else None
-
-# %% ../nbs/00_dicom.ipynb #c028-5
-DICOMDIR_UID = '1.2.840.10008.1.3.10'    # Media Storage Directory Storage: a DICOMDIR, an index of files, no image
-
-def not_dicom(path) -> str|None:
-    ("None when the file at `path` holds DICOM content (the 128-byte preamble and 'DICM', or a dataset pydicom parses "
-     "without one, as old exports write), else why it is not read: a DICOMDIR, an unreadable or a non-DICOM file. "
-     "PACS exports name files by UID or `IM000001`, with no extension, so content decides, not the name.")
-    p = Path(path)
-    if p.name.upper() == 'DICOMDIR': return 'DICOMDIR (an index of the export, not an image): not read'
-    try:
-        with open(p, 'rb') as f: head = f.read(132)
-    except OSError as e: return f'not readable ({e.strerror})'
-    try:
-        if head[128:132] == b'DICM':
-            fm = pydicom.filereader.read_file_meta_info(p)
-            if str(fm.get('MediaStorageSOPClassUID', '')) == DICOMDIR_UID:
-                return 'DICOMDIR (an index of the export, not an image): not read'
-            return None
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            ds = pydicom.dcmread(p, force=True, stop_before_pixels=True, specific_tags=['SOPClassUID', 'Modality'])
-        if 'SOPClassUID' in ds or 'Modality' in ds: return None
-    except Exception: pass
-    return "not a DICOM file (no 'DICM' preamble and no DICOM header): not read"
-
-# %% ../nbs/00_dicom.ipynb #c029
-def _walk_dcm(ct_p:Path, prefix='') -> tuple[list, list]:
-    ("DICOM files under `ct_p`, subfolders included (not followed through links): (candidates (ID stem, path), "
-     "exclusions). A `.dcm` name is trusted (decoding reports a bad one); any other file is read by its content "
-     "(`not_dicom`), its ID the whole name, and one that is not DICOM (a DICOMDIR, notes) is an exclusion row.")
-    excl, cands = [], []
-    try: entries = sorted(os.scandir(ct_p), key=lambda e: e.name)
-    except OSError as e:
-        if not prefix: raise DatasetError(f"CT folder {ct_p}: cannot list it ({e.strerror})") from None
-        return [], [dict(ID=prefix.rstrip('/'), file=prefix, reason=f'folder not readable ({e.strerror})')]
-    for e in entries:
-        rel = prefix + e.name
-        if not e.name.lower().endswith('.dcm'):
-            if e.is_dir(follow_symlinks=False):                            # a study or series folder
-                c, x = _walk_dcm(Path(e.path), rel + '/'); cands += c; excl += x
-            elif e.is_file():                                              # IM000001, a UID, a DICOMDIR, notes.txt
-                why = not_dicom(e.path)
-                if why: excl.append(dict(ID=norm_id(rel), file=rel, reason=why))
-                else: cands.append((rel, Path(e.path)))
-            continue
-        stem = rel[:-4]
-        try: is_dir, is_file = e.is_dir(), e.is_file()
-        except OSError: is_dir = is_file = False                         # a symbolic-link loop
-        if is_dir:
-            excl.append(dict(ID=norm_id(stem), file=rel, reason='a folder named like a DICOM file (not read)'))
-            continue
-        if not is_file:
-            why = 'broken symbolic link or symbolic-link loop' if e.is_symlink() else 'not a regular file'
-            excl.append(dict(ID=norm_id(stem), file=rel, reason=why)); continue
-        cands.append((stem, Path(e.path)))
-    return cands, excl
-
-# %% ../nbs/00_dicom.ipynb #c029-1
-def list_ct_folder(ct_p:Path) -> tuple[dict, list[dict]]:
-    ("DICOM files under `ct_p` by normalised ID (the path below `ct_p` without `.dcm`), and one exclusion row (ID, "
-     "file, reason) for every `.dcm` entry left out.")
-    found, excl = _walk_dcm(Path(ct_p)); cands = {}
-    for stem, path in found:
-        m = DUP_RE.match(stem)
-        if m:
-            excl.append(dict(ID=norm_id(m['base']), file=stem + (path.name[-4:] if path.name.lower().endswith('.dcm') else ''),
-                             reason='duplicate copy (" (n).dcm"), excluded'))
-            continue
-        cands.setdefault(norm_id(stem), []).append(path)
-    by_id = {}
-    for i, ps in cands.items():
-        if len(ps) == 1: by_id[i] = ps[0]; continue
-        for q in ps:
-            excl.append(dict(ID=i, file=q.name, reason=f'ambiguous: {len(ps)} files have this ID once Unicode form and '
-                                     f'surrounding spaces are normalised ({", ".join(repr(x.name) for x in ps)}); '
-                                     'rename one'))
-    return by_id, excl
-
-# %% ../nbs/00_dicom.ipynb #c029-2
-def folder_ids(ids) -> dict:
-    "{folder: [file IDs below it]} for every folder in the IDs' paths (`a/b/c` lies below `a` and `a/b`)."
-    out = {}
-    for i in ids:
-        parts = i.split('/')
-        for k in range(1, len(parts)): out.setdefault('/'.join(parts[:k]), []).append(i)
-    return out
-
-# %% ../nbs/00_dicom.ipynb #c029-3
-def label_level(lab_ids, by_id:dict, lab_p='labels') -> str:
-    "'slice' when the labels name files, 'study' when they name folders of files; a `DatasetError` when they name both."
-    ids, folders = set(lab_ids), folder_ids(by_id)
-    files, dirs = sorted(ids & set(by_id)), sorted(ids & set(folders))
-    if files and dirs:
-        raise DatasetError(f"{lab_p}: ambiguous labels: {len(files)} IDs name files ({_ids(files, 3)}) and "
-                           f"{len(dirs)} name folders "
-                           f"of files ({_ids(dirs, 3)}); label either each slice (ID = file name without .dcm) or "
-                           "each study "
-                           "(ID = its folder), not both")
-    return 'study' if dirs else 'slice'
-
-# %% ../nbs/00_dicom.ipynb #c029-3n
-def check_nested_labels(folders, lab_p='labels') -> None:
-    ("A `DatasetError` naming both folders when one labelled study folder lies inside another (`P1` and `P1/S1`): "
-     "the files below both would belong to two studies with two labels.")
-    fs = sorted(set(folders)); pairs = [(a, b) for a in fs for b in fs if b.startswith(a + '/')]
-    if pairs:
-        raise DatasetError(f"{lab_p}: labelled study folders inside other labelled study folders: "
-                           f"{_ids(f'{a} contains {b}' for a, b in pairs)}; label the outer folder or the inner "
-                           "ones, not both")
-
-# %% ../nbs/00_dicom.ipynb #c029-4
-def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|None=None) -> DatasetReport:
-    ("Check layout, labels and ID<->file alignment; exclude what is recoverable (each row named), raise "
-     "`DatasetError` otherwise.")
-    root = Path(data_root); lab_p, ct_p = root/labels, root/cts
-    if not root.is_dir(): raise DatasetError(f"data_root {root} is not a directory")
-    if not lab_p.is_file(): raise DatasetError(f"labels file {lab_p} not found (expected {labels} inside {root})")
-    if not ct_p.is_dir(): raise DatasetError(f"CT folder {ct_p} not found (expected {cts}/ inside {root})")
-    lab = read_labels(lab_p); n_rows = len(lab)
-    if (lab.ID == '').any():
-        raise DatasetError(f"{lab_p}: {int((lab.ID == '').sum())} row(s) with an empty ID; fill or delete them")
-    lab['y'] = lab.Label.map(parse_label)
-    bad = lab[lab.y.isna()]
-    if len(bad):
-        raise DatasetError(f"{lab_p}: Label must be 0 or 1; bad values for ID(s) "
-                           f"{_ids(f'{i}={l!r}' for i, l in zip(bad.ID, bad.Label))}. Fix the labels file.")
-    excl = []
-    dup = lab[lab.ID.duplicated(keep=False)]
-    if len(dup):
-        conflict = dup.groupby('ID').y.nunique(); conflict = conflict[conflict > 1].index
-        if len(conflict):
-            raise DatasetError(f"{lab_p}: ID(s) listed with different labels: {_ids(conflict)}. Keep one row per ID.")
-        for i in dup.ID.unique():
-            excl.append(dict(ID=i, file=None, reason='duplicate label row (same label, kept once)'))
-        lab = lab.drop_duplicates('ID')
-    by_id, fexcl = list_ct_folder(ct_p); excl += fexcl; n_found = len(by_id)
-    level = label_level(lab.ID, by_id, lab_p)
-    # each file below a labelled folder is a slice of that study
-    if level == 'study':
-        folders = folder_ids(by_id); named = set(lab.ID); lab = lab.rename(columns={'ID': 'study_label_id'})
-        check_nested_labels(named & set(folders), lab_p)
-        lab = lab[lab.study_label_id.isin(folders)].assign(ID=lambda d: d.study_label_id.map(folders)).explode('ID')
-        for i in sorted(set(by_id) - set(lab.ID)):
-            excl.append(dict(ID=i, file=str(by_id[i].name), reason='DICOM file outside every labelled study folder'))
-        for i in sorted(named - set(folders)): excl.append(dict(ID=i, file=None, reason='label without a study folder'))
-        by_id = {i: by_id[i] for i in lab.ID}
-    labelled = set(lab.ID); lower = {}
-    for i in labelled: lower.setdefault(i.lower(), []).append(i)
-    for i, p in by_id.items():
-        if i in labelled: continue
-        near = [j for j in lower.get(i.lower(), []) if j not in by_id]
-        excl.append(dict(ID=i, file=p.name,
-                         reason='DICOM file without a label' + (f' (differs only in case from ID {near[0]!r})' if near
-                                                                else '')))
-    for i in lab.ID[~lab.ID.isin(by_id.keys())]:
-        near = [p.name for j, p in by_id.items() if j.lower() == i.lower() and j not in labelled]
-        excl.append(dict(ID=i, file=None,
-                         reason='label without a DICOM file' + (f' (file {near[0]!r} differs only in case)' if near
-                                                                else '')))
-    lab = lab[lab.ID.isin(by_id.keys())]
-    studies = pd.DataFrame(dict(ID=lab.ID.values, Label=lab.y.astype(int).values,
-                                path=[str(by_id[i]) for i in lab.ID])).reset_index(drop=True)
-    if level == 'study': studies['study_label_id'] = lab.study_label_id.values
-    n_files = n_found + sum(1 for r in fexcl if r['reason'].startswith(('duplicate', 'ambiguous')))
-    rep = DatasetReport(root, studies, pd.DataFrame(excl, columns=['ID', 'file', 'reason']), n_rows, n_files, level)
-    if len(studies) == 0:
-        raise DatasetError(f"no study has both a label in {lab_p.name} and a file in {ct_p}: check that IDs match "
-                           "file names without '.dcm'")
-    npos = int(studies.groupby('study_label_id').Label.max().sum() if level == 'study' else studies.Label.sum())
-    if npos == 0:
-        raise DatasetError(f"{lab_p}: no positive studies (Label=1) among {len(studies)} usable studies; a classifier "
-                           "cannot be trained")
-    if npos == len(studies):
-        raise DatasetError(f"{lab_p}: no negative studies (Label=0); a classifier cannot be trained")
-    if k_folds and npos < 2*k_folds:
-        raise DatasetError(f"only {npos} positive studies for {k_folds}-fold CV plus a test split: need at least "
-                           f"{2*k_folds}; lower k_folds or add positives")
-    return rep
-
 # %% ../nbs/00_dicom.ipynb #c031
 def extract_row(path, salt:bytes|None=None, prep=None, data:bytes|None=None, sha1:str|None=None) -> dict:
     ("One study -> one row: metadata, HU stats, `ok`, `error`, plus what `prep(hu, meta)` returns. Raises only "
@@ -547,28 +294,3 @@ def extract_features(studies:pd.DataFrame, num_workers=0, salt:bytes|None=None, 
     head = pd.DataFrame(dict(ID=studies.ID.values, Label=studies.Label.values,
                              file=[Path(p).name for p in studies.path]))
     return pd.concat([head, rows], axis=1)
-
-# %% ../nbs/00_dicom.ipynb #c033h
-def header_issue_counts(features:pd.DataFrame) -> dict:
-    "Files per kind of non-conformant header value (from the `header_issues` column), most frequent first."
-    if 'header_issues' not in features: return {}
-    kinds = features.header_issues.dropna().astype(str).str.split('; ').explode()
-    return {k: int(v) for k, v in kinds[kinds != ''].value_counts().items()}
-
-# %% ../nbs/00_dicom.ipynb #c034
-def quality_checks(features:pd.DataFrame, report:DatasetReport|None=None) -> dict:
-    "Missing values, duplicate IDs, identical content under different IDs, error rows, label balance."
-    ok = features[features.ok]
-    dup_content = ok[ok.content_sha1.duplicated(keep=False)].groupby('content_sha1').ID.apply(list).tolist() if len(ok) else []
-    miss = features.drop(columns=['error', 'notes', 'header_issues'], errors='ignore').isna().sum()
-    res = dict(n_rows=len(features), n_ok=int(features.ok.sum()), n_error=int((~features.ok).sum()),
-               errors=[dict(ID=i, reason=r) for i, r in zip(features.ID[~features.ok], features.error[~features.ok])],
-               errors_by_reason={k: int(v) for k, v in features.error.dropna().value_counts().items()},
-               missing_values={k: int(v) for k, v in miss[miss > 0].items()},
-               duplicate_ids=sorted(features.ID[features.ID.duplicated()].unique().tolist()),
-               identical_content_groups=dup_content,
-               label_counts_ok={str(k): int(v) for k, v in ok.Label.value_counts().sort_index().items()},
-               notes_by_kind={k: int(v) for k, v in ok.notes[ok.notes != ''].value_counts().items()} if 'notes' in ok
-               else {}, header_issues_by_kind=header_issue_counts(features))
-    if report is not None: res['validation'] = report.summary()
-    return res

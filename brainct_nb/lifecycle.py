@@ -12,7 +12,7 @@ import numpy as np, pandas as pd, torch
 from . import __version__
 from .params import RunParams
 from .errors import ParamError, BrainctError, storage_error
-from .dicom import DatasetReport
+from .dataset import DatasetReport
 from .data import atomic_write, write_csv, default_device
 from .model import ct_model, weights_available, backbone
 from .train import TrainConfig, load_config, SCRATCH_OVERRIDES

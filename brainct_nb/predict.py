@@ -10,7 +10,8 @@ from functools import cached_property
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .errors import BrainctError, ParamError, DicomError
-from .dicom import map_studies, read_study, project_salt, not_dicom
+from .dicom import map_studies, read_study, project_salt
+from .dataset import not_dicom
 from .windowing import preprocess_hu
 from .series import (order_slices, study_scores, neighbour_index, one_series_per_study, exclude_mixed,
                                fixed_rule, LEARNED, geometry_issues, geometry_lines)

@@ -9,7 +9,8 @@ from functools import partial
 from pathlib import Path
 import numpy as np
 from .errors import ParamError
-from .dicom import validate_dataset, project_salt
+from .dicom import project_salt
+from .dataset import validate_dataset
 from .store import CropStore
 from .windowing import window_ranges
 from .model import ct_model, arch_stats, backbone, save_ct_weights, weights_available

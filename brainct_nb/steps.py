@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from .params import aggregation_words
 from .errors import DatasetError, ParamError, storage_error
-from .dicom import validate_dataset, quality_checks, project_salt
+from .dicom import project_salt
+from .dataset import validate_dataset, quality_checks
 from .demo import make_demo_dataset, make_series_dataset
 from .windowing import preprocessing_figure
 from .data import load_or_make_split

@@ -12,7 +12,8 @@ from scipy import ndimage as ndi
 from scipy.special import ndtri
 import warnings
 from .errors import ParamError, DatasetError
-from .dicom import load_dicom, hu_from_dataset, slice_geometry, not_dicom, padding_mask
+from .dicom import load_dicom, hu_from_dataset, slice_geometry, padding_mask
+from .dataset import not_dicom
 from .data import write_csv
 
 # %% auto #0

@@ -7,7 +7,7 @@ from brainct_nb.train import load_config, ct_learner, _fit_stage, seed_everythin
 from brainct_nb.data import make_split, ct_dataloaders
 from brainct_nb.store import CropCache
 from brainct_nb.demo import make_demo_dataset
-from brainct_nb.dicom import validate_dataset
+from brainct_nb.dataset import validate_dataset
 from brainct_nb.bundle import save_bundle
 from brainct_nb.predict import predict_dicoms
 from brainct_nb.train import predict_crops

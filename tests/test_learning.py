@@ -3,7 +3,7 @@ import numpy as np, pytest
 from sklearn.metrics import average_precision_score
 from fastai.vision.core import imagenet_stats
 from brainct_nb.demo import make_demo_dataset
-from brainct_nb.dicom import validate_dataset
+from brainct_nb.dataset import validate_dataset
 from brainct_nb.data import stratified_group_split, ct_dataloaders
 from brainct_nb.store import CropStore
 from brainct_nb.train import load_config, SCRATCH_OVERRIDES, train_two_stage, predict_crops, seed_everything

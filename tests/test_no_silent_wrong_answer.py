@@ -6,7 +6,7 @@ from brainct_nb.data import read_csv
 from brainct_nb.demo import make_series_dataset, make_demo_dataset
 from brainct_nb import pipeline as P
 from brainct_nb.errors import DatasetError
-from brainct_nb.dicom import validate_dataset
+from brainct_nb.dataset import validate_dataset
 from brainct_nb.predict import predict, predict_dicoms
 from brainct_nb.bundle import BundleError
 from brainct_nb.cli import main as cli_main

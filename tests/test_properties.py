@@ -3,7 +3,8 @@ import csv, io, re, tempfile
 from pathlib import Path
 import numpy as np, pydicom, pytest
 from hypothesis import given, settings, strategies as st, HealthCheck, event
-from brainct_nb.dicom import read_labels, norm_id, DatasetError, hu_from_dataset, check_slice, extract_row, DicomError, HU_MIN, HU_MAX
+from brainct_nb.dicom import DatasetError, hu_from_dataset, check_slice, extract_row, DicomError, HU_MIN, HU_MAX
+from brainct_nb.dataset import read_labels, norm_id
 
 TEXT = st.text(st.characters(blacklist_categories=('Cs', 'Cc')), max_size=12)
 LABEL = st.sampled_from(['0', '1', '0.0', '1.0', ' 1', '0 ', '2', 'x', '', '-1'])

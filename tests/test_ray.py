@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np, pandas as pd, pytest
 ray = pytest.importorskip('ray', reason="the 'ray' extra is not installed")
 from brainct_nb.demo import make_demo_dataset
-from brainct_nb.dicom import validate_dataset, DatasetError
+from brainct_nb.dicom import DatasetError
+from brainct_nb.dataset import validate_dataset
 from brainct_nb.store import CropStore
 from brainct_nb.train import load_config
 from brainct_nb.model import ct_model

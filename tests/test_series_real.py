@@ -1,7 +1,8 @@
 "Series from real headers: the flat RSNA folder becomes 3 studies of 31/40/40 slices in z order; the GE series one tilted study of 28."
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
-from brainct_nb.dicom import read_meta, validate_dataset
+from brainct_nb.dicom import read_meta
+from brainct_nb.dataset import validate_dataset
 from brainct_nb.store import CropStore
 from brainct_nb.series import series_table, order_slices
 

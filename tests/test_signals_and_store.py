@@ -4,7 +4,7 @@ import multiprocessing as mp
 from pathlib import Path
 import pandas as pd, pytest
 from brainct_nb.demo import make_demo_dataset
-from brainct_nb.dicom import validate_dataset
+from brainct_nb.dataset import validate_dataset
 from brainct_nb.store import CropStore
 
 def test_sigterm_marks_the_run_interrupted(tmp_path):

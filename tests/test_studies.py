@@ -6,7 +6,7 @@ import numpy as np, pandas as pd, pytest
 from brainct_nb.demo import make_series_dataset
 from brainct_nb import pipeline as P
 from brainct_nb.errors import ParamError
-from brainct_nb.dicom import validate_dataset
+from brainct_nb.dataset import validate_dataset
 from brainct_nb.store import CropStore
 from brainct_nb.series import series_table
 from brainct_nb.steps import protocol_level

@@ -3,7 +3,8 @@ import shutil
 from pathlib import Path
 import pandas as pd, pytest
 from brainct_nb.demo import make_demo_dataset
-from brainct_nb.dicom import validate_dataset, DatasetError
+from brainct_nb.dicom import DatasetError
+from brainct_nb.dataset import validate_dataset
 
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory):

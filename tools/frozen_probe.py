@@ -15,7 +15,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.model_selection import StratifiedKFold
 from sklearn.metrics import roc_auc_score, average_precision_score
-from brainct_nb.dicom import validate_dataset, project_salt
+from brainct_nb.dicom import project_salt
+from brainct_nb.dataset import validate_dataset
 from brainct_nb.store import CropCache
 from brainct_nb.model import ct_model, EFFNET_STATS
 from brainct_nb.train import valid_tfms

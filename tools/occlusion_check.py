@@ -18,7 +18,8 @@ import argparse, json
 from datetime import datetime
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from brainct_nb.dicom import validate_dataset, project_salt
+from brainct_nb.dicom import project_salt
+from brainct_nb.dataset import validate_dataset
 from brainct_nb.store import CropCache
 from brainct_nb.model import arch_stats
 from brainct_nb.bundle import model_from_weights
