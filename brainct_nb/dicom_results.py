@@ -103,10 +103,11 @@ def _measurements(pred:Prediction, key, headers, finding:Code):
         qualitative_evaluations=[hd.sr.QualitativeEvaluation(finding, PRESENT if int(st.label) else ABSENT)])
 
 # %% ../nbs/10_dicom_results.ipynb #k014
-def study_sr(pred:Prediction, key, headers:list, finding:Code=FINDING, previous=None):
+def study_sr(pred:Prediction, key, headers:list, finding:Code|None=None, previous=None):
     ("The Comprehensive 3D SR (TID 1500 measurement report) of study `key`, in its study as a new series; `previous`: "
-     "the report it supersedes (its PredecessorDocumentsSequence).")
+     "the report it supersedes (its PredecessorDocumentsSequence); `finding` defaults to `FINDING`.")
     import highdicom as hd
+    finding = finding or FINDING
     report = hd.sr.MeasurementReport(observation_context=hd.sr.ObservationContext(observer_device_context=_observer(pred)),
                                      procedure_reported=codes.LN.HeadCT,
                                      imaging_measurements=[_measurements(pred, key, headers, finding)])
@@ -122,10 +123,11 @@ def study_sr(pred:Prediction, key, headers:list, finding:Code=FINDING, previous=
     return sr
 
 # %% ../nbs/10_dicom_results.ipynb #k015
-def montage_pixels(pred:Prediction, key, finding:Code=FINDING) -> np.ndarray:
+def montage_pixels(pred:Prediction, key, finding:Code|None=None) -> np.ndarray:
     ("The evidence image of study `key`, RGB uint8: its top slices with Grad-CAM of the final model, the call, the "
      "probability and 'NOT FOR DIAGNOSTIC USE' burned in.")
     import matplotlib.pyplot as plt
+    finding = finding or FINDING
     from brainct_nb.trust import cam_overlay
     top, crops, cams = pred.evidence(key)
     st = pred.studies.set_index('study').loc[key]
@@ -198,8 +200,8 @@ class DicomResults:
     ("Writer: a TID 1500 SR and a Secondary Capture per scored study into `out_dir` (if given) and to `store` (a "
      "callable taking datasets, if given); `previous`: {StudyInstanceUID: SR dataset} each new report supersedes. "
      "`results`: one dict per study written.")
-    def __init__(self, out_dir=None, store=None, finding:Code=FINDING, previous:dict|None=None):
-        self.out_dir, self.store, self.finding = (Path(out_dir) if out_dir else None), store, finding
+    def __init__(self, out_dir=None, store=None, finding:Code|None=None, previous:dict|None=None):
+        self.out_dir, self.store, self.finding = (Path(out_dir) if out_dir else None), store, finding or FINDING
         self.previous, self.results = previous or {}, []
 
     def __call__(self, pred:Prediction) -> list[dict]:

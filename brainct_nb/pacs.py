@@ -11,7 +11,7 @@ from pydicom.sr.coding import Code
 from .errors import BrainctError, ParamError
 from .predict import predict
 from fastcore.basics import patch
-from .dicom_results import FINDING, DicomResults, StoreError
+from .dicom_results import DicomResults, StoreError
 
 # %% auto #0
 __all__ = ['AUTH_ENV', 'dicomweb_client', 'DicomWebStore', 'CStoreStore', 'make_store', 'study_tag', 'Spool', 'why_unscored',
@@ -160,7 +160,7 @@ def why_unscored(slices:pd.DataFrame) -> str:
 
 # %% ../nbs/10_pacs.ipynb #k038
 @patch
-def score(self:Spool, study_uid:str, run_dir, store=None, finding:Code=FINDING, allow_weak=False, log=print) -> dict:
+def score(self:Spool, study_uid:str, run_dir, store=None, finding:Code|None=None, allow_weak=False, log=print) -> dict:
     ("Score one spooled study with `predict` and the `DicomResults` writer (one code path with `brainct predict`), "
      "record the outcome in its row and return the row.")
     d = self.folder/'incoming'/study_uid; n0 = sum(1 for _ in d.glob('*.dcm'))
@@ -194,7 +194,7 @@ class Listener:
     ("A DICOM C-STORE SCP in front of a `Spool`: receives, and scores each study once it is stable; `serve` runs "
      "until `stop` (or Ctrl-C).")
     def __init__(self, run_dir, spool, aet='BRAINCT', port=11112, allowed_aets=(), store=None, stable_s=10.,
-                 bind='127.0.0.1', finding:Code=FINDING, allow_weak=False, log=print):
+                 bind='127.0.0.1', finding:Code|None=None, allow_weak=False, log=print):
         if not allowed_aets: raise ParamError("--allow-aet: name at least one calling AE title the listener accepts")
         self.run_dir, self.spool, self.aet, self.port, self.bind = run_dir, Spool(spool), aet, int(port), bind
         self.allowed, self.store, self.stable_s, self.finding = list(allowed_aets), store, float(stable_s), finding
@@ -265,7 +265,7 @@ def retrieve_series(client, study_uid:str, series_uid:str):
 
 # %% ../nbs/10_pacs.ipynb #k045
 def pull(run_dir, url, spool, study=None, since=None, modality='CT', dry_run=False, auth_file=None,
-         finding:Code=FINDING, allow_weak=False, log=print) -> pd.DataFrame:
+         finding:Code|None=None, allow_weak=False, log=print) -> pd.DataFrame:
     "Retrieve, score and (unless `dry_run`) store back each study found; the spool's rows of those studies."
     client, sp = dicomweb_client(url, auth_file), Spool(spool)
     store = None if dry_run else DicomWebStore(url, auth_file)
