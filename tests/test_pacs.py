@@ -13,7 +13,7 @@ if not pacs.orthanc_available() or not shutil.which('dciodvfy'):
     pytest.skip('Orthanc/orthanc-dicomweb/dicom3tools not installed (apt-get install orthanc orthanc-dicomweb '
                 'dicom3tools): the PACS round trip cannot run here', allow_module_level=True)
 from pynetdicom import AE
-from brainct_nb.dicom_results import read_result, dciodvfy
+from brainct_nb.dicom_results import read_result, dciodvfy, DicomResults
 from pynetdicom.sop_class import CTImageStorage, MRImageStorage, Verification
 
 RSNA = Path(__file__).resolve().parents[2]/'shared'/'data'/'real-head-ct'/'rsna-series-unlabelled'
@@ -158,6 +158,9 @@ def test_listener_hostile_inputs(run, orthanc, tmp_path):
         buf = io.BytesIO(); cut.save_as(buf, enforce_file_format=True)
         lst.spool.receive(buf.getvalue()[:-5000])                                           # a truncated instance
         assert _send(two, port) == [0, 0]
+        (sc_, fc), = [kv for kv in sorted(by.items())[2:3]]                          # an SR pushed alone into its study
+        w = DicomResults(tmp_path/'made'); predict(run_dir, fc, allow_weak=True, writers=[w])
+        sr = pydicom.dcmread(w.results[0]['files'][0]); assert _send([sr], port) == [0]
         nouid = pydicom.dcmread(fb[1]); nouid.StudyInstanceUID = '../../etc'
         assert _send([nouid], port) == [0xC210]                                            # no valid UID: refused, not kept
         lst.step()
@@ -167,10 +170,11 @@ def test_listener_hostile_inputs(run, orthanc, tmp_path):
     assert t.loc[str(two[0].StudyInstanceUID), 'status'] == 'unscored'
     assert 'more than one patient' in t.loc[str(two[0].StudyInstanceUID), 'reason']
     assert t.loc[su_cut, 'status'] == 'unscored' and t.loc[su_cut, 'reason']
-    assert not (spool/'incoming'/'..').resolve().joinpath('etc').exists() and len(t) == 3
+    assert t.loc[sc_, 'status'] == 'unscored' and 'not CT' in t.loc[sc_, 'reason']       # a report is not an image
+    assert not (spool/'incoming'/'..').resolve().joinpath('etc').exists() and len(t) == 4
     out = subprocess.run([str(Path(sys.executable).parent/'brainct'), 'listen', '--report', '--spool', str(spool)],
                          capture_output=True, text=True).stdout
-    assert out.count('unscored') == 3 and 'not CT' in out
+    assert out.count('unscored') == 4 and 'not CT' in out
 
 @pytest.mark.skipif(not RSNA.is_dir(), reason='../shared/data/real-head-ct/rsna-series-unlabelled is absent')
 def test_real_rsna_series_round_trip(run, orthanc, tmp_path):
