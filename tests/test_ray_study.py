@@ -88,18 +88,27 @@ def test_a_worker_node_removed_mid_cv_has_its_fold_retried(workers, tmp_path, ca
     cv_part = log.split('[figures] done')[1].split('[cv] done')[0]                # the CV map's placement lines
     assert set(re.findall(r'ran on node (\w+)', cv_part)) == {nodes[1].node_id[:8]}, cv_part[-1500:]
 
-def test_an_interrupted_driver_resumes_with_its_finished_folds(workers, tmp_path):
+def test_an_interrupted_driver_resumes_with_its_finished_folds(workers, tmp_path, monkeypatch, capsys):
+    "Ctrl-C in the driver right after the first fold came back (raised where the driver reports it), then --resume latest."
+    from brainct_nb.cv import FitProgress
     c, _ = workers
     if len(c.list_all_nodes()) < 3: c.add_node(num_cpus=1); c.wait_for_nodes()
-    args = [str(Path(sys.executable).parent/'brainct')] + _args(tmp_path, 'ray', '--executor', 'ray', '--ray-address',
-                                                                 c.address, '--k-folds', '3')
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    _wait_for(lambda: list((tmp_path/'ray').glob('run_*/cv/fold*.json')) or p.poll() is not None)
-    p.send_signal(signal.SIGINT); out = p.communicate(timeout=120)[0]
-    assert p.returncode != 0, out[-2000:]
-    done = sorted(x.name for x in (tmp_path/'ray').glob('run_*/cv/fold*.json'))
-    r = subprocess.run(args + ['--resume', 'latest'], capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert r.stdout.count('finished earlier, reused') >= len(done) >= 1
+    args = _args(tmp_path, 'ray', '--executor', 'ray', '--ray-address', c.address, '--k-folds', '3')
+    real = FitProgress.fit_done
+    def ctrl_c_after_a_fold(self, name, summary=''):
+        real(self, name, summary)
+        if 'fold' in name: raise KeyboardInterrupt
+    ray.init(address=c.address, log_to_driver=False)
+    try:
+        monkeypatch.setattr(FitProgress, 'fit_done', ctrl_c_after_a_fold)
+        assert cli_main(args) == 130                                              # interrupted, the run marked so
+        monkeypatch.undo()
+        done = sorted(x.name for x in (tmp_path/'ray').glob('run_*/cv/fold*.json'))
+        assert done and json.loads(next((tmp_path/'ray').glob('run_*/run_status.json')).read_text())['state'] == 'interrupted'
+        capsys.readouterr()
+        assert cli_main(args + ['--resume', 'latest']) == 0
+        out = capsys.readouterr().out
+    finally: ray.shutdown()
+    assert out.count('finished earlier, reused') >= len(done) >= 1
     local = _run(tmp_path, 'local', '--k-folds', '3')
     _same(local, next((tmp_path/'ray').glob('run_*')))

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 NAMES="fastai fastcore fasttransform fastdownload fastprogress plum-dispatch beartype pydicom pylibjpeg pylibjpeg-libjpeg
-pylibjpeg-openjpeg papermill nbformat nbclient jupyter-client jupyter-core traitlets fastjsonschema jsonschema
+pylibjpeg-openjpeg pyjpegls papermill nbformat nbclient jupyter-client jupyter-core traitlets fastjsonschema jsonschema
 jsonschema-specifications referencing rpds-py tenacity entrypoints dcurves lifelines autograd autograd-gamma
 python-fasthtml starlette itsdangerous python-multipart platformdirs pytz"
 PLAT="--platform manylinux_2_35_x86_64 --platform manylinux_2_34_x86_64 --platform manylinux_2_31_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform manylinux1_x86_64"
