@@ -58,10 +58,11 @@ def study_sequences(slices:pd.DataFrame, col='prob_model', length:int|None=None)
 
 # %% ../nbs/05c_aggregate.ipynb #g011
 def fit_aggregator(X:np.ndarray, y, epochs=30, lr=1e-2, bs=32, seed=0, hidden=16) -> StudyGRU:
-    "A `StudyGRU` trained on sequences `X` (`study_sequences`) and study labels `y`."
+    ("A `StudyGRU` trained on sequences `X` (`study_sequences`) and study labels `y`; every study in every epoch "
+     "(the last, partial batch kept: fastai drops it by default, which left fewer than `bs` studies with no step).")
     seed_everything(seed)
     ds = list(zip(torch.from_numpy(X), torch.as_tensor(np.asarray(y), dtype=torch.float32)))
-    dls = DataLoaders.from_dsets(ds, [], bs=bs, shuffle=True, device='cpu')
+    dls = DataLoaders.from_dsets(ds, [], bs=bs, shuffle=True, drop_last=False, device='cpu')
     learn = Learner(dls, StudyGRU(hidden), loss_func=BCEWithLogitsLossFlat(), wd=1e-3)
     learn.remove_cb(ProgressCallback); learn.logger = noop
     with learn.no_logging(): learn.fit_one_cycle(epochs, lr)

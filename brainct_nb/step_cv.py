@@ -17,8 +17,7 @@ from .model import ct_model, arch_stats
 from .thresholds import select_threshold
 from .cv import (run_cv, run_grid, cv_threshold_tables, plot_cv_curves, FitProgress, VERIFY_SEED_OFFSET,
                            THRESHOLDS, split_candidate)
-from .bundle import model_from_weights
-from .train import score_crops, RANKING, SCORE_BS, ranking, load_config, read_overrides, TrainConfig
+from .train import RANKING, ranking, load_config, read_overrides, TrainConfig
 from .trust import Recalibrator, ranking_check, operating_points
 from .lifecycle import Run, run_step, write_effective_config, CVResult, _device, arch_recipe
 from .aggregate import study_sequences, fit_aggregator, study_probabilities
@@ -84,45 +83,33 @@ def study_probs(run:Run, rows:pd.DataFrame, agg_model=None) -> pd.DataFrame:
 # %% ../nbs/07f_step_cv.ipynb #c013b-6
 @dataclass
 class AggTask:
-    ("One learned-aggregator fit, self-contained for any executor: the slice model (weights file or model), the rows "
-     "(ID, Label) it scores and their crops, the slice table, scoring settings, seed and thread count.")
-    model: object                 # a weights file (a fold's) or a model (the final one)
-    arch: str
-    dropout_p: float
+    ("One learned-aggregator fit, self-contained for any executor: slice rows (ID, Label, prob_model) with their "
+     "out-of-sample scores, the slice table (study and z order), seed and thread count.")
     rows: pd.DataFrame
-    crops: object
     slices: pd.DataFrame
-    ranges: list
-    stats: tuple
-    tta: bool
-    device: str
     seed: int
     threads: int
 
 def fit_aggregator_task(t:AggTask) -> tuple:
-    ("(a learned aggregator, the studies it learned from): `t.rows` scored by the slice model, the aggregator trained "
-     "on their study sequences; the same on every executor (threads set, seeded).")
+    ("(a learned aggregator, the studies it learned from): the aggregator trained on the study sequences of "
+     "`t.rows`' scores; the same on every executor (threads set, seeded).")
     if t.threads: torch.set_num_threads(int(t.threads))
-    model = model_from_weights(t.model, t.arch, t.dropout_p) if isinstance(t.model, (str, Path)) else t.model
-    s = score_crops(model, t.crops, t.ranges, t.stats, t.tta, SCORE_BS, t.device)
-    X, st = study_sequences(t.rows[['ID', 'Label']].assign(prob_model=s).merge(t.slices, on='ID'))
+    X, st = study_sequences(t.rows[['ID', 'Label', 'prob_model']].merge(t.slices, on='ID'))
     return fit_aggregator(X, st.Label.values, seed=t.seed), st.study_key.tolist()
 
-def agg_task(run:Run, model, rows:pd.DataFrame, crops, seed:int) -> AggTask:
-    "The `AggTask` of `rows` (their `crops` in the same order) scored by `model` (a weights file or a model)."
-    return AggTask(model, run.params.arch, run.cfg.dropout_p, rows[['ID', 'Label']], crops, run.features.slices,
-                   run.ranges, run.stats, run.params.tta, _device(run), seed, run.executor.threads())
+def agg_task(run:Run, rows:pd.DataFrame, seed:int) -> AggTask:
+    "The `AggTask` of slice rows scored out of sample (`prob_model`: OOF scores, never a model's own training slices)."
+    return AggTask(rows[['ID', 'Label', 'prob_model']], run.features.slices, seed, run.executor.threads())
 
 # %% ../nbs/07f_step_cv.ipynb #c013b-7
-def fold_aggregators(run:Run, slice_oof:pd.DataFrame, tr:pd.DataFrame, crops) -> pd.DataFrame:
-    ("OOF study probabilities of the learned aggregator (plain and TTA views): fold f's is trained on fold f's "
-     "training folds, scored by fold f's slice model, never on its OOF studies; one executor task per fold.")
+def fold_aggregators(run:Run, slice_oof:pd.DataFrame) -> pd.DataFrame:
+    ("OOF study probabilities of the learned aggregator (plain and TTA views): fold f's is trained on the other "
+     "folds' out-of-fold slice scores (cross-fitted), never on fold f's studies nor on any model's training slices; "
+     "one executor task per fold.")
     p, sl, rows, trained_on = run.params, run.features.slices, [], {}
-    pos = pd.Series(np.arange(len(tr)), index=tr.ID.values); files = _fold_files(run)
     folds = sorted(int(f) for f in slice_oof.fold.unique())
-    seen = {f: slice_oof[slice_oof.fold != f] for f in folds}
-    fits = run.executor.map(fit_aggregator_task, [(agg_task(run, files[f], seen[f], crops[pos.loc[seen[f].ID].to_numpy()],
-                                                            p.seed + f),) for f in folds])
+    fits = run.executor.map(fit_aggregator_task, [(agg_task(run, slice_oof[slice_oof.fold != f], p.seed + f),)
+                                                  for f in folds])
     for f, (agg, trained_on[f]) in zip(folds, fits):
         o = slice_oof[slice_oof.fold == f].merge(sl, on='ID')
         rows.append(pd.DataFrame({c: study_probabilities(agg, o, c)
@@ -292,8 +279,8 @@ def step_cv(run:Run):
     study = run.features.level == 'study'
     # the protocol's unit: slice scores -> one score per study
     if study:
-        slice_oof, slice_folds = oof, folds
-        learned = fold_aggregators(run, slice_oof, tr, kw['crops'])      # always: it is one row of cv_aggregations.csv
+        slice_oof, slice_folds = oof, folds; res['slice_oof'] = slice_oof     # the learned final aggregator's source
+        learned = fold_aggregators(run, slice_oof)      # always: it is one row of cv_aggregations.csv
         oof = to_studies(run, oof, ('prob_model', 'prob_plain', 'prob_tta'))
         if p.aggregation in LEARNED:
             g = learned.set_index('ID').loc[oof.ID]

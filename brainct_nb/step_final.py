@@ -69,9 +69,10 @@ def final_fits(run:Run, tr:pd.DataFrame, epochs:tuple) -> tuple:
     return fits[0][:2], members
 
 # %% ../nbs/07g_step_final.ipynb #c016-3
-def final_aggregator(run:Run, model, tr:pd.DataFrame):
-    "The learned aggregator of the final model: trained on every training study's slice scores by the final model."
-    return run.executor.map(fit_aggregator_task, [(agg_task(run, model, tr, item_crops(run, tr), run.params.seed),)])[0][0]
+def final_aggregator(run:Run):
+    ("The learned aggregator of the final model: trained on every training study's out-of-fold slice scores (the "
+     "CV's), so it learns from scores like those it will read: a model's scores of slices it never trained on.")
+    return run.executor.map(fit_aggregator_task, [(agg_task(run, run.cv.res['slice_oof'], run.params.seed),)])[0][0]
 
 # %% ../nbs/07g_step_final.ipynb #c016-4b
 def final_bundle(run:Run, model, epochs:tuple, opm:dict, trust:dict, learned=None, fold_files=(), members=()):
@@ -112,7 +113,7 @@ def step_final(run:Run):
     study, agg, ts = run.features.level == 'study', None, None
     if study:                                                   # one answer per study; the slices kept beside it
         rows = te[['ID', 'Label']]; ts = rows.assign(prob_model=raw).merge(run.features.slices, on='ID', how='left')
-        learned = final_aggregator(run, model, tr) if p.aggregation in LEARNED else None
+        learned = final_aggregator(run) if p.aggregation in LEARNED else None
         agg = lambda pr: study_probs(run, rows.assign(prob_model=pr), learned).prob_model.values
         st = study_probs(run, ts[['ID', 'Label', 'prob_model']], learned)
         slice_raw, raw, ids, y = ts.prob_model.values, st.prob_model.values, st.ID.values, st.Label.values

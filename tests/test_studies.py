@@ -2,7 +2,7 @@
 import json, shutil
 from pathlib import Path
 from brainct_nb.data import read_csv
-import numpy as np, pandas as pd, pytest
+import numpy as np, pandas as pd, pytest, torch
 from brainct_nb.demo import make_series_dataset
 from brainct_nb import pipeline as P
 from brainct_nb.errors import ParamError
@@ -114,13 +114,27 @@ def test_context_and_learned_aggregator_reproduce_through_predict(context_gru_ru
     assert 'gru' in read_csv(run.dir/'cv_aggregations.csv').aggregation.tolist()
 
 def test_each_fold_aggregator_learns_only_from_its_training_folds(context_gru_run):
-    from brainct_nb.step_cv import fold_aggregators, item_crops
+    from brainct_nb.step_cv import fold_aggregators
     run, _ = context_gru_run
     so = read_csv(run.dir/'cv_oof_slice_predictions.csv', dtype={'ID': str})
-    tr = run.features.feats.merge(run.split[['ID', 'split']], on='ID').query("ok and split == 'train'").reset_index(drop=True)
-    g = fold_aggregators(run, so, tr, item_crops(run, tr))
+    g = fold_aggregators(run, so)
     study_fold = so.merge(run.features.slices, on='ID').groupby('study_key').fold.first()
     for f, keys in g.attrs['trained_on'].items():
         assert set(keys) == set(study_fold.index[study_fold != f])                # every other fold's study, none of its own
     oof = read_csv(run.dir/'cv_oof_predictions.csv').set_index('ID')
     assert np.allclose(g.set_index('ID').prob_model.loc[oof.index], oof.prob_model)   # the run's OOF study scores are these
+
+def test_aggregators_learn_from_out_of_fold_scores_only(context_gru_run):
+    "Fold f's aggregator reads the other folds' OOF scores (never a slice model's own training slices); the final one all."
+    from brainct_nb.step_cv import fold_aggregators, fit_aggregator_task, agg_task
+    from brainct_nb.aggregate import load_aggregator
+    run, _ = context_gru_run
+    so = read_csv(run.dir/'cv_oof_slice_predictions.csv', dtype={'ID': str})
+    moved = so.assign(prob_model=np.where(so.fold == 0, 1 - so.prob_model, so.prob_model))
+    a, b = fold_aggregators(run, so), fold_aggregators(run, moved)
+    for f in (1, 2):                                      # changing fold 0's scores changes what folds 1, 2 learned from
+        assert not np.allclose(a[a.fold == f].prob_model, b[b.fold == f].prob_model)
+    bundled = load_aggregator(run.dir, json.loads((run.dir/'bundle.json').read_text())['aggregator'])
+    refit, keys = fit_aggregator_task(agg_task(run, so, run.params.seed))
+    assert set(keys) == set(so.merge(run.features.slices, on='ID').study_key)     # every CV study
+    for k, v in bundled.state_dict().items(): assert torch.equal(v, refit.state_dict()[k]), k
