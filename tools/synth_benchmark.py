@@ -5,6 +5,11 @@ background head: a head never sits on both sides. Then the context-0 final model
 scores real bleeds zero-shot (kaggle-head-ct, equalised: `tools/kaggle_equalise.py`), with a bootstrap CI.
 
     .venv/bin/python tools/synth_benchmark.py SYNTH_DATA OUT_DIR [--khct-eq DIR] [--contexts 0,1,2] [--out-size 96]
+        [--cv-only 1,2] [--oof 0=RUN_DIR]
+
+`--cv-only` stops those contexts after the CV step (the study table is CV's; no final model, no test figure).
+`--oof C=RUN_DIR` takes context C's out-of-fold slice scores from a finished run instead of training again (the study
+aggregations, the learned one included, are recomputed from them with this code: the aggregator reads OOF scores only).
 
 Writes bench_results/synth_benchmark_<date>.csv (one row per context x aggregation), ..._zeroshot.json, and prints
 them. Figures are development figures (synthetic lesions); claims about accuracy rest on real bleeds only.
@@ -17,15 +22,36 @@ from sklearn.metrics import roc_auc_score, average_precision_score
 
 ROOT = Path(__file__).resolve().parents[1]
 
+def _steps(run, until):
+    import matplotlib.pyplot as plt
+    from brainct_nb.pipeline import STEPS
+    try:
+        for step in STEPS[:[s.__name__ for s in STEPS].index(until) + 1]: step(run); plt.close('all')
+    finally: run.executor.shutdown()
+
+def from_oof(run, run_dir):
+    "Context C's study aggregations recomputed from a finished run's OOF slice scores (the same folds and data)."
+    from brainct_nb.data import read_csv
+    from brainct_nb.step_cv import fold_aggregators, aggregation_table
+    so = read_csv(Path(run_dir)/'cv_oof_slice_predictions.csv', dtype={'ID': str})
+    agg = aggregation_table(so, run, learned=fold_aggregators(run, so)); agg.to_csv(run.dir/'cv_aggregations.csv', index=False)
+    old = json.loads((Path(run_dir)/'cv_metrics.json').read_text()); old['recomputed_from'] = str(run_dir)
+    (run.dir/'cv_metrics.json').write_text(json.dumps(old, indent=1))
+    tm = Path(run_dir)/'test_metrics.json'
+    if tm.exists(): (run.dir/'test_metrics.json').write_text(tm.read_text())
+
 def one_context(data, out, ctx, a):
-    from brainct_nb.pipeline import run_all
-    t0 = time.time()
-    run = run_all(data_root=str(data), seed=a.seed, k_folds=a.k_folds, out_size=a.out_size, arch=a.arch,
-                  context=ctx, aggregation='max', out_dir=str(out/f'ctx{ctx}'), num_workers=2,
-                  config_json=json.dumps(dict(epochs_head=a.epochs_head, epochs_ft=a.epochs_ft)))
+    from brainct_nb.start import start_run
+    t0 = time.time(); oof = dict(o.split('=') for o in a.oof.split(',')) if a.oof else {}
+    run = start_run(data_root=str(data), seed=a.seed, k_folds=a.k_folds, out_size=a.out_size, arch=a.arch,
+                    context=ctx, aggregation='max', out_dir=str(out/f'ctx{ctx}'), num_workers=2,
+                    config_json=json.dumps(dict(epochs_head=a.epochs_head, epochs_ft=a.epochs_ft)))
+    cv_only = str(ctx) in a.cv_only.split(',')
+    if str(ctx) in oof: _steps(run, 'step_split'); from_oof(run, oof[str(ctx)])
+    else: _steps(run, 'step_cv' if cv_only else 'step_model_card')
     cvm = json.loads((run.dir/'cv_metrics.json').read_text())
     agg = pd.read_csv(run.dir/'cv_aggregations.csv')
-    tm = json.loads((run.dir/'test_metrics.json').read_text())
+    tmp = run.dir/'test_metrics.json'; tm = json.loads(tmp.read_text()) if tmp.exists() else None
     rows = []
     for r in agg.itertuples():
         rows.append(dict(context=ctx, aggregation=r.aggregation, study_roc_auc_mean=r.roc_auc_mean,
@@ -33,7 +59,7 @@ def one_context(data, out, ctx, a):
                          slice_roc_auc_mean=cvm['slice_level']['roc_auc_mean'],
                          slice_auprc_mean=cvm['slice_level']['auprc_mean'],
                          n_studies=cvm['n_studies'], n_pos_studies=cvm['n_pos_studies'],
-                         test_study_roc_auc=tm['roc_auc']['value'] if r.aggregation == 'max' else np.nan,
+                         test_study_roc_auc=tm['roc_auc']['value'] if tm and r.aggregation == 'max' else np.nan,
                          seconds=round(time.time() - t0), run=run.dir.name))
     return rows, run
 
@@ -61,6 +87,8 @@ if __name__ == '__main__':
     ap.add_argument('--epochs-head', type=int, default=4); ap.add_argument('--epochs-ft', type=int, default=8)
     ap.add_argument('--khct-eq', default=None, help='kaggle-head-ct after tools/kaggle_equalise.py (zero-shot)')
     ap.add_argument('--tag', default=str(date.today()))
+    ap.add_argument('--cv-only', default='', help='contexts to stop after the CV step, e.g. 1,2')
+    ap.add_argument('--oof', default='', help='C=RUN_DIR: context C from a finished run\'s OOF slice scores')
     a = ap.parse_args(); out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     rows, runs = [], {}
     for c in map(int, a.contexts.split(',')):
