@@ -23,7 +23,8 @@ from .dicom import read_hu
 
 # %% auto #0
 __all__ = ['REAL_DATA', 'bench_ingestion', 'md_table', 'bench_crop', 'SeedStyle', 'bench_raw', 'bench_seed', 'bench_ours',
-           'run_bench', 'replicate_dataset', 'scale_point', 'run_scaling']
+           'ingestion_rows', 'train_rows', 'bench_markdown', 'run_bench', 'replicate_dataset', 'scale_point',
+           'run_scaling']
 
 # %% ../nbs/09_bench.ipynb #c005
 def _rss_mb() -> float:
@@ -173,6 +174,43 @@ def bench_ours(crops_i16, labels, bs, dev, workers=0, n_warm=3, n_steps=10) -> f
     return t.ips
 
 # %% ../nbs/09_bench.ipynb #c007
+def ingestion_rows(results:list) -> list:
+    "Table rows of `bench_ingestion` results [(what, result)]: plain pydicom, then ours with its ratio to it."
+    rows = []
+    for what, res in results:
+        rows.append(dict(measure=f'ingestion ({what}), plain pydicom decode + LUT', value=res['plain_pydicom'],
+                         unit='studies/s/core', ratio=1.0))
+        for k in [k for k in res if k.startswith('ours_')]:
+            rows.append(dict(measure=f'ingestion ({what}), ours ({k.split("_")[1]}, incl. crop+resize+cache)',
+                             value=res[k], unit='studies/s/core', ratio=res[k]/res['plain_pydicom']))
+    return rows
+
+def train_rows(bs:int, crops, labels, size:int, dev, workers:int, steps:tuple, compile=False) -> list:
+    "Table rows of the training throughput at batch size `bs`: raw model, seed-style loop, ours (ratios to raw)."
+    raw = bench_raw(bs, size, dev, *steps)
+    seed = bench_seed(crops.astype(np.float32), labels, bs, dev, workers, *steps)
+    ours = bench_ours(crops, labels, bs, dev, 0 if dev.type == 'cpu' else workers, *steps)
+    rows = [dict(measure=f'train bs {bs}: raw model', value=raw, unit='img/s', ratio=1.0),
+            dict(measure=f'train bs {bs}: seed-style ({workers} workers, fp32)', value=seed, unit='img/s',
+                 ratio=seed/raw),
+            dict(measure=f'train bs {bs}: ours', value=ours, unit='img/s', ratio=ours/raw),
+            dict(measure=f'train bs {bs}: ours / seed-style', value=ours/seed, unit='x', ratio=float('nan'))]
+    if compile and dev.type == 'cuda':
+        rows.append(dict(measure=f'train bs {bs}: raw model, torch.compile',
+                         value=bench_raw(bs, size, dev, *steps, compile=True), unit='img/s', ratio=float('nan')))
+    print(f'bs {bs}:', {r['measure'][len(f'train bs {bs}: '):]: round(r['value'], 1) for r in rows},
+          flush=True)                                                          # a run cut short keeps these
+    return rows
+
+def bench_markdown(df:pd.DataFrame, dev, n:int, size:int, seconds:float) -> str:
+    "The benchmark table as markdown, headed by date, hardware, torch version, data and what each ratio is against."
+    hw = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else (f"{platform.processor() or platform.machine()} "
+                                                                     f"CPU, {os.cpu_count() or 1} cores")
+    return (f"# brainct_nb benchmark\n\n{datetime.now():%Y-%m-%d %H:%M}; {hw}; torch {torch.__version__}; {n} "
+            f"synthetic 512x512 studies; out_size {size}; ResNet-18; {seconds:.0f}s in all\n\n"
+            "ratio: train rows against the raw model at the same batch size; ingestion rows against plain pydicom on "
+            "the same files; head box rows against the coarse-grid box.\n\n") + md_table(df)
+
 def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size=None, batch_sizes=None, compile=False,
               workers=None) -> pd.DataFrame:
     "Run every measurement, print the table with ratios, and write it (with date and hardware) to `out`."
@@ -193,49 +231,21 @@ def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size
         crops = np.asarray(cache.crops(feats)); labels = feats.Label.values
         real = sorted((REAL_DATA/'rsna-series-unlabelled').glob('*.dcm'))
         hus = [read_hu(p) for p in (real or list(rep.studies.path))[:64]]     # read while the synthetic files exist
-    rss_after_data = _rss_mb()
-    rows = []
-    for what, res in [('synthetic', ing)] + ([('real RSNA', bench_ingestion(real, size, workers=min(2, cores)))]
-                                             if real else []):
-        rows.append(dict(measure=f'ingestion ({what}), plain pydicom decode + LUT', value=res['plain_pydicom'],
-                         unit='studies/s/core', ratio=1.0))
-        for k in [k for k in res if k.startswith('ours_')]:
-            rows.append(dict(measure=f'ingestion ({what}), ours ({k.split("_")[1]}, incl. crop+resize+cache)',
-                             value=res[k], unit='studies/s/core', ratio=res[k]/res['plain_pydicom']))
+    rows = ingestion_rows([('synthetic', ing)] + ([('real RSNA', bench_ingestion(real, size, workers=min(2, cores)))]
+                                                  if real else []))
     cr = bench_crop(hus, repeat=2 if quick else 5)
     rows += [dict(measure=f'head box, coarse grid of 2026-11 ({"real" if real else "synthetic"} slices)',
                   value=cr['coarse_grid_ms'], unit='ms/slice', ratio=1.0),
              dict(measure='head box, today (headrest excluded)', value=cr['head_bbox_ms'], unit='ms/slice',
                   ratio=cr['head_bbox_ms']/cr['coarse_grid_ms'])]
-    for bs in bss:
-        raw = bench_raw(bs, size, dev, *steps)
-        seed = bench_seed(crops.astype(np.float32), labels, bs, dev, workers, *steps)
-        ours = bench_ours(crops, labels, bs, dev, 0 if dev.type == 'cpu' else workers, *steps)
-        rows += [dict(measure=f'train bs {bs}: raw model', value=raw, unit='img/s', ratio=1.0),
-                 dict(measure=f'train bs {bs}: seed-style ({workers} workers, fp32)', value=seed, unit='img/s',
-                      ratio=seed/raw),
-                 dict(measure=f'train bs {bs}: ours', value=ours, unit='img/s', ratio=ours/raw),
-                 dict(measure=f'train bs {bs}: ours / seed-style', value=ours/seed, unit='x', ratio=float('nan'))]
-        if compile and dev.type == 'cuda':
-            rows.append(dict(measure=f'train bs {bs}: raw model, torch.compile',
-                             value=bench_raw(bs, size, dev, *steps, compile=True), unit='img/s', ratio=float('nan')))
-        print(f'bs {bs}:', {r['measure'][len(f'train bs {bs}: '):]: round(r['value'], 1) for r in rows
-                            if r['measure'].startswith(f'train bs {bs}:')}, flush=True)   # a run cut short keeps these
+    for bs in bss: rows += train_rows(bs, crops, labels, size, dev, workers, steps, compile)
     rows.append(dict(measure='peak RSS (this process)', value=_rss_mb(), unit='MB', ratio=float('nan')))
     rows.append(dict(measure=f'int16 crop array for {n} studies', value=crops.nbytes/2**20, unit='MB',
                      ratio=float('nan')))
     if dev.type == 'cuda':
         rows.append(dict(measure='peak GPU memory', value=torch.cuda.max_memory_allocated()/2**20, unit='MB',
                          ratio=float('nan')))
-    df = pd.DataFrame(rows)
-    hw = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else (f"{platform.processor() or platform.machine()} "
-                                                                     f"CPU, {cores} cores")
-    head = (f"# brainct_nb benchmark\n\n{datetime.now():%Y-%m-%d %H:%M}; {hw}; torch {torch.__version__}; {n} "
-            "synthetic 512x512 studies; "
-            f"out_size {size}; ResNet-18; {time.time()-t_start:.0f}s in all\n\n"
-            "ratio: train rows against the raw model at the same batch size; ingestion rows against plain pydicom on "
-            "the same files; head box rows against the coarse-grid box.\n\n")
-    md = head + md_table(df)
+    df = pd.DataFrame(rows); md = bench_markdown(df, dev, n, size, time.time() - t_start)
     print(md)
     if out: Path(out).write_text(md)
     return df

@@ -160,7 +160,7 @@ def _dispatch(a) -> int:
             print(prev.round(3).to_string(index=False))
         return 0
     if a.cmd == 'synth':
-        from brainct_nb.synth import make_synth_dataset
+        from brainct_nb.synth_data import make_synth_dataset
         t0 = time.time()
         out = make_synth_dataset(a.src, a.dest, a.pos_frac, a.versions, a.seed, tuple(t.strip() for t in a.types.split(',')),
                                  a.max_lesions, num_workers=a.num_workers, paired=a.paired)

@@ -14,8 +14,8 @@ from .errors import DatasetError
 
 # %% auto #0
 __all__ = ['DUP_RE', 'DICOMDIR_UID', 'DatasetReport', 'norm_id', 'read_labels', 'parse_label', 'not_dicom', 'list_ct_folder',
-           'folder_ids', 'label_level', 'check_nested_labels', 'validate_dataset', 'header_issue_counts',
-           'quality_checks']
+           'folder_ids', 'label_level', 'check_nested_labels', 'checked_labels', 'unmatched', 'check_classes',
+           'validate_dataset', 'header_issue_counts', 'quality_checks']
 
 # %% ../nbs/00d_dataset.ipynb #c027
 DUP_RE = re.compile(r'^(?P<base>.+?) \((?P<n>\d+)\)$')
@@ -199,13 +199,9 @@ def check_nested_labels(folders, lab_p='labels') -> None:
                            "ones, not both")
 
 # %% ../nbs/00d_dataset.ipynb #c029-4
-def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|None=None) -> DatasetReport:
-    ("Check layout, labels and ID<->file alignment; exclude what is recoverable (each row named), raise "
-     "`DatasetError` otherwise.")
-    root = Path(data_root); lab_p, ct_p = root/labels, root/cts
-    if not root.is_dir(): raise DatasetError(f"data_root {root} is not a directory")
-    if not lab_p.is_file(): raise DatasetError(f"labels file {lab_p} not found (expected {labels} inside {root})")
-    if not ct_p.is_dir(): raise DatasetError(f"CT folder {ct_p} not found (expected {cts}/ inside {root})")
+def checked_labels(lab_p:Path) -> tuple[pd.DataFrame, list, int]:
+    ("The labels file read and checked (no empty ID, labels 0/1, one label per ID): (labels with `y`, exclusions of "
+     "repeated rows, rows read); `DatasetError` naming the rows otherwise.")
     lab = read_labels(lab_p); n_rows = len(lab)
     if (lab.ID == '').any():
         raise DatasetError(f"{lab_p}: {int((lab.ID == '').sum())} row(s) with an empty ID; fill or delete them")
@@ -214,45 +210,33 @@ def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|Non
     if len(bad):
         raise DatasetError(f"{lab_p}: Label must be 0 or 1; bad values for ID(s) "
                            f"{_ids(f'{i}={l!r}' for i, l in zip(bad.ID, bad.Label))}. Fix the labels file.")
-    excl = []
-    dup = lab[lab.ID.duplicated(keep=False)]
+    excl, dup = [], lab[lab.ID.duplicated(keep=False)]
     if len(dup):
         conflict = dup.groupby('ID').y.nunique(); conflict = conflict[conflict > 1].index
         if len(conflict):
             raise DatasetError(f"{lab_p}: ID(s) listed with different labels: {_ids(conflict)}. Keep one row per ID.")
-        for i in dup.ID.unique():
-            excl.append(dict(ID=i, file=None, reason='duplicate label row (same label, kept once)'))
+        excl = [dict(ID=i, file=None, reason='duplicate label row (same label, kept once)') for i in dup.ID.unique()]
         lab = lab.drop_duplicates('ID')
-    by_id, fexcl = list_ct_folder(ct_p); excl += fexcl; n_found = len(by_id)
-    level = label_level(lab.ID, by_id, lab_p)
-    # each file below a labelled folder is a slice of that study
-    if level == 'study':
-        folders = folder_ids(by_id); named = set(lab.ID); lab = lab.rename(columns={'ID': 'study_label_id'})
-        check_nested_labels(named & set(folders), lab_p)
-        lab = lab[lab.study_label_id.isin(folders)].assign(ID=lambda d: d.study_label_id.map(folders)).explode('ID')
-        for i in sorted(set(by_id) - set(lab.ID)):
-            excl.append(dict(ID=i, file=str(by_id[i].name), reason='DICOM file outside every labelled study folder'))
-        for i in sorted(named - set(folders)): excl.append(dict(ID=i, file=None, reason='label without a study folder'))
-        by_id = {i: by_id[i] for i in lab.ID}
-    labelled = set(lab.ID); lower = {}
+    return lab, excl, n_rows
+
+def unmatched(lab:pd.DataFrame, by_id:dict) -> list:
+    ("Exclusions for files without a label and labels without a file, each naming a counterpart that differs only "
+     "in case (a frequent cause).")
+    labelled, lower, excl = set(lab.ID), {}, []
     for i in labelled: lower.setdefault(i.lower(), []).append(i)
     for i, p in by_id.items():
         if i in labelled: continue
         near = [j for j in lower.get(i.lower(), []) if j not in by_id]
-        excl.append(dict(ID=i, file=p.name,
-                         reason='DICOM file without a label' + (f' (differs only in case from ID {near[0]!r})' if near
-                                                                else '')))
+        excl.append(dict(ID=i, file=p.name, reason='DICOM file without a label' +
+                         (f' (differs only in case from ID {near[0]!r})' if near else '')))
     for i in lab.ID[~lab.ID.isin(by_id.keys())]:
         near = [p.name for j, p in by_id.items() if j.lower() == i.lower() and j not in labelled]
-        excl.append(dict(ID=i, file=None,
-                         reason='label without a DICOM file' + (f' (file {near[0]!r} differs only in case)' if near
-                                                                else '')))
-    lab = lab[lab.ID.isin(by_id.keys())]
-    studies = pd.DataFrame(dict(ID=lab.ID.values, Label=lab.y.astype(int).values,
-                                path=[str(by_id[i]) for i in lab.ID])).reset_index(drop=True)
-    if level == 'study': studies['study_label_id'] = lab.study_label_id.values
-    n_files = n_found + sum(1 for r in fexcl if r['reason'].startswith(('duplicate', 'ambiguous')))
-    rep = DatasetReport(root, studies, pd.DataFrame(excl, columns=['ID', 'file', 'reason']), n_rows, n_files, level)
+        excl.append(dict(ID=i, file=None, reason='label without a DICOM file' +
+                         (f' (file {near[0]!r} differs only in case)' if near else '')))
+    return excl
+
+def check_classes(studies:pd.DataFrame, level:str, lab_p:Path, ct_p:Path, k_folds:int|None):
+    "`DatasetError` unless the usable studies hold both classes, with enough positives for `k_folds` CV and a test split."
     if len(studies) == 0:
         raise DatasetError(f"no study has both a label in {lab_p.name} and a file in {ct_p}: check that IDs match "
                            "file names without '.dcm'")
@@ -265,7 +249,34 @@ def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|Non
     if k_folds and npos < 2*k_folds:
         raise DatasetError(f"only {npos} positive studies for {k_folds}-fold CV plus a test split: need at least "
                            f"{2*k_folds}; lower k_folds or add positives")
-    return rep
+
+def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|None=None) -> DatasetReport:
+    ("Check layout, labels and ID<->file alignment; exclude what is recoverable (each row named), raise "
+     "`DatasetError` otherwise.")
+    root = Path(data_root); lab_p, ct_p = root/labels, root/cts
+    if not root.is_dir(): raise DatasetError(f"data_root {root} is not a directory")
+    if not lab_p.is_file(): raise DatasetError(f"labels file {lab_p} not found (expected {labels} inside {root})")
+    if not ct_p.is_dir(): raise DatasetError(f"CT folder {ct_p} not found (expected {cts}/ inside {root})")
+    lab, excl, n_rows = checked_labels(lab_p)
+    by_id, fexcl = list_ct_folder(ct_p); excl += fexcl; n_found = len(by_id)
+    level = label_level(lab.ID, by_id, lab_p)
+    # each file below a labelled folder is a slice of that study
+    if level == 'study':
+        folders = folder_ids(by_id); named = set(lab.ID); lab = lab.rename(columns={'ID': 'study_label_id'})
+        check_nested_labels(named & set(folders), lab_p)
+        lab = lab[lab.study_label_id.isin(folders)].assign(ID=lambda d: d.study_label_id.map(folders)).explode('ID')
+        for i in sorted(set(by_id) - set(lab.ID)):
+            excl.append(dict(ID=i, file=str(by_id[i].name), reason='DICOM file outside every labelled study folder'))
+        for i in sorted(named - set(folders)): excl.append(dict(ID=i, file=None, reason='label without a study folder'))
+        by_id = {i: by_id[i] for i in lab.ID}
+    excl += unmatched(lab, by_id)
+    lab = lab[lab.ID.isin(by_id.keys())]
+    studies = pd.DataFrame(dict(ID=lab.ID.values, Label=lab.y.astype(int).values,
+                                path=[str(by_id[i]) for i in lab.ID])).reset_index(drop=True)
+    if level == 'study': studies['study_label_id'] = lab.study_label_id.values
+    n_files = n_found + sum(1 for r in fexcl if r['reason'].startswith(('duplicate', 'ambiguous')))
+    check_classes(studies, level, lab_p, ct_p, k_folds)
+    return DatasetReport(root, studies, pd.DataFrame(excl, columns=['ID', 'file', 'reason']), n_rows, n_files, level)
 
 # %% ../nbs/00d_dataset.ipynb #c033h
 def header_issue_counts(features:pd.DataFrame) -> dict:

@@ -4,22 +4,21 @@
 
 # %% ../nbs/00c_synth.ipynb #y002
 from __future__ import annotations
-import hashlib, json, time
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-import numpy as np, pandas as pd, pydicom
+import numpy as np, pydicom
 from scipy import ndimage as ndi
 from scipy.special import ndtri
 import warnings
 from .errors import ParamError, DatasetError
-from .dicom import load_dicom, hu_from_dataset, slice_geometry, padding_mask
+from .dicom import load_dicom, hu_from_dataset, slice_geometry
 from .dataset import not_dicom
-from .data import write_csv
 
 # %% auto #0
 __all__ = ['SYNTH_VERSION', 'LESION_TYPES', 'BLOOD_HU', 'MIN_AREA_MM2', 'Background', 'find_series', 'load_background',
-           'intracranial_mask', 'measure_look', 'brain_slices', 'iph_field', 'ivh_field', 'sah_field', 'lesion_field',
-           'series_noise', 'blend', 'SynthStudy', 'synth_study', 'write_slice', 'make_synth_dataset']
+           'intracranial_mask', 'measure_look', 'phantom_head', 'brain_slices', 'iph_field', 'ivh_field', 'sah_field',
+           'lesion_field', 'series_noise', 'blend', 'SynthStudy', 'synth_study']
 
 # %% ../nbs/00c_synth.ipynb #y005
 SYNTH_VERSION = 1
@@ -116,6 +115,16 @@ def measure_look(hu:np.ndarray, mask:np.ndarray) -> dict:
     top = np.percentile(g[edge], 90)/1030 if edge.sum() > 100 else float('nan')
     blur = float(np.clip(1/ndtri((2*top + 1)/2), .3, 3.)) if 0 < top < .5 else 1.
     return dict(noise_sd=sd, noise_corr_px=float(np.clip(corr, .3, 3.)), blur_px=blur)
+
+# %% ../nbs/00c_synth.ipynb #y013
+def phantom_head(n=128, blur=1.2, corr=.8, sd=4., seed=0, z=6) -> np.ndarray:
+    ("A phantom skull (z, n, n) in HU for checks: brain 32 HU in a ring of bone and scalp, blurred by a known PSF "
+     "(`blur` px), noise of a known correlation (`corr` px) and SD.")
+    yy, xx = np.mgrid[:n, :n] - n/2; r = np.hypot(yy/.9, xx/.75)
+    img = np.where(r < 40, 32., -1000.); img[(r >= 40) & (r < 46)] = 1000.; img[(r >= 46) & (r < 52)] = 40.   # scalp
+    vol = np.stack([ndi.gaussian_filter(img, blur)]*z).astype(np.float32)
+    noise = ndi.gaussian_filter(np.random.default_rng(seed).normal(size=vol.shape), (0, corr, corr))
+    return vol + (sd*noise/noise.std()).astype(np.float32)
 
 # %% ../nbs/00c_synth.ipynb #y015
 def _smooth_bumps(rng, n=6) -> callable:
@@ -299,98 +308,3 @@ def synth_study(bg:Background, rng, kinds=LESION_TYPES, n_lesions=1, mask=None, 
         facts.append(dict(f, level_hu=round(level, 1)))
     area = (total >= .5).sum((1, 2))*bg.spacing**2
     return SynthStudy(hu, total, (area >= MIN_AREA_MM2).astype(int), facts, look)
-
-# %% ../nbs/00c_synth.ipynb #y032
-def _uid(seed_text:str) -> str:
-    "A deterministic DICOM UID from text (the generator's seed, study and slice): reproducible, never a source UID."
-    return pydicom.uid.generate_uid(prefix='1.2.826.0.1.3680043.10.1137.', entropy_srcs=[seed_text])
-
-# %% ../nbs/00c_synth.ipynb #y033
-def write_slice(src, hu:np.ndarray, changed:np.ndarray, dest:Path, uids:dict, instance:int):
-    ("Write `src` again at `dest` with the HU of `hu` where `changed` (every other stored value untouched), "
-     "uncompressed, the new study/series/SOP UIDs of `uids` and PatientID, marked DERIVED with how.")
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore'); ds = load_dicom(src)
-        if ds.file_meta.TransferSyntaxUID.is_compressed: ds.decompress()
-    raw = ds.pixel_array.copy(); pad = padding_mask(raw, ds)
-    slope, icpt = float(ds.get('RescaleSlope', 1) or 1), float(ds.get('RescaleIntercept', 0) or 0)
-    info = np.iinfo(raw.dtype) if raw.dtype.kind in 'iu' else None
-    lo, hi = (0, 2**int(ds.BitsStored) - 1) if ds.PixelRepresentation == 0 else (-2**(int(ds.BitsStored) - 1),
-                                                                                2**(int(ds.BitsStored) - 1) - 1)
-    new = np.clip(np.round((hu - icpt)/slope), lo, hi).astype(raw.dtype)
-    ok = changed & ~pad if pad is not None else changed     # padding stays padding
-    raw[ok] = new[ok]
-    ds.PixelData = raw.tobytes()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = uids['study'], uids['series']
-    ds.SOPInstanceUID = uids['sop']; ds.file_meta.MediaStorageSOPInstanceUID = uids['sop']
-    ds.SOPClassUID = ds.get('SOPClassUID', pydicom.uid.CTImageStorage)
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.PatientID, ds.PatientName = uids['patient'], uids['patient']
-    ds.InstanceNumber = instance
-    ds.ImageType = ['DERIVED', 'SECONDARY', 'AXIAL']
-    ds.DerivationDescription = f"brainct_nb synth v{SYNTH_VERSION}: synthetic lesions blended into a real series"
-    ds.save_as(dest, enforce_file_format=True)
-
-# %% ../nbs/00c_synth.ipynb #y035
-def _synth_background(job, dest, seed, kinds, keep_masks) -> list[dict]:
-    ("Every version of one background (`job`: index, SeriesInstanceUID, paths, [(study, positive, n_lesions)]): "
-     "its studies written under `dest`; one row per slice.")
-    i, uid, paths, plan = job
-    bg = load_background(uid, paths); mask = intracranial_mask(bg.hu); look = measure_look(bg.hu, mask)
-    patient = 'SYNBG_' + hashlib.sha1(f'{seed}/{bg.key}'.encode()).hexdigest()[:10]   # one per background head
-    rows = []
-    for study, positive, n in plan:
-        rng = np.random.default_rng([seed, i, int(study[1:])])
-        st = synth_study(bg, rng, kinds, n if positive else 0, mask, look)
-        changed = np.abs(st.hu - bg.hu) > 0
-        uids = dict(study=_uid(f'{seed}/{study}'), series=_uid(f'{seed}/{study}/s'), patient=patient)
-        ids = []
-        for k, p in enumerate(bg.files):
-            sid = 'SYN_' + hashlib.sha1(f'{seed}/{study}/{k}'.encode()).hexdigest()[:10]
-            write_slice(p, st.hu[k], changed[k], dest/'CTs'/f'{sid}.dcm', dict(uids, sop=_uid(f'{seed}/{study}/{k}')),
-                        k + 1)
-            ids.append(sid)
-            rows.append(dict(ID=sid, Label=int(st.slice_labels[k]), study=study, background=bg.key, slice_index=k,
-                             blood_mm2=round(float((st.occupancy[k] >= .5).sum()*bg.spacing**2), 1)))
-        if keep_masks and st.lesions:
-            np.savez_compressed(dest/'masks'/f'{study}.npz', occupancy=np.round(st.occupancy*255).astype(np.uint8),
-                                ID=np.array(ids))
-        rows[-len(ids)]['_study'] = dict(study=study, background=bg.key, Label=int(st.slice_labels.any()),
-                                         n_slices=len(ids), lesions=json.dumps(st.lesions), **{f'look_{k}': round(v, 3)
-                                         for k, v in look.items()}, spacing_mm=bg.spacing, thickness_mm=bg.thickness)
-    return rows
-
-# %% ../nbs/00c_synth.ipynb #y036
-def make_synth_dataset(src, dest, pos_frac=.5, versions=1, seed=0, kinds=LESION_TYPES, max_lesions=2,
-                       min_slices=16, num_workers=0, keep_masks=True, paired=False) -> Path:
-    ("A labelled series dataset in the seed layout from the real series under `src`: each background written "
-     "`versions` times (new UIDs, real headers otherwise, PatientID one per background so splits keep a head on one "
-     "side), a `pos_frac` share of the studies with 1 to `max_lesions` lesions of `kinds`; `paired`: every background "
-     "once without and once with lesions (`versions` 2, `pos_frac` 0.5), so no anatomy tells the classes apart. Writes `CTs/`, "
-     "`labels1.csv` (slice labels), `studies.csv`, `masks/<study>.npz` (occupancy, no identifiers) and `synth.json`.")
-    bad = [k for k in kinds if k not in LESION_TYPES]
-    if bad: raise ParamError(f"lesion types must be among {LESION_TYPES}, got {bad}")
-    if not 0 <= pos_frac <= 1: raise ParamError(f"pos_frac must be in [0, 1], got {pos_frac}")
-    dest = Path(dest)
-    if (dest/'labels1.csv').exists(): raise ParamError(f"--dest {dest} already holds a dataset: choose a new folder")
-    (dest/'CTs').mkdir(parents=True, exist_ok=True); (dest/'masks').mkdir(exist_ok=True)
-    series = find_series(src, min_slices); t0 = time.time()
-    if paired: versions, pos_frac = 2, .5
-    rng = np.random.default_rng(seed); n = len(series)*versions
-    pos = np.zeros(n, bool); pos[rng.permutation(n)[:int(round(pos_frac*n))]] = True
-    if paired: pos = np.tile([False, True], len(series))                 # each head: one clean, one with blood
-    nl = rng.integers(1, max_lesions + 1, n)
-    jobs = [(i, uid, paths, [(f'S{i*versions + v:04d}', bool(pos[i*versions + v]), int(nl[i*versions + v]))
-                             for v in range(versions)]) for i, (uid, paths) in enumerate(series)]
-    from brainct_nb.dicom import iter_studies
-    rows = [r for rs in iter_studies(_synth_background, jobs, num_workers, dest=dest, seed=seed, kinds=tuple(kinds),
-                                     keep_masks=keep_masks) for r in rs]
-    studies = pd.DataFrame([r.pop('_study') for r in rows if '_study' in r])
-    write_csv(dest/'studies.csv', studies)
-    json.dump(dict(version=SYNTH_VERSION, seed=seed, pos_frac=pos_frac, versions=versions, kinds=list(kinds),
-                   max_lesions=max_lesions, paired=paired, min_area_mm2=MIN_AREA_MM2, blood_hu=BLOOD_HU, n_backgrounds=len(series),
-                   n_studies=len(studies), n_positive_studies=int(studies.Label.sum()), seconds=round(time.time() - t0, 1)),
-              open(dest/'synth.json', 'w'), indent=1)
-    write_csv(dest/'slices.csv', pd.DataFrame(rows))
-    write_csv(dest/'labels1.csv', pd.DataFrame(rows)[['ID', 'Label']])          # last: present means complete
-    return dest
