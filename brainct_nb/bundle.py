@@ -13,7 +13,7 @@ from fastai.vision.core import imagenet_stats
 from .errors import BrainctError, ParamError
 from .data import atomic_write
 from .model import load_state, WeightsError, backbone
-from .trust import ensemble_members
+from .calibration import ensemble_members
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'READABLE_FORMATS', 'BundleError', 'ModelEntry', 'Bundle', 'verify_bundle', 'save_bundle',

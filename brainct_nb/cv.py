@@ -14,6 +14,7 @@ from .data import stratified_group_split, atomic_write, write_csv, read_csv
 from .executor import LocalExecutor
 from .mil import item_loaders
 from .train import (TrainConfig, FitSpec, load_config, train_two_stage, seed_everything, predict_crops, score_crops,
+                              split_candidate,
                               RANKING, SCORE_BS, ranking)
 from .windowing import window_ranges
 from .thresholds import THRESHOLDS, METRICS, confusion_metrics
@@ -21,10 +22,10 @@ from .errors import ParamError
 from fastai.vision.core import imagenet_stats
 
 # %% auto #0
-__all__ = ['GRID', 'VERIFY_SEED_OFFSET', 'RUN_KEYS', 'REPEAT_SEED_STEP', 'make_folds', 'inner_split', 'threshold_table',
+__all__ = ['GRID', 'VERIFY_SEED_OFFSET', 'REPEAT_SEED_STEP', 'make_folds', 'inner_split', 'threshold_table',
            'cv_threshold_tables', 'fingerprint', 'FitProgress', 'FoldTask', 'fit_fold', 'CVOptions', 'cv_plan',
-           'run_plans', 'run_cv', 'plot_cv_curves', 'load_grid', 'split_candidate', 'check_grid', 'rank_candidates',
-           'fold_summary', 'grid_table', 'run_grid']
+           'CVOutcome', 'run_plans', 'run_cv', 'plot_cv_curves', 'load_grid', 'check_grid', 'rank_candidates',
+           'fold_summary', 'grid_table', 'GridResult', 'run_grid']
 
 # %% ../nbs/05_cv.ipynb #c005
 def make_folds(labels, groups=None, k=5, seed=42) -> np.ndarray:
@@ -217,9 +218,18 @@ def cv_plan(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, ba
     return dict(done=done, tasks=tasks, fingerprint=fp, k=k, label=label)
 
 # %% ../nbs/05_cv.ipynb #c015-5
-def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[dict]:
-    ("Run the tasks of every plan on `executor` (all at once: folds of several candidates fan out together); one CV "
-     "result per plan.")
+@dataclass
+class CVOutcome:
+    "One cross-validation's result: OOF predictions, per-fold metrics, training history, the fingerprint of its inputs."
+    oof: pd.DataFrame                       # ID, Label, fold, prob (and prob_tta)
+    folds: pd.DataFrame                     # one row of metrics per fold
+    history: pd.DataFrame                   # every fold's epochs
+    fingerprint: str                        # data, folds, config and model factory: what a resume checks
+    slice_oof: pd.DataFrame|None = None     # study-level runs: the slice OOF rows the study rows were made from
+
+def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[CVOutcome]:
+    ("Run the tasks of every plan on `executor` (all at once: folds of several candidates fan out together); one "
+     "`CVOutcome` per plan.")
     executor = executor or LocalExecutor()
     flat = [(p, t) for p in plans for t in p['tasks']]
     def done(i, r):
@@ -231,16 +241,15 @@ def run_plans(plans:list, executor=None, progress=None, verbose=False) -> list[d
     out = []
     for p in plans:
         parts = [p['done'][f] for f in range(p['k'])]
-        out.append(dict(oof=pd.concat([a for a, _, _ in parts], ignore_index=True),
-                        folds=pd.DataFrame([m for _, m, _ in parts]),
-                        history=pd.concat([h for _, _, h in parts], ignore_index=True), fingerprint=p['fingerprint']))
+        out.append(CVOutcome(pd.concat([a for a, _, _ in parts], ignore_index=True), pd.DataFrame([m for _, m, _ in parts]),
+                             pd.concat([h for _, _, h in parts], ignore_index=True), p['fingerprint']))
     return out
 
 # %% ../nbs/05_cv.ipynb #c015-6
 def run_cv(crops, labels, ids, groups=None, k=5, out_dir=None, resume=False, verbose=False,
-           progress:FitProgress|None=None, executor=None, save_models=False, **fit) -> dict:
-    ("K-fold CV on `executor` (default: this process) -> dict(oof=DataFrame(ID, Label, fold, prob), "
-     "folds=DataFrame(per-fold metrics), history=DataFrame); `fit` are `FitSpec` fields.")
+           progress:FitProgress|None=None, executor=None, save_models=False, **fit) -> CVOutcome:
+    ("K-fold CV on `executor` (default: this process) -> `CVOutcome` (OOF predictions, per-fold metrics, history, "
+     "fingerprint); `fit` are `FitSpec` fields.")
     executor = executor or LocalExecutor()
     plan = cv_plan(crops, labels, ids, groups, k, out_dir, resume,
                    opts=CVOptions(verbose, executor.name == 'local', progress, save_models=save_models),
@@ -297,14 +306,8 @@ def load_grid(src=None) -> list[dict]:
     return cands
 
 # %% ../nbs/05_cv.ipynb #c020-1
-# grid keys that choose the backbone (run parameters), not training config keys
-RUN_KEYS = ('arch', 'pretrained', 'weights')        # a candidate may name a backbone and its starting weights
 # repeat r of a grid draws its folds with seed + 100 r (never the verification's + 1000)
 REPEAT_SEED_STEP = 100
-
-def split_candidate(over:dict) -> tuple[dict, dict]:
-    "A grid candidate's (run keys: arch/pretrained/weights, training config overrides)."
-    return {k: v for k, v in over.items() if k in RUN_KEYS}, {k: v for k, v in over.items() if k not in RUN_KEYS}
 
 # %% ../nbs/05_cv.ipynb #c020-2
 def check_grid(cands:list, base:TrainConfig, module_names:list, arch='the model', recipe=None) -> list[TrainConfig]:
@@ -361,11 +364,19 @@ def grid_table(candidates:list, folds:pd.DataFrame) -> pd.DataFrame:
     return rank_candidates(pd.DataFrame(rows))
 
 # %% ../nbs/05_cv.ipynb #c020-6
+@dataclass
+class GridResult:
+    "A grid search: candidates ranked, every (candidate, repeat, fold) row, the winner's config and its first CV."
+    table: pd.DataFrame                     # `grid_table`: ranked, best first
+    folds: pd.DataFrame                     # every fold of every candidate and repeat
+    config: TrainConfig                     # the winner's training config
+    best: CVOutcome                         # the winner's CV on the first repeat's folds
+
 def run_grid(base:TrainConfig, candidates=GRID, out_dir=None, executor=None, progress=None, verbose=False, repeats=1,
-             fit_for=None, **cv_kwargs) -> tuple[pd.DataFrame, TrainConfig, dict]:
+             fit_for=None, **cv_kwargs) -> GridResult:
     ("CV of every candidate over `repeats` fold assignments (the same for every candidate), every (candidate, repeat, "
      "fold) a task; `fit_for(over)` -> (config, `FitSpec` overrides) resolves a candidate (default: overrides of "
-     "`base`). Returns (ranked table with `attrs['folds']`, best config, best candidate's first CV result).")
+     "`base`).")
     executor = executor or LocalExecutor(); seed = cv_kwargs.pop('seed', 42)
     fit_for = fit_for or (lambda over: (load_config(over, base), {}))
     resolved = [fit_for(over) for over in candidates]
@@ -375,9 +386,8 @@ def run_grid(base:TrainConfig, candidates=GRID, out_dir=None, executor=None, pro
                      opts=opts(i, r), threads=executor.threads(), seed=seed + REPEAT_SEED_STEP*r, **{**cv_kwargs, **fit})
              for i, (cfg, fit) in enumerate(resolved) for r in range(repeats)]
     results = run_plans(plans, executor, progress, verbose)
-    folds = pd.concat([res['folds'].assign(candidate=i, repeat=r) for (i, r), res in
+    folds = pd.concat([res.folds.assign(candidate=i, repeat=r) for (i, r), res in
                        zip([(i, r) for i in range(len(candidates)) for r in range(repeats)], results)],
                        ignore_index=True)
-    table = grid_table(candidates, folds); table.attrs['folds'] = folds
-    best = int(table.candidate[0])
-    return table, resolved[best][0], results[best*repeats]
+    table = grid_table(candidates, folds); best = int(table.candidate[0])
+    return GridResult(table, folds, resolved[best][0], results[best*repeats])

@@ -16,7 +16,8 @@ from .dataset import DatasetReport
 from .data import atomic_write, write_csv, default_device
 from .model import ct_model, weights_available, backbone
 from .train import TrainConfig, load_config, SCRATCH_OVERRIDES
-from .trust import Recalibrator
+from .thresholds import Selection
+from .calibration import Recalibrator
 
 # %% auto #0
 __all__ = ['STATUS', 'RESUME_FREE', 'Features', 'CVResult', 'TestResult', 'write_json', 'read_status', 'Run', 'new_run_dir',
@@ -39,16 +40,16 @@ class Features:
 @dataclass(repr=False)
 class CVResult:
     "Steps 5-6: cross-validation, its threshold tables and the chosen operating point."
-    res: dict                      # run_cv's result: oof, folds, history, fingerprint
+    res: object                    # a `cv.CVOutcome`: oof, folds, history, fingerprint (study runs: slice_oof)
     metrics: dict                  # cv_metrics.json
-    selection: dict                # threshold_selection.json: the threshold, the rule that chose it, the operating points
+    selection: Selection           # threshold_selection.json: the threshold, the rule that chose it, the operating points
     summary: pd.DataFrame          # the threshold table, mean +- std over folds
     recalibrator: Recalibrator     # fitted on the OOF predictions only
     def __repr__(self):
         m = self.metrics
         return (f"CVResult(AUPRC {m['auprc_mean']:.3f} ± {m['auprc_std']:.3f}, ROC-AUC {m['roc_auc_mean']:.3f} ± "
                 f"{m['roc_auc_std']:.3f}, "
-                f"threshold {self.selection['threshold']:.2f})")
+                f"threshold {self.selection.threshold:.2f})")
 
 # %% ../nbs/07b_lifecycle.ipynb #c006c
 @dataclass(repr=False)
@@ -225,9 +226,9 @@ def write_effective_config(run:Run):
         demo=p.demo if p.is_demo else None, demo_n=p.demo_size if p.is_demo else None, out_size=run.out_size,
         window_ranges=run.ranges, norm_stats=[list(map(float, s)) for s in run.stats] if run.stats else None,
         run_grid=p.run_grid, grid=run.grid if p.run_grid else None,
-        threshold_source=run.cv.selection.get('threshold_source') if run.cv else None,
+        threshold_source=run.cv.selection.threshold_source if run.cv else None,
         grouping=p.grouping, loader_workers=p.loader_workers,
         execution=run.executor.info() if run.executor else None, calibration=p.calibration, tta=p.tta,
-        ensemble=p.ensemble, threshold=run.cv.selection.get('threshold') if run.cv else None, device=_device(run),
+        ensemble=p.ensemble, threshold=run.cv.selection.threshold if run.cv else None, device=_device(run),
         versions=dict(brainct_nb=__version__, python=platform.python_version(), torch=torch.__version__,
                       fastai=__import__('fastai').__version__, pydicom=__import__('pydicom').__version__)))

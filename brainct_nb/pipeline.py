@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from .params import RunParams
 from .errors import DatasetError, ParamError, BrainctError
-from .trust import Recalibrator
+from .calibration import Recalibrator
 from .lifecycle import *
 from .start import *
 from .steps import *

@@ -19,7 +19,8 @@ from .data import write_csv
 from .store import ContextView
 from fastcore.basics import patch
 from .train import SCORE_BS, score_crops
-from .trust import Recalibrator, at_prevalence, grad_cam, save_cam_png, save_study_montage
+from .calibration import Recalibrator
+from .trust import at_prevalence, grad_cam, save_cam_png, save_study_montage
 from .aggregate import study_probabilities, load_aggregator
 from .bundle import Bundle, BundleError, load_models
 

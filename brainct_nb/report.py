@@ -99,7 +99,7 @@ def card_details(run:Run) -> list[str]:
          + (f" for the slice and for each of its {p.context} neighbour(s) on each side along its series ({run.n_in} "
             "channels, "
             "the first convolution's filters repeated over them and scaled)." if p.context else '.'),
-         f"- Output: {sel['scale']}. Label at threshold {sel['threshold']:.2f} ({sel['rule_applied']}).",
+         f"- Output: {sel.scale}. Label at threshold {sel.threshold:.2f} ({sel.rule_applied}).",
          f"- Bundle: `bundle.json` + weights in this folder; `brainct predict --run {run.dir.name}` scores new DICOM "
          "files the same way.", '']
 
@@ -239,7 +239,7 @@ def card_software(run:Run) -> list[str]:
          f"{__import__('fastai').__version__}, "
          f"pydicom {__import__('pydicom').__version__}, scikit-learn {__import__('sklearn').__version__}.",
          f"- Data fingerprint {read_status(run.dir).get('data_fingerprint')}; CV fingerprint "
-         f"{run.cv.res['fingerprint']}; "
+         f"{run.cv.res.fingerprint}; "
          f"bundle SHA-256 {json.loads((run.dir/'bundle.json').read_text())['bundle_sha256'][:16]}...; parameters in "
          "`run_args.json`."]
 

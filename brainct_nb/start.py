@@ -16,7 +16,7 @@ from .series import AGGREGATIONS, LEARNED
 from .executor import make_executor
 from .thresholds import check_strategy
 from .cv import load_grid, check_grid
-from .trust import check_calibration, check_ensemble, check_calibration_scoring
+from .calibration import check_calibration, check_ensemble, check_calibration_scoring
 from .final import member_specs
 from .lifecycle import Run, new_run_dir, _resume_dir, arch_recipe, module_names, write_effective_config
 

@@ -5,40 +5,28 @@
 # %% ../nbs/07f_step_cv.ipynb #v002
 from __future__ import annotations
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
-from dataclasses import dataclass
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import numpy as np, pandas as pd
 from .params import RunParams
-from .errors import BrainctError
-from .store import ContextView
-from .model import ct_model, arch_stats
+from .model import arch_stats
 from .thresholds import select_threshold
-from .cv import (run_cv, run_grid, cv_threshold_tables, plot_cv_curves, FitProgress, VERIFY_SEED_OFFSET,
-                           THRESHOLDS, split_candidate)
-from .train import RANKING, ranking, load_config, read_overrides, TrainConfig
-from .trust import Recalibrator, ranking_check, operating_points
+from .cv import (run_cv, run_grid, CVOutcome, cv_threshold_tables, plot_cv_curves, FitProgress, VERIFY_SEED_OFFSET,
+                           THRESHOLDS)
+from .train import RANKING, ranking, TrainConfig, split_candidate
+from .calibration import Recalibrator, ranking_check
+from .trust import operating_points
 from .lifecycle import Run, run_step, write_effective_config, CVResult, _device, arch_recipe
-from .aggregate import study_sequences, fit_aggregator, study_probabilities
-from .series import study_scores, neighbour_index, fixed_rule, LEARNED
+from .aggregate import study_probabilities
+from .series import study_scores, LEARNED
+from .fitting import (mil, study_codes, to_studies, fit_aggregator_task, agg_task, item_crops, _model_fn,
+                                candidate_fit)
 
 # %% auto #0
-__all__ = ['FINE_THRESHOLDS', 'to_studies', 'study_folds', 'slice_summary', 'mil', 'study_codes', 'study_probs', 'AggTask',
-           'fit_aggregator_task', 'agg_task', 'fold_aggregators', 'aggregation_table', 'candidate_fit',
-           'adopt_candidate', 'item_crops', 'scale_name', 'tta_effect', 'cv_inputs', 'grid_then_verify', 'cv_headline',
-           'print_cv', 'step_cv']
-
-# %% ../nbs/07f_step_cv.ipynb #c013b
-def to_studies(run:Run, rows:pd.DataFrame, cols=('prob_model',)) -> pd.DataFrame:
-    ("Slice rows (ID, Label, fold?, score `cols`) -> one row per study (ID = its hashed key), `cols` aggregated as "
-     "the run says.")
-    s = rows.merge(run.features.slices, on='ID', how='left')
-    if s.study_key.isna().any():
-        raise BrainctError(f"{int(s.study_key.isna().sum())} scored slices have no study (e.g. "
-                           f"{s.ID[s.study_key.isna()].iloc[0]})")
-    # a learned aggregator's scores replace these (`study_probs`)
-    return study_scores(s, fixed_rule(run.params.aggregation), run.params.topk, cols=cols).rename(columns={'study_key': 'ID'})
+__all__ = ['FINE_THRESHOLDS', 'study_folds', 'slice_summary', 'fold_aggregators', 'aggregation_table', 'adopt_candidate',
+           'scale_name', 'tta_effect', 'CVInputs', 'cv_inputs', 'grid_then_verify', 'cv_headline', 'print_cv',
+           'step_cv']
 
 # %% ../nbs/07f_step_cv.ipynb #c013b-1
 def study_folds(oof:pd.DataFrame, slice_folds:pd.DataFrame) -> pd.DataFrame:
@@ -59,47 +47,6 @@ def slice_summary(oof:pd.DataFrame, folds:pd.DataFrame, sfx='') -> dict:
                 roc_auc_mean=float(folds[f'roc_auc{sfx}'].mean()),
                 roc_auc_std=float(folds[f'roc_auc{sfx}'].std(ddof=0)),
                 **{f'pooled_{k}': v for k, v in ranking(oof.Label, oof.prob_model).items()})
-
-# %% ../nbs/07f_step_cv.ipynb #c013b-3
-def mil(run:Run) -> bool:
-    "Whether the run learns from study labels (multiple-instance learning) rather than slice labels."
-    return run.report is not None and run.report.label_level == 'study'
-
-# %% ../nbs/07f_step_cv.ipynb #c013b-4
-def study_codes(run:Run, rows:pd.DataFrame) -> np.ndarray|None:
-    "With study labels, each row's study key (the bags of `brainct_nb.mil`); None with slice labels."
-    return rows.ID.map(run.features.slices.set_index('ID').study_key).to_numpy() if mil(run) else None
-
-# %% ../nbs/07f_step_cv.ipynb #c013b-5
-def study_probs(run:Run, rows:pd.DataFrame, agg_model=None) -> pd.DataFrame:
-    ("`to_studies` of slice rows (ID, Label, prob_model); with a learned aggregator (`aggregation='gru'`) its study "
-     "probability replaces `prob_model`.")
-    st = to_studies(run, rows)
-    if agg_model is not None:
-        st['prob_model'] = study_probabilities(agg_model,
-                                               rows.merge(run.features.slices, on='ID', how='left')).loc[st.ID].values
-    return st
-
-# %% ../nbs/07f_step_cv.ipynb #c013b-6
-@dataclass
-class AggTask:
-    ("One learned-aggregator fit, self-contained for any executor: slice rows (ID, Label, prob_model) with their "
-     "out-of-sample scores, the slice table (study and z order), seed and thread count.")
-    rows: pd.DataFrame
-    slices: pd.DataFrame
-    seed: int
-    threads: int
-
-def fit_aggregator_task(t:AggTask) -> tuple:
-    ("(a learned aggregator, the studies it learned from): the aggregator trained on the study sequences of "
-     "`t.rows`' scores; the same on every executor (threads set, seeded).")
-    if t.threads: torch.set_num_threads(int(t.threads))
-    X, st = study_sequences(t.rows[['ID', 'Label', 'prob_model']].merge(t.slices, on='ID'))
-    return fit_aggregator(X, st.Label.values, seed=t.seed), st.study_key.tolist()
-
-def agg_task(run:Run, rows:pd.DataFrame, seed:int) -> AggTask:
-    "The `AggTask` of slice rows scored out of sample (`prob_model`: OOF scores, never a model's own training slices)."
-    return AggTask(rows[['ID', 'Label', 'prob_model']], run.features.slices, seed, run.executor.threads())
 
 # %% ../nbs/07f_step_cv.ipynb #c013b-7
 def fold_aggregators(run:Run, slice_oof:pd.DataFrame) -> pd.DataFrame:
@@ -136,29 +83,6 @@ def aggregation_table(slice_oof:pd.DataFrame, run:Run, ks=(2, 3, 5), learned:pd.
                          **{f'pooled_{m}': v for m, v in ranking(st.Label, st.prob_model).items()}))
     return pd.DataFrame(rows)
 
-# %% ../nbs/07f_step_cv.ipynb #c014
-def _new_model(arch, pretrained, weights, n_in, cfg):
-    return ct_model(arch, pretrained=pretrained, weights=weights, dropout_p=cfg.dropout_p, n_in=n_in)
-
-# %% ../nbs/07f_step_cv.ipynb #c014-1
-def _model_fn(run):
-    "A picklable model factory (a task on another process or node builds its own model)."
-    return partial(_new_model, run.params.arch, run.pretrained, run.params.weights, run.n_in)
-
-# %% ../nbs/07f_step_cv.ipynb #c014-2
-def candidate_fit(run:Run, over:dict) -> tuple:
-    ("A grid candidate as (training config, `FitSpec` overrides); one naming `arch`/`pretrained` gets that backbone's "
-     "model, normalisation and recipe (`arch_recipe`), then its own overrides.")
-    run_keys, cfg_over = split_candidate(over)
-    if not run_keys: return load_config(cfg_over, run.cfg), {}
-    p = run.params; arch = run_keys.get('arch', p.arch)
-    w = run_keys.get('weights', p.weights if arch == p.arch else None)
-    base, want, _ = arch_recipe(p, arch, run_keys.get('pretrained'),
-                                read_overrides(None if p.config_json in (None, '', 'None') else p.config_json), w)
-    fit = dict(model_fn=partial(_new_model, arch, want, w, run.n_in),
-               stats=arch_stats(arch, run.n_in))
-    return load_config(cfg_over, base), fit
-
 # %% ../nbs/07f_step_cv.ipynb #c014-3
 def adopt_candidate(run:Run, over:dict, cfg:TrainConfig):
     ("Make the grid's winner the run's model: its config and, when it names one, its backbone (the final model, "
@@ -173,17 +97,6 @@ def adopt_candidate(run:Run, over:dict, cfg:TrainConfig):
     run.log(f"grid winner: {arch} ({f'weights {Path(w).name}' if w else 'ImageNet weights' if want else 'from scratch'}); "
             "the verification CV, final "
             "model and bundle use it")
-
-# %% ../nbs/07f_step_cv.ipynb #c014-4
-def item_crops(run:Run, rows:pd.DataFrame, among:pd.DataFrame|None=None):
-    ("The crops of `rows` as the model reads them: alone, or with `context`, each with its series neighbours (found "
-     "among `among`, default `rows`).")
-    k, cache = run.params.context, run.features.cache
-    if not k: return cache.crops(rows)
-    u = rows if among is None else among
-    view = ContextView(cache.crops(u), neighbour_index(u, run.features.slices, k))
-    return view if among is None else view[pd.Series(np.arange(len(u)),
-                                                     index=u.ID.values).loc[rows.ID.values].to_numpy()]
 
 # %% ../nbs/07f_step_cv.ipynb #c014-5
 FINE_THRESHOLDS = np.round(np.arange(.01, .991, .01), 2)   # recalibrated probabilities at 1:17 sit low: a finer grid
@@ -209,30 +122,50 @@ def tta_effect(oof:pd.DataFrame, folds:pd.DataFrame) -> dict:
     return out
 
 # %% ../nbs/07f_step_cv.ipynb #c014-7a
-def cv_inputs(run:Run, tr:pd.DataFrame) -> dict:
-    "The keyword arguments of `run_cv`/`run_grid` for the training split `tr`: items, folds, `FitSpec` fields, executor."
+@dataclass
+class CVInputs:
+    "What a CV of the training split reads: its items and folds, how each fold is fitted, and where the fits run."
+    crops: object                       # the items (crops, with neighbours under `context`), in `ids` order
+    labels: np.ndarray
+    ids: np.ndarray
+    groups: np.ndarray                  # patient (or study) groups: never on both sides of a fold
+    bags: np.ndarray|None               # study keys when learning from study labels
+    k: int
+    seed: int                           # the fold seed
+    resume: bool
+    fit: dict                           # `FitSpec` fields: bs, model_fn, stats, ranges, device, num_workers
+    executor: object
+    progress: object
+    verbose: bool
+    def kwargs(self) -> dict:
+        "The keyword arguments of `run_cv`/`run_grid`."
+        return dict(crops=self.crops, labels=self.labels, ids=self.ids, groups=self.groups, bags=self.bags, k=self.k,
+                    seed=self.seed, resume=self.resume, executor=self.executor, progress=self.progress,
+                    verbose=self.verbose, **self.fit)
+
+def cv_inputs(run:Run, tr:pd.DataFrame) -> CVInputs:
+    "The `CVInputs` of the training split `tr`: items, folds, `FitSpec` fields, executor."
     p = run.params
-    return dict(crops=item_crops(run, tr), labels=tr.Label.values, ids=tr.ID.values, groups=tr.group.values,
-                k=p.k_folds, seed=p.seed, bs=p.batch_size, resume=bool(p.resume), model_fn=_model_fn(run),
-                stats=run.stats, ranges=run.ranges, device=_device(run), verbose=p.verbose,
-                num_workers=p.loader_workers, executor=run.executor,
-                progress=FitProgress(p.k_folds*(len(run.grid)*p.repeats + 1 if p.run_grid else 1),
-                                     'grid' if p.run_grid else 'CV'),
-                bags=study_codes(run, tr))
+    return CVInputs(item_crops(run, tr), tr.Label.values, tr.ID.values, tr.group.values, study_codes(run, tr),
+                    p.k_folds, p.seed, bool(p.resume),
+                    dict(bs=p.batch_size, model_fn=_model_fn(run), stats=run.stats, ranges=run.ranges,
+                         device=_device(run), num_workers=p.loader_workers), run.executor,
+                    FitProgress(p.k_folds*(len(run.grid)*p.repeats + 1 if p.run_grid else 1),
+                                'grid' if p.run_grid else 'CV'), p.verbose)
 
 # %% ../nbs/07f_step_cv.ipynb #c014-7b
-def grid_then_verify(run:Run, kw:dict, **keep) -> tuple[dict, str]:
+def grid_then_verify(run:Run, kw:CVInputs, **keep) -> tuple[CVOutcome, str]:
     ("The grid on `kw`'s folds, the winner adopted (its arch becomes the run's), then its verification CV on fresh "
      "folds: (that CV's result, where the threshold comes from).")
     p = run.params
-    table, cfg, _ = run_grid(run.cfg, run.grid, out_dir=run.dir/'cv'/'grid', repeats=p.repeats,
-                             fit_for=partial(candidate_fit, run), **kw)
-    run.save_csv('grid_search.csv', table); run.save_csv('grid_folds.csv', table.attrs['folds'])
+    g = run_grid(run.cfg, run.grid, out_dir=run.dir/'cv'/'grid', repeats=p.repeats, fit_for=partial(candidate_fit, run),
+                 **kw.kwargs())
+    table = g.table; run.save_csv('grid_search.csv', table); run.save_csv('grid_folds.csv', g.folds)
     print(table.drop(columns='overrides').round(3).to_string())
-    adopt_candidate(run, run.grid[int(table.candidate[0])], cfg)
+    adopt_candidate(run, run.grid[int(table.candidate[0])], g.config)
     vseed = p.seed + VERIFY_SEED_OFFSET                           # fresh folds: the grid's own OOF chose the winner
-    res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv'/'verify',
-                 **{**kw, 'seed': vseed, 'model_fn': _model_fn(run), 'stats': run.stats}, **keep)
+    kw = replace(kw, seed=vseed, fit={**kw.fit, 'model_fn': _model_fn(run), 'stats': run.stats})
+    res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv'/'verify', **kw.kwargs(), **keep)
     return res, (f"verification CV of grid candidate {int(table.candidate[0])} with fresh folds (fold seed {vseed}); "
                  "the grid's own OOF predictions chose the candidate, so a threshold taken from them would be optimistic")
 
@@ -256,7 +189,7 @@ def print_cv(run:Run, cvm:dict, sel:dict):
         print(f"slice level: CV AUPRC {s['auprc_mean']:.3f} ± {s['auprc_std']:.3f}, ROC-AUC {s['roc_auc_mean']:.3f} ± "
               f"{s['roc_auc_std']:.3f}; study level ({cvm['n_studies']} studies, {cvm['n_pos_studies']} positive):")
     print(f"CV AUPRC {cvm['auprc_mean']:.3f} ± {cvm['auprc_std']:.3f}, ROC-AUC {cvm['roc_auc_mean']:.3f} ± "
-          f"{cvm['roc_auc_std']:.3f} ({cvm['seconds']:.0f}s); threshold {sel['threshold']:.2f} by {sel['rule_applied']}")
+          f"{cvm['roc_auc_std']:.3f} ({cvm['seconds']:.0f}s); threshold {sel.threshold:.2f} by {sel.rule_applied}")
     te = cvm['tta_effect']
     print(f"TTA on the OOF predictions ({te['n_pos']} positives): pooled AUPRC "
           f"{te['without_tta']['pooled_auprc']:.3f} -> {te['with_tta']['pooled_auprc']:.3f}, "
@@ -273,13 +206,13 @@ def step_cv(run:Run):
     kw, keep, t0 = cv_inputs(run, tr), dict(save_models=True), time.time()
     source = f"out-of-fold predictions of the {p.k_folds}-fold CV (fold seed {p.seed})"
     if p.run_grid: res, source = grid_then_verify(run, kw, **keep)
-    else: res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv', **kw, **keep)
-    oof, folds = res['oof'].rename(columns={'prob': 'prob_plain'}), res['folds']
+    else: res = run_cv(cfg=run.cfg, out_dir=run.dir/'cv', **kw.kwargs(), **keep)
+    oof, folds = res.oof.rename(columns={'prob': 'prob_plain'}), res.folds
     oof['prob_model'] = oof['prob_tta' if p.tta else 'prob_plain']
     study = run.features.level == 'study'
     # the protocol's unit: slice scores -> one score per study
     if study:
-        slice_oof, slice_folds = oof, folds; res['slice_oof'] = slice_oof     # the learned final aggregator's source
+        slice_oof, slice_folds = oof, folds; res.slice_oof = slice_oof     # the learned final aggregator's source
         learned = fold_aggregators(run, slice_oof)      # always: it is one row of cv_aggregations.csv
         oof = to_studies(run, oof, ('prob_model', 'prob_plain', 'prob_tta'))
         if p.aggregation in LEARNED:
@@ -287,13 +220,12 @@ def step_cv(run:Run):
             for c in ('prob_model', 'prob_plain', 'prob_tta'): oof[c] = g[c].values
         folds = study_folds(oof, slice_folds)
     recal = Recalibrator.fit(oof.Label, oof.prob_model, p.calibration)       # fitted on OOF only
-    oof['prob'] = recal(oof.prob_model); res['oof'] = oof
+    oof['prob'] = recal(oof.prob_model); res.oof = oof
     trust = ranking_check(oof.Label, oof.prob_model, recal)                  # below chance or flat: said everywhere
     by_fold, summary = cv_threshold_tables(oof, THRESHOLDS if p.calibration == 'none' else FINE_THRESHOLDS)
-    sel = select_threshold(summary, p.threshold_strategy, p.sens_target); sel['threshold_source'] = source
-    sel['scale'] = scale_name(p)
-    sel['operating_points'] = operating_points(summary, p.threshold_strategy, p.sens_target)
-    for name, df in [('cv_oof_predictions.csv', oof), ('cv_history.csv', res['history']),
+    sel = replace(select_threshold(summary, p.threshold_strategy, p.sens_target), threshold_source=source,
+                  scale=scale_name(p), operating_points=operating_points(summary, p.threshold_strategy, p.sens_target))
+    for name, df in [('cv_oof_predictions.csv', oof), ('cv_history.csv', res.history),
                      ('cv_thresholds_by_fold.csv', by_fold), ('cv_thresholds_summary.csv', summary)] + \
                     ([('cv_oof_slice_predictions.csv', slice_oof)] if study else []):
         run.save_csv(name, df)
@@ -304,16 +236,10 @@ def step_cv(run:Run):
                    slice_level=None if mil(run) else slice_summary(slice_oof, slice_folds, '_tta' if p.tta else ''))
         agg = aggregation_table(slice_oof, run, learned=learned); run.save_csv('cv_aggregations.csv', agg)
         cvm['aggregations'] = agg.to_dict('records')
-    run.save_json('cv_metrics.json', cvm); run.save_json('threshold_selection.json', sel)
+    run.save_json('cv_metrics.json', cvm); run.save_json('threshold_selection.json', sel.to_dict())
     figs = [plot_cv_curves(oof, 'roc', run.dir/'cv_mean_roc.png'), plot_cv_curves(oof, 'pr', run.dir/'cv_mean_pr.png')]
     run.cv = CVResult(res, cvm, sel, summary, recal)
     write_effective_config(run)
     print_cv(run, cvm, sel)
     if not trust['ok']: print(f"WARNING: {trust['message']}; its bundle will refuse to score unless asked")
     return dict(metrics=cvm, selection=sel, summary=summary, figures=figs)
-
-# %% ../nbs/07f_step_cv.ipynb #c016
-def _fold_files(run:Run) -> list[Path]:
-    "Weights of the CV fold models the threshold came from (the verification CV's after a grid search)."
-    d = run.dir/'cv'/('verify' if run.params.run_grid else '')
-    return [d/f'fold{f}_model.pt' for f in range(run.params.k_folds)]

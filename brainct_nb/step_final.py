@@ -13,13 +13,13 @@ from .final import (member_specs, final_epochs, train_final, metrics_with_ci, pl
                               operating_point_metrics, operating_point_table)
 from .bundle import save_bundle, model_from_weights
 from .train import score_crops, SCORE_BS, ranking
-from .trust import (subgroup_columns, subgroup_table, ranking_check, ENSEMBLES, ensemble_members,
-                              calibration_stats, reliability_table, plot_reliability, plot_decision_curves, grad_cam,
-                              pick_cases, cam_figure)
+from .calibration import (ranking_check, ENSEMBLES, ensemble_members, calibration_stats, reliability_table,
+                                    plot_reliability)
+from .trust import subgroup_columns, subgroup_table, plot_decision_curves, grad_cam, pick_cases, cam_figure
 from .lifecycle import Run, run_step, write_effective_config, TestResult, _device
 from .aggregate import save_aggregator
 from .series import plot_study, LEARNED
-from .step_cv import (mil, study_codes, study_probs, fit_aggregator_task, agg_task, _model_fn, candidate_fit,
+from .fitting import (mil, study_codes, study_probs, fit_aggregator_task, agg_task, _model_fn, candidate_fit,
                                 item_crops, _fold_files)
 
 # %% auto #0
@@ -72,7 +72,7 @@ def final_fits(run:Run, tr:pd.DataFrame, epochs:tuple) -> tuple:
 def final_aggregator(run:Run):
     ("The learned aggregator of the final model: trained on every training study's out-of-fold slice scores (the "
      "CV's), so it learns from scores like those it will read: a model's scores of slices it never trained on.")
-    return run.executor.map(fit_aggregator_task, [(agg_task(run, run.cv.res['slice_oof'], run.params.seed),)])[0][0]
+    return run.executor.map(fit_aggregator_task, [(agg_task(run, run.cv.res.slice_oof, run.params.seed),)])[0][0]
 
 # %% ../nbs/07g_step_final.ipynb #c016-4b
 def final_bundle(run:Run, model, epochs:tuple, opm:dict, trust:dict, learned=None, fold_files=(), members=()):
@@ -81,10 +81,10 @@ def final_bundle(run:Run, model, epochs:tuple, opm:dict, trust:dict, learned=Non
      "ensemble uses.")
     p, sel, recal = run.params, run.cv.selection, run.cv.recalibrator
     pts = {k: dict(v, test_sensitivity=opm[k]['sensitivity']['value'], test_specificity=opm[k]['specificity']['value'],
-                   test_n=opm[k]['n'], test_n_pos=opm[k]['n_pos']) for k, v in sel['operating_points'].items()}
-    save_bundle(run.dir, model, sel['threshold'], run.out_size, run.ranges, run.stats,
-                dict(epochs=list(epochs), cv_fingerprint=run.cv.res['fingerprint'], tta=p.tta, ensemble=p.ensemble,
-                     calibration=recal.to_dict(), operating_points=pts, scale=sel['scale'], level=run.features.level,
+                   test_n=opm[k]['n'], test_n_pos=opm[k]['n_pos']) for k, v in sel.operating_points.items()}
+    save_bundle(run.dir, model, sel.threshold, run.out_size, run.ranges, run.stats,
+                dict(epochs=list(epochs), cv_fingerprint=run.cv.res.fingerprint, tta=p.tta, ensemble=p.ensemble,
+                     calibration=recal.to_dict(), operating_points=pts, scale=sel.scale, level=run.features.level,
                      aggregation=p.aggregation, topk=p.topk, context=p.context, ranking_check=trust,
                      **({'aggregator': save_aggregator(learned, run.dir)} if learned is not None else {})),
                 fold_weights=fold_files if p.ensemble in ('folds', 'both') else (), members=members)
@@ -94,14 +94,14 @@ def final_bundle(run:Run, model, epochs:tuple, opm:dict, trust:dict, learned=Non
 def step_final(run:Run):
     ("Step 7: final model on all non-test studies; the test set scored once as configured (ensemble, TTA, "
      "recalibration); metrics at every operating point; the bundle.")
-    p, feats, sp, cache = run.params, run.features.feats, run.split, run.features.cache
+    p, feats, sp = run.params, run.features.feats, run.split
     ok = feats[feats.ok].merge(sp[['ID', 'split']], on='ID')
     tr, te = ok[ok.split == 'train'].reset_index(drop=True), ok[ok.split == 'test'].reset_index(drop=True)
-    epochs, t0 = final_epochs(run.cv.res['folds']), time.time()
+    epochs, t0 = final_epochs(run.cv.res.folds), time.time()
     (model, hist), extra = final_fits(run, tr, epochs)      # with the members (members=...): one fan-out, the folds' threads
     run.save_csv('final_history.csv', hist)
     sel, recal = run.cv.selection, run.cv.recalibrator
-    thr, R, ST, dev = sel['threshold'], run.ranges, run.stats, _device(run)
+    thr, R, ST, dev = sel.threshold, run.ranges, run.stats, _device(run)
     files = _fold_files(run)
     folds = [model_from_weights(f, p.arch, run.cfg.dropout_p) for f in files] if all(f.exists() for f in files) else []
     try: members = ensemble_members(p.ensemble, model, folds, [m['model'] for m in extra])
@@ -127,14 +127,14 @@ def step_final(run:Run):
         run.save_csv('test_slice_predictions.csv', ts)
     run.save_csv('test_predictions.csv', pred)
     tm = metrics_with_ci(y, probs, thr, seed=p.seed, scores=raw)            # ranking: the model's own scores
-    oof = run.cv.res['oof']; trust = ranking_check(oof.Label, oof.prob_model, recal, probs)
+    oof = run.cv.res.oof; trust = ranking_check(oof.Label, oof.prob_model, recal, probs)
     if not trust['ok']: print(f"WARNING: {trust['message']}; the bundle refuses to score unless asked")
-    opm = operating_point_metrics(y, probs, sel['operating_points'], seed=p.seed)
+    opm = operating_point_metrics(y, probs, sel.operating_points, seed=p.seed)
     if study:
         tm['slice_level'] = None if mil(run) else dict(n=len(ts), n_pos=int(ts.Label.sum()),
                                                        **ranking(ts.Label, slice_raw))
     tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0,
-              members=[dict(arch=m['arch'], seed=m['seed'], seconds=m['seconds']) for m in extra], scale=sel['scale'],
+              members=[dict(arch=m['arch'], seed=m['seed'], seconds=m['seconds']) for m in extra], scale=sel.scale,
               operating_points=opm, level=run.features.level, ranking_check=trust,
               calibration_outside_support=dict(n=recal.n_outside(raw), of=len(raw), support=recal.support))
     if tm['calibration_outside_support']['n']:
@@ -158,7 +158,7 @@ def step_final(run:Run):
 def step_calibration(run:Run):
     ("Step 8: reliability diagrams (OOF, test), Brier/ECE/slope/intercept before and after recalibration; "
      "calibration.json, calibration_bins.csv.")
-    p, oof, t = run.params, run.cv.res['oof'], run.test
+    p, oof, t = run.params, run.cv.res.oof, run.test
     sets = {'OOF': {'OOF, model output': (oof.Label.values, oof.prob_model.values)},
             'test': {'test, model output': (t.y, t.prob_model)}}
     if p.calibration != 'none':
@@ -172,7 +172,7 @@ def step_calibration(run:Run):
                    support=run.cv.recalibrator.support)
     run.save_json('calibration.json',
                   dict(method=p.calibration, recalibrator=run.cv.recalibrator.to_dict(),
-                       scale=run.cv.selection['scale'],
+                       scale=run.cv.selection.scale,
                                            sets=stats, test_outside_support=outside))
     figs = [plot_reliability(sets['OOF'], run.dir/'calibration_oof.png', title='Calibration: out-of-fold'),
             plot_reliability(sets['test'], run.dir/'calibration_test.png', title='Calibration: test set')]
@@ -184,7 +184,7 @@ def step_calibration(run:Run):
 @run_step
 def step_decision_curve(run:Run):
     "Step 9: net benefit vs treat-all / treat-none on OOF and test (decision_curves.png, decision_curves.csv)."
-    oof, t, thr = run.cv.res['oof'], run.test, run.cv.selection['threshold']
+    oof, t, thr = run.cv.res.oof, run.test, run.cv.selection.threshold
     fig, tables = plot_decision_curves({'OOF': (oof.Label.values, oof.prob.values), 'test': (t.y, t.prob)}, thr,
                                        run.dir/'decision_curves.png')
     dc = pd.concat([d.assign(set=k) for k, d in tables.items()], ignore_index=True)
@@ -202,7 +202,7 @@ def step_decision_curve(run:Run):
 def step_explain(run:Run, n=3):
     ("Step 10: Grad-CAM of the final model on the test set's most confident true positives, false positives and false "
      "negatives.")
-    t, thr = run.test, run.cv.selection['threshold']
+    t, thr = run.test, run.cv.selection.threshold
     cases = pick_cases(t.y, t.prob, thr, n)
     idx = np.unique(np.concatenate([v for v in cases.values()])).astype(int)
     crops = run.features.cache.crops(t.table.iloc[idx])                       # what is shown: the slice itself
@@ -221,7 +221,7 @@ def step_explain(run:Run, n=3):
 def study_figures(run:Run, cases:dict) -> list:
     ("Study level: the most confident true-positive, false-positive and false-negative test study, each as "
      "`plot_study` (study_<kind>.png).")
-    t, thr, figs = run.test, run.cv.selection['threshold'], []
+    t, thr, figs = run.test, run.cv.selection.threshold, []
     for kind, idx in cases.items():
         if not len(idx): continue
         i = int(idx[0]); s = t.slices[t.slices.study_key == t.ids[i]].rename(columns={'prob_model': 'prob'})

@@ -4,11 +4,12 @@
 
 # %% ../nbs/05a_thresholds.ipynb #t002
 from __future__ import annotations
+from dataclasses import dataclass, field, asdict
 import numpy as np, pandas as pd
 from .errors import ParamError
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'METRICS', 'STRATEGIES', 'confusion_metrics', 'check_strategy', 'select_threshold']
+__all__ = ['THRESHOLDS', 'METRICS', 'STRATEGIES', 'confusion_metrics', 'check_strategy', 'Selection', 'select_threshold']
 
 # %% ../nbs/05a_thresholds.ipynb #c008
 THRESHOLDS = np.round(np.arange(.05, .951, .05), 2)
@@ -35,7 +36,21 @@ def check_strategy(strategy:str) -> str:
     return strategy
 
 # %% ../nbs/05a_thresholds.ipynb #c011-1
-def select_threshold(summary:pd.DataFrame, strategy='sens_target', sens_target=.7) -> dict:
+@dataclass
+class Selection:
+    ("The chosen operating point: threshold, strategy, the rule that applied and the threshold's CV metrics; the run "
+     "adds where the threshold came from, the scale it is on and the named operating points.")
+    threshold: float
+    strategy: str
+    rule_applied: str
+    sens_target: float
+    cv_metrics: dict                                    # the threshold table's row: each metric's fold mean and std
+    threshold_source: str = ''                          # which OOF predictions (the CV's, or a grid's verification CV)
+    scale: str = ''                                     # what the probabilities are (ensemble, mirror, recalibration)
+    operating_points: dict = field(default_factory=dict)   # name -> threshold with its CV sensitivity/specificity
+    def to_dict(self) -> dict: return asdict(self)      # threshold_selection.json
+
+def select_threshold(summary:pd.DataFrame, strategy='sens_target', sens_target=.7) -> Selection:
     "The chosen threshold and its CV metrics, with the rule that chose it."
     check_strategy(strategy)
     s = summary.sort_values('threshold', ascending=False)
@@ -46,5 +61,5 @@ def select_threshold(summary:pd.DataFrame, strategy='sens_target', sens_target=.
         else:
             rule, row = 'max_f1 (fallback: no threshold reaches the sensitivity target)', s.loc[s.f1_mean.fillna(-1).idxmax()]
     else: row = s.loc[s.f1_mean.fillna(-1).idxmax()]
-    return dict(threshold=float(row.threshold), strategy=strategy, rule_applied=rule, sens_target=sens_target,
-                cv_metrics={k: (None if pd.isna(v) else float(v)) for k, v in row.items() if k != 'threshold'})
+    return Selection(float(row.threshold), strategy, rule, sens_target,
+                     {k: (None if pd.isna(v) else float(v)) for k, v in row.items() if k != 'threshold'})

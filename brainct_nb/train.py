@@ -32,9 +32,10 @@ from .windowing import hu_to_windows
 from .errors import ParamError
 
 # %% auto #0
-__all__ = ['SCRATCH_OVERRIDES', 'RANKING', 'SCORE_BS', 'TrainConfig', 'read_overrides', 'load_config', 'ranking', 'SmoothBCE',
-           'auprc_metric', 'roc_auc_metric', 'BestEpoch', 'History', 'opt_func', 'seed_everything', 'ct_learner',
-           'train_two_stage', 'valid_tfms', 'hu_batch', 'predict_crops', 'score_crops', 'FitSpec']
+__all__ = ['RUN_KEYS', 'SCRATCH_OVERRIDES', 'RANKING', 'SCORE_BS', 'TrainConfig', 'read_overrides', 'load_config',
+           'split_candidate', 'ranking', 'SmoothBCE', 'auprc_metric', 'roc_auc_metric', 'BestEpoch', 'History',
+           'opt_func', 'seed_everything', 'ct_learner', 'train_two_stage', 'valid_tfms', 'hu_batch', 'predict_crops',
+           'score_crops', 'FitSpec']
 
 # %% ../nbs/04_train.ipynb #c005
 @dataclass
@@ -88,6 +89,14 @@ def load_config(overrides=None, base:TrainConfig|None=None) -> TrainConfig:
     if cfg['optimizer'] not in ('adamw', 'adam', 'sgd'):
         raise ParamError(f"optimizer must be 'adamw', 'adam' or 'sgd', got {cfg['optimizer']!r}")
     return TrainConfig(**cfg)
+
+# %% ../nbs/04_train.ipynb #c005-3
+# grid keys that choose the backbone (run parameters), not training config keys
+RUN_KEYS = ('arch', 'pretrained', 'weights')        # a candidate may name a backbone and its starting weights
+
+def split_candidate(over:dict) -> tuple[dict, dict]:
+    "A grid candidate's (run keys: arch/pretrained/weights, training config overrides)."
+    return {k: v for k, v in over.items() if k in RUN_KEYS}, {k: v for k, v in over.items() if k not in RUN_KEYS}
 
 # %% ../nbs/04_train.ipynb #c007
 SCRATCH_OVERRIDES = dict(epochs_head=2, epochs_ft=10, lr_ft=2e-3, weight_decay_ft=1e-4, patience_ft=4,

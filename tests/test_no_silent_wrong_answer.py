@@ -133,7 +133,7 @@ def test_a_model_ranking_worse_than_chance_says_so_and_its_bundle_refuses(tmp_pa
     import brainct_nb.step_cv as S
     real = S.run_cv
     def worse_than_chance(**kw):                      # fold scores that rank the positives lowest
-        res = real(**kw); o = res['oof']; rng = np.random.default_rng(0)
+        res = real(**kw); o = res.oof; rng = np.random.default_rng(0)
         for c in ('prob', 'prob_tta'):
             o[c] = np.where(o.Label == 1, .2, .6) + rng.normal(0, .05, len(o))
         return res

@@ -38,8 +38,8 @@ def _cv(data, ex, out=None, **kw):
 
 def test_same_results_as_local(cluster, data):
     a, b = _cv(data, LocalExecutor(cpus_per_fit=1)), _cv(data, RayExecutor(cpus_per_fit=1))
-    np.testing.assert_array_equal(a['oof'].prob.values, b['oof'].prob.values)
-    pd.testing.assert_frame_equal(a['folds'].drop(columns='seconds'), b['folds'].drop(columns='seconds'))
+    np.testing.assert_array_equal(a.oof.prob.values, b.oof.prob.values)
+    pd.testing.assert_frame_equal(a.folds.drop(columns='seconds'), b.folds.drop(columns='seconds'))
 
 def _kill_once(marker, *args):
     if not os.path.exists(marker):
@@ -74,7 +74,7 @@ def test_interrupted_folds_are_resumed(cluster, data, tmp_path):
     stamps = {n: (out/n).stat().st_mtime_ns for n in finished}
     res = _cv(data, LocalExecutor(cpus_per_fit=1), out, resume=True)      # resume works across executors
     for n, t in stamps.items(): assert (out/n).stat().st_mtime_ns == t
-    np.testing.assert_array_equal(res['oof'].prob.values, _cv(data, LocalExecutor(cpus_per_fit=1))['oof'].prob.values)  # the fold CSVs read back exactly
+    np.testing.assert_array_equal(res.oof.prob.values, _cv(data, LocalExecutor(cpus_per_fit=1)).oof.prob.values)  # the fold CSVs read back exactly
 
 def test_cli_run_with_ray_equals_local(cluster, data, tmp_path):
     (tmp_path/'fast.json').write_text(json.dumps(CFG))

@@ -126,7 +126,8 @@ def test_each_fold_aggregator_learns_only_from_its_training_folds(context_gru_ru
 
 def test_aggregators_learn_from_out_of_fold_scores_only(context_gru_run):
     "Fold f's aggregator reads the other folds' OOF scores (never a slice model's own training slices); the final one all."
-    from brainct_nb.step_cv import fold_aggregators, fit_aggregator_task, agg_task
+    from brainct_nb.step_cv import fold_aggregators
+    from brainct_nb.fitting import fit_aggregator_task, agg_task
     from brainct_nb.aggregate import load_aggregator
     run, _ = context_gru_run
     so = read_csv(run.dir/'cv_oof_slice_predictions.csv', dtype={'ID': str})

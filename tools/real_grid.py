@@ -42,7 +42,7 @@ def ensembles(run_dir:Path, table:pd.DataFrame, folds:pd.DataFrame, top=3) -> pd
     return pd.DataFrame(rows)
 
 def finished_folds(run_dir:Path) -> pd.DataFrame:
-    "Every finished fold of a grid run, read from its fold files (what `run_grid` returns in `attrs['folds']`)."
+    "Every finished fold of a grid run, read from its fold files (what `run_grid` returns as `GridResult.folds`)."
     rows = []
     for d in sorted((run_dir/'cv'/'grid').glob('cand*')):
         i, _, r = d.name[4:].partition('_rep')
@@ -79,7 +79,7 @@ def tables(run_dir:Path, tag:str, t0=None):
 def verify_ensemble(run_dir:Path, combo:str, tag:str):
     "The ensemble `combo` (candidates 'i+j') on the verification CV's fresh folds: the winner's OOF from that CV, every other member cross-validated on the same folds, probabilities averaged per study; the selection never saw these folds."
     from brainct_nb.pipeline import start_run, step_validate, step_features, step_split
-    from brainct_nb.step_cv import candidate_fit, item_crops, _model_fn
+    from brainct_nb.fitting import candidate_fit, item_crops, _model_fn
     from brainct_nb.lifecycle import _device
     from brainct_nb.cv import run_cv, VERIFY_SEED_OFFSET
     args = json.loads((run_dir/'run_args.json').read_text()); t = pd.read_csv(run_dir/'grid_search.csv')
@@ -96,7 +96,7 @@ def verify_ensemble(run_dir:Path, combo:str, tag:str):
         res = run_cv(crops=item_crops(run, tr), labels=tr.Label.values, ids=tr.ID.values, groups=tr.group.values, k=args['k_folds'],
                      seed=args['seed'] + VERIFY_SEED_OFFSET, cfg=cfg, bs=args['batch_size'], device=_device(run),
                      **{'model_fn': fit.get('model_fn') or _model_fn(run), 'stats': fit.get('stats', run.stats), 'ranges': run.ranges})
-        oof.append(res['oof'].set_index('ID').sort_index())
+        oof.append(res.oof.set_index('ID').sort_index())
     assert all((o.fold == oof[0].fold).all() for o in oof)              # the same fresh folds for every member
     rows = []
     for name, prob in [(str(win), oof[0].prob)] + [(combo, np.mean([o.prob for o in oof], axis=0))]:

@@ -21,6 +21,7 @@ import numpy as np, pandas as pd
 from sklearn.metrics import roc_auc_score, average_precision_score
 
 ROOT = Path(__file__).resolve().parents[1]
+FOLD_ROWS = []                                    # per-fold study figures of the contexts recomputed from OOF
 
 def _steps(run, until):
     import matplotlib.pyplot as plt
@@ -34,11 +35,24 @@ def from_oof(run, run_dir):
     from brainct_nb.data import read_csv
     from brainct_nb.step_cv import fold_aggregators, aggregation_table
     so = read_csv(Path(run_dir)/'cv_oof_slice_predictions.csv', dtype={'ID': str})
-    agg = aggregation_table(so, run, learned=fold_aggregators(run, so)); agg.to_csv(run.dir/'cv_aggregations.csv', index=False)
+    learned = fold_aggregators(run, so)
+    agg = aggregation_table(so, run, learned=learned); agg.to_csv(run.dir/'cv_aggregations.csv', index=False)
+    fold_table(so, run, learned).to_csv(run.dir/'cv_aggregations_by_fold.csv', index=False)
     old = json.loads((Path(run_dir)/'cv_metrics.json').read_text()); old['recomputed_from'] = str(run_dir)
     (run.dir/'cv_metrics.json').write_text(json.dumps(old, indent=1))
     tm = Path(run_dir)/'test_metrics.json'
     if tm.exists(): (run.dir/'test_metrics.json').write_text(tm.read_text())
+
+def fold_table(so, run, learned, ks=(2, 3, 5)) -> pd.DataFrame:
+    "Study ROC-AUC and AUPRC of each aggregation in each fold (the rows `aggregation_table` averages): for paired differences."
+    from brainct_nb.series import study_scores
+    s = so.merge(run.features.slices, on='ID', how='left')
+    tabs = [('max', study_scores(s, 'max', cols=('prob_model',)))] + [(f'topk (k={k})', study_scores(s, 'topk', k, cols=('prob_model',))) for k in ks]
+    lab = tabs[0][1].set_index('study_key').Label
+    tabs.append(('gru', learned.assign(study_key=learned.ID, Label=lab.loc[learned.ID].values)))
+    return pd.DataFrame([dict(aggregation=n, fold=int(f), n=len(d), n_pos=int(d.Label.sum()),
+                              roc_auc=roc_auc_score(d.Label, d.prob_model), auprc=average_precision_score(d.Label, d.prob_model))
+                         for n, st in tabs for f, d in st.groupby('fold')])
 
 def one_context(data, out, ctx, a):
     from brainct_nb.start import start_run
@@ -51,6 +65,8 @@ def one_context(data, out, ctx, a):
     else: _steps(run, 'step_cv' if cv_only else 'step_model_card')
     cvm = json.loads((run.dir/'cv_metrics.json').read_text())
     agg = pd.read_csv(run.dir/'cv_aggregations.csv')
+    bf = run.dir/'cv_aggregations_by_fold.csv'
+    if bf.exists(): FOLD_ROWS.append(pd.read_csv(bf).assign(context=ctx))
     tmp = run.dir/'test_metrics.json'; tm = json.loads(tmp.read_text()) if tmp.exists() else None
     rows = []
     for r in agg.itertuples():
@@ -94,6 +110,7 @@ if __name__ == '__main__':
     for c in map(int, a.contexts.split(',')):
         r, runs[c] = one_context(Path(a.data), out, c, a); rows += r
         t = pd.DataFrame(rows); t.to_csv(ROOT/'bench_results'/f'synth_benchmark_{a.tag}.csv', index=False)
+        if FOLD_ROWS: pd.concat(FOLD_ROWS).to_csv(ROOT/'bench_results'/f'synth_benchmark_{a.tag}_folds.csv', index=False)
         print(t.to_string(index=False), flush=True)
     if a.khct_eq:
         c0 = min(runs); zs = dict(zero_shot(runs[c0], Path(a.khct_eq)), context=c0, run=runs[c0].dir.name,

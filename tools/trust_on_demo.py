@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 import numpy as np, pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
-from brainct_nb.trust import Recalibrator, calibration_stats
+from brainct_nb.calibration import Recalibrator, calibration_stats
 
 def summarise(d:Path) -> str:
     args = json.loads((d/'run_args.json').read_text())
