@@ -185,6 +185,7 @@ def ingestion_rows(results:list) -> list:
                              value=res[k], unit='studies/s/core', ratio=res[k]/res['plain_pydicom']))
     return rows
 
+# %% ../nbs/09_bench.ipynb #c007b
 def train_rows(bs:int, crops, labels, size:int, dev, workers:int, steps:tuple, compile=False) -> list:
     "Table rows of the training throughput at batch size `bs`: raw model, seed-style loop, ours (ratios to raw)."
     raw = bench_raw(bs, size, dev, *steps)
@@ -202,6 +203,7 @@ def train_rows(bs:int, crops, labels, size:int, dev, workers:int, steps:tuple, c
           flush=True)                                                          # a run cut short keeps these
     return rows
 
+# %% ../nbs/09_bench.ipynb #c007c
 def bench_markdown(df:pd.DataFrame, dev, n:int, size:int, seconds:float) -> str:
     "The benchmark table as markdown, headed by date, hardware, torch version, data and what each ratio is against."
     hw = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else (f"{platform.processor() or platform.machine()} "
@@ -211,6 +213,7 @@ def bench_markdown(df:pd.DataFrame, dev, n:int, size:int, seconds:float) -> str:
             "ratio: train rows against the raw model at the same batch size; ingestion rows against plain pydicom on "
             "the same files; head box rows against the coarse-grid box.\n\n") + md_table(df)
 
+# %% ../nbs/09_bench.ipynb #c007d
 def run_bench(quick=False, device=None, out='bench_results.md', n=None, out_size=None, batch_sizes=None, compile=False,
               workers=None) -> pd.DataFrame:
     "Run every measurement, print the table with ratios, and write it (with date and hardware) to `out`."

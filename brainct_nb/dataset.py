@@ -219,6 +219,7 @@ def checked_labels(lab_p:Path) -> tuple[pd.DataFrame, list, int]:
         lab = lab.drop_duplicates('ID')
     return lab, excl, n_rows
 
+# %% ../nbs/00d_dataset.ipynb #c029-4b
 def unmatched(lab:pd.DataFrame, by_id:dict) -> list:
     ("Exclusions for files without a label and labels without a file, each naming a counterpart that differs only "
      "in case (a frequent cause).")
@@ -235,6 +236,7 @@ def unmatched(lab:pd.DataFrame, by_id:dict) -> list:
                          (f' (file {near[0]!r} differs only in case)' if near else '')))
     return excl
 
+# %% ../nbs/00d_dataset.ipynb #c029-4c
 def check_classes(studies:pd.DataFrame, level:str, lab_p:Path, ct_p:Path, k_folds:int|None):
     "`DatasetError` unless the usable studies hold both classes, with enough positives for `k_folds` CV and a test split."
     if len(studies) == 0:
@@ -250,6 +252,7 @@ def check_classes(studies:pd.DataFrame, level:str, lab_p:Path, ct_p:Path, k_fold
         raise DatasetError(f"only {npos} positive studies for {k_folds}-fold CV plus a test split: need at least "
                            f"{2*k_folds}; lower k_folds or add positives")
 
+# %% ../nbs/00d_dataset.ipynb #c029-4d
 def validate_dataset(data_root, labels='labels1.csv', cts='CTs', k_folds:int|None=None) -> DatasetReport:
     ("Check layout, labels and ID<->file alignment; exclude what is recoverable (each row named), raise "
      "`DatasetError` otherwise.")

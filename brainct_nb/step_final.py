@@ -23,8 +23,8 @@ from .fitting import (mil, study_codes, study_probs, fit_aggregator_task, agg_ta
                                 item_crops, _fold_files)
 
 # %% auto #0
-__all__ = ['scoring_variants', 'fit_final_task', 'final_fits', 'final_aggregator', 'final_bundle', 'step_final',
-           'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures']
+__all__ = ['scoring_variants', 'fit_final_task', 'final_fits', 'final_aggregator', 'final_bundle', 'outside_support',
+           'step_final', 'step_calibration', 'step_decision_curve', 'step_explain', 'study_figures']
 
 # %% ../nbs/07g_step_final.ipynb #c016-1
 def scoring_variants(final, folds:list, crops, y, ranges, stats, device='cpu', cache:dict|None=None, agg=None,
@@ -89,6 +89,15 @@ def final_bundle(run:Run, model, epochs:tuple, opm:dict, trust:dict, learned=Non
                      **({'aggregator': save_aggregator(learned, run.dir)} if learned is not None else {})),
                 fold_weights=fold_files if p.ensemble in ('folds', 'both') else (), members=members)
 
+# %% ../nbs/07g_step_final.ipynb #c016-4c
+def outside_support(recal, raw, method:str) -> dict:
+    "Test scores outside the recalibration map's fitted support: counted, and said on the console when there are any."
+    out = dict(n=recal.n_outside(raw), of=len(raw), support=recal.support)
+    if out['n']:
+        print(f"note: {out['n']} of {len(raw)} test scores lie outside the {method} map's fitted support "
+              f"{recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or extrapolated there)")
+    return out
+
 # %% ../nbs/07g_step_final.ipynb #c016-4
 @run_step
 def step_final(run:Run):
@@ -136,11 +145,7 @@ def step_final(run:Run):
     tm.update(final_epochs=list(epochs), train_seconds=time.time() - t0,
               members=[dict(arch=m['arch'], seed=m['seed'], seconds=m['seconds']) for m in extra], scale=sel.scale,
               operating_points=opm, level=run.features.level, ranking_check=trust,
-              calibration_outside_support=dict(n=recal.n_outside(raw), of=len(raw), support=recal.support))
-    if tm['calibration_outside_support']['n']:
-        print(f"note: {tm['calibration_outside_support']['n']} of {len(raw)} test scores lie outside the "
-              f"{p.calibration} map's fitted support {recal.support[0]:.3f}-{recal.support[1]:.3f} (clipped or "
-              "extrapolated there)")
+              calibration_outside_support=outside_support(recal, raw, p.calibration))
     run.save_json('test_metrics.json', tm)
     opt = operating_point_table(opm); run.save_csv('test_operating_points.csv', opt)
     variants = scoring_variants(model, folds, crops, y, R, ST, dev, scored, agg,
