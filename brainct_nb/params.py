@@ -53,7 +53,7 @@ class RunParams:
     level: str = 'auto'                 # unit of the protocol: 'slice', 'study' (slices aggregated per study), 'auto': study when some series has several slices
     aggregation: str = 'max'            # study score from its slice scores: 'max', 'topk' (mean of the topk highest) or 'gru' (a learned aggregator)
     topk: int = 3                       # slices averaged by aggregation 'topk'; 1-64
-    context: int = 0                    # neighbouring slices on each side read with each slice (2.5D input, same series); 0-4; 0: the slice alone; with series, 2 ranked studies best on the real-anatomy benchmark (00e_synth_data)
+    context: int = 0                    # neighbouring slices on each side read with each slice (2.5D input, same series); 0-4; 0: the slice alone (what context does on real anatomy: 00e_synth_data)
     verbose: bool = False               # print one line per epoch (losses, metrics, learning rate, seconds)
 
     @property
